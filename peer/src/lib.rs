@@ -1,0 +1,1 @@
+//! The peer wire layer and connector (issues 5 and 6).

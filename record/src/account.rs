@@ -1,0 +1,200 @@
+//! Accounts: public keys with a key-variant prefix, in binary (inside records) and base58 with a
+//! SHA3 checksum (in JSON and on the command line) (account/account.go).
+
+use crate::{base58, fault::Fault, varint};
+use sha3::{Digest as _, Sha3_256};
+use std::fmt;
+
+/// Bit 0 of the key variant: set for a public key, clear for a private key.
+pub(crate) const PUBLIC_KEY_CODE: u64 = 0x01;
+/// Bit 1 of the key variant: set for the test network.
+pub(crate) const TEST_KEY_CODE: u64 = 0x02;
+/// The algorithm sits above the four flag bits.
+pub(crate) const ALGORITHM_SHIFT: u32 = 4;
+/// Length of the base58 checksum (first bytes of SHA3-256).
+pub(crate) const CHECKSUM_LENGTH: usize = 4;
+
+/// Signature algorithms bitmarkd knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// A 2-byte dummy key used only in bitmarkd's tests; it never verifies a signature.
+    Nothing = 0,
+    /// Ed25519 (RFC 8032, pure).
+    Ed25519 = 1,
+}
+
+impl Algorithm {
+    /// From the algorithm code of a key variant; codes >= 2 are `InvalidKeyType`.
+    pub(crate) fn from_code(code: u64) -> Result<Algorithm, Fault> {
+        match code {
+            0 => Ok(Algorithm::Nothing),
+            1 => Ok(Algorithm::Ed25519),
+            _ => Err(Fault::InvalidKeyType),
+        }
+    }
+
+    /// Public-key length for this algorithm.
+    pub fn public_key_len(self) -> usize {
+        match self {
+            Algorithm::Nothing => 2,
+            Algorithm::Ed25519 => 32,
+        }
+    }
+
+    /// bitmarkd's name, as the CLI prints it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Nothing => "Nothing",
+            Algorithm::Ed25519 => "ED25519",
+        }
+    }
+
+    /// The key-variant byte for a key of this algorithm.
+    pub(crate) fn variant(self, public: bool, testnet: bool) -> u8 {
+        let mut v = (self as u8) << ALGORITHM_SHIFT;
+        if public {
+            v |= PUBLIC_KEY_CODE as u8;
+        }
+        if testnet {
+            v |= TEST_KEY_CODE as u8;
+        }
+        v
+    }
+}
+
+/// SHA3-256(data)[0..4], the checksum appended to base58 keys.
+pub(crate) fn checksum(data: &[u8]) -> [u8; CHECKSUM_LENGTH] {
+    let d = Sha3_256::digest(data);
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// An account: the public key that owns things on the chain.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Account {
+    algorithm: Algorithm,
+    testnet: bool,
+    key: Vec<u8>,
+}
+
+impl Account {
+    /// An Ed25519 account.
+    pub fn ed25519(public_key: [u8; 32], testnet: bool) -> Account {
+        Account { algorithm: Algorithm::Ed25519, testnet, key: public_key.to_vec() }
+    }
+
+    /// `AccountFromBytes`: variant varint ‖ key, checked in bitmarkd's order
+    /// (`NotPublicKey`, `InvalidKeyType`, `InvalidKeyLength`). No checksum in this form.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Account, Fault> {
+        let (variant, n) = varint::decode(bytes).ok_or(Fault::NotPublicKey)?;
+        if variant & PUBLIC_KEY_CODE == 0 {
+            return Err(Fault::NotPublicKey);
+        }
+        let algorithm = Algorithm::from_code(variant >> ALGORITHM_SHIFT)?;
+        let key = &bytes[n..];
+        if key.is_empty() || key.len() != algorithm.public_key_len() {
+            return Err(Fault::InvalidKeyLength);
+        }
+        Ok(Account { algorithm, testnet: variant & TEST_KEY_CODE != 0, key: key.to_vec() })
+    }
+
+    /// `AccountFromBase58`, with bitmarkd's check order: `CannotDecodeAccount`, `NotPublicKey`,
+    /// `InvalidKeyType`, `InvalidKeyLength`, `ChecksumMismatch`, `InvalidKeyLength`.
+    pub fn from_base58(text: &str) -> Result<Account, Fault> {
+        let bytes = base58::decode(text);
+        if bytes.is_empty() {
+            return Err(Fault::CannotDecodeAccount);
+        }
+        let (variant, n) = varint::decode(&bytes).ok_or(Fault::NotPublicKey)?;
+        if variant & PUBLIC_KEY_CODE == 0 {
+            return Err(Fault::NotPublicKey);
+        }
+        let algorithm = Algorithm::from_code(variant >> ALGORITHM_SHIFT)?;
+        if bytes.len() <= n + CHECKSUM_LENGTH {
+            return Err(Fault::InvalidKeyLength);
+        }
+        let (body, check) = bytes.split_at(bytes.len() - CHECKSUM_LENGTH);
+        if checksum(body) != check {
+            return Err(Fault::ChecksumMismatch);
+        }
+        let key = &body[n..];
+        if key.len() != algorithm.public_key_len() {
+            return Err(Fault::InvalidKeyLength);
+        }
+        Ok(Account { algorithm, testnet: variant & TEST_KEY_CODE != 0, key: key.to_vec() })
+    }
+
+    /// `Bytes()`: one variant byte ‖ public key.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1 + self.key.len());
+        out.push(self.algorithm.variant(true, self.testnet));
+        out.extend_from_slice(&self.key);
+        out
+    }
+
+    /// `String()`: base58 of the bytes and their checksum.
+    pub fn to_base58(&self) -> String {
+        let mut buf = self.to_bytes();
+        let c = checksum(&buf);
+        buf.extend_from_slice(&c);
+        base58::encode(&buf)
+    }
+
+    /// The key algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Whether this is a test-network account.
+    pub fn is_testnet(&self) -> bool {
+        self.testnet
+    }
+
+    /// The public key bytes.
+    pub fn public_key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// `IsZero()`: every public-key byte is zero (the "destroyed" owner).
+    pub fn is_zero(&self) -> bool {
+        self.key.iter().all(|&b| b == 0)
+    }
+
+    /// `CheckSignature`: exactly 64 bytes verifying under RFC 8032 Ed25519 over `message`, else
+    /// `InvalidSignature`. The Nothing algorithm never verifies.
+    pub fn check_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), Fault> {
+        if self.algorithm != Algorithm::Ed25519 {
+            return Err(Fault::InvalidSignature);
+        }
+        let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| Fault::InvalidSignature)?;
+        let key: [u8; 32] = self.key.as_slice().try_into().map_err(|_| Fault::InvalidSignature)?;
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&key).map_err(|_| Fault::InvalidSignature)?;
+        // Cofactorless verification with canonical S, as Go's crypto/ed25519 does.
+        use ed25519_dalek::Verifier;
+        vk.verify(message, &sig).map_err(|_| Fault::InvalidSignature)
+    }
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_base58())
+    }
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Account({})", self.to_base58())
+    }
+}
+
+impl serde::Serialize for Account {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_base58())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Account {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Account::from_base58(&text).map_err(serde::de::Error::custom)
+    }
+}

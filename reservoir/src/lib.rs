@@ -1,0 +1,1 @@
+//! The reservoir of unconfirmed transactions (issue 4).

@@ -1,0 +1,1 @@
+//! Chain storage in sled (issue 3).
