@@ -1,0 +1,32 @@
+//! `bitmark-node keygen --dir D`: a CURVE key pair for the peer listener, in bitmarkd's files.
+
+use crate::error::{NodeError, Result};
+use crate::keyfile::{self, KeyKind};
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// File names bitmarkd's configuration uses by default.
+pub const PRIVATE_FILE: &str = "peer.private";
+/// See [`PRIVATE_FILE`].
+pub const PUBLIC_FILE: &str = "peer.public";
+
+/// Generate a key pair with libzmq and write `peer.private` (0600) and `peer.public` (0644) in
+/// `dir`, refusing to overwrite either file.
+pub fn run(dir: &Path) -> Result<Value> {
+    crate::zmq_check::require_curve()?;
+    std::fs::create_dir_all(dir).map_err(|e| NodeError::io(dir.display(), e))?;
+    let (private, public) = (dir.join(PRIVATE_FILE), dir.join(PUBLIC_FILE));
+    for path in [&private, &public] {
+        if path.exists() {
+            return Err(NodeError::Input(format!("{}: key file already exists", path.display())));
+        }
+    }
+    let pair = zmq::CurveKeyPair::new().map_err(|e| NodeError::Zmq(format!("zmq_curve_keypair: {e}")))?;
+    keyfile::write_new(&private, KeyKind::Private, &pair.secret_key, 0o600)?;
+    keyfile::write_new(&public, KeyKind::Public, &pair.public_key, 0o644)?;
+    Ok(json!({
+        "private": private.display().to_string(),
+        "public": public.display().to_string(),
+        "publicKey": hex::encode(pair.public_key),
+    }))
+}

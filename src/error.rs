@@ -1,0 +1,31 @@
+//! The node's error type: everything a command can fail with.
+
+use bitmark_record::Fault;
+
+/// Errors of the `bitmark-node` binary. Chain-format errors keep bitmarkd's fault text, because
+/// the CLI prints them as `{"error": "<text>"}` for tools that compare with bitmarkd.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A bitmarkd fault, printed with bitmarkd's exact text.
+    #[error(transparent)]
+    Fault(#[from] Fault),
+    /// Input that is not what the command expects (bad hex, bad JSON shape...).
+    #[error("{0}")]
+    Input(String),
+    /// A file or terminal operation failed; the string says which file.
+    #[error("{0}")]
+    Io(String),
+    /// libzmq on this machine cannot do what bitmarkd peers require.
+    #[error("{0}")]
+    Zmq(String),
+}
+
+impl NodeError {
+    /// An I/O error with the path or action it concerns.
+    pub fn io(what: impl std::fmt::Display, e: std::io::Error) -> NodeError {
+        NodeError::Io(format!("{what}: {e}"))
+    }
+}
+
+/// Result alias for the binary.
+pub type Result<T, E = NodeError> = std::result::Result<T, E>;

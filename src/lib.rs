@@ -1,0 +1,8 @@
+//! `bitmark-node`: the node daemon and its command-line tools, assembled from the `bitmark-*`
+//! crates. The binary (`main.rs`) only parses arguments and prints; everything it does lives here
+//! so tests can call it directly.
+
+pub mod commands;
+pub mod error;
+pub mod keyfile;
+pub mod zmq_check;
