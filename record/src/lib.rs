@@ -10,6 +10,7 @@ pub mod base58;
 pub mod chain;
 pub mod digest;
 pub mod fault;
+mod key_encoding;
 pub mod varint;
 
 pub use account::{Account, Algorithm};
