@@ -1,7 +1,8 @@
 //! Accounts: public keys with a key-variant prefix, in binary (inside records) and base58 with a
 //! SHA3 checksum (in JSON and on the command line) (account/account.go).
 
-use crate::{base58, fault::Fault, varint};
+use crate::fault::Fault;
+use crate::key_encoding::{self, KeyKind};
 use sha3::{Digest as _, Sha3_256};
 use std::fmt;
 
@@ -41,6 +42,15 @@ impl Algorithm {
         }
     }
 
+    /// Private-key length for this algorithm: Go's 64-byte Ed25519 form (seed ‖ public key), or
+    /// the Nothing algorithm's 2 bytes.
+    pub fn private_key_len(self) -> usize {
+        match self {
+            Algorithm::Nothing => 2,
+            Algorithm::Ed25519 => 64,
+        }
+    }
+
     /// bitmarkd's name, as the CLI prints it.
     pub fn name(self) -> &'static str {
         match self {
@@ -68,6 +78,14 @@ pub(crate) fn checksum(data: &[u8]) -> [u8; CHECKSUM_LENGTH] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// How accounts are parsed: bit 0 set, and the public-key faults and lengths.
+const PUBLIC: KeyKind = KeyKind {
+    public: true,
+    cannot_decode: Fault::CannotDecodeAccount,
+    wrong_kind: Fault::NotPublicKey,
+    key_len: Algorithm::public_key_len,
+};
+
 /// An account: the public key that owns things on the chain.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Account {
@@ -85,58 +103,28 @@ impl Account {
     /// `AccountFromBytes`: variant varint ‖ key, checked in bitmarkd's order
     /// (`NotPublicKey`, `InvalidKeyType`, `InvalidKeyLength`). No checksum in this form.
     pub fn from_bytes(bytes: &[u8]) -> Result<Account, Fault> {
-        let (variant, n) = varint::decode(bytes).ok_or(Fault::NotPublicKey)?;
-        if variant & PUBLIC_KEY_CODE == 0 {
-            return Err(Fault::NotPublicKey);
-        }
-        let algorithm = Algorithm::from_code(variant >> ALGORITHM_SHIFT)?;
-        let key = &bytes[n..];
-        if key.is_empty() || key.len() != algorithm.public_key_len() {
-            return Err(Fault::InvalidKeyLength);
-        }
-        Ok(Account { algorithm, testnet: variant & TEST_KEY_CODE != 0, key: key.to_vec() })
+        key_encoding::from_bytes(bytes, PUBLIC).map(Account::from_parsed)
     }
 
     /// `AccountFromBase58`, with bitmarkd's check order: `CannotDecodeAccount`, `NotPublicKey`,
     /// `InvalidKeyType`, `InvalidKeyLength`, `ChecksumMismatch`, `InvalidKeyLength`.
     pub fn from_base58(text: &str) -> Result<Account, Fault> {
-        let bytes = base58::decode(text);
-        if bytes.is_empty() {
-            return Err(Fault::CannotDecodeAccount);
-        }
-        let (variant, n) = varint::decode(&bytes).ok_or(Fault::NotPublicKey)?;
-        if variant & PUBLIC_KEY_CODE == 0 {
-            return Err(Fault::NotPublicKey);
-        }
-        let algorithm = Algorithm::from_code(variant >> ALGORITHM_SHIFT)?;
-        if bytes.len() <= n + CHECKSUM_LENGTH {
-            return Err(Fault::InvalidKeyLength);
-        }
-        let (body, check) = bytes.split_at(bytes.len() - CHECKSUM_LENGTH);
-        if checksum(body) != check {
-            return Err(Fault::ChecksumMismatch);
-        }
-        let key = &body[n..];
-        if key.len() != algorithm.public_key_len() {
-            return Err(Fault::InvalidKeyLength);
-        }
-        Ok(Account { algorithm, testnet: variant & TEST_KEY_CODE != 0, key: key.to_vec() })
+        key_encoding::from_base58(text, PUBLIC).map(Account::from_parsed)
+    }
+
+    /// Build from parser output (the parser has already checked the key length).
+    fn from_parsed(p: key_encoding::Parsed) -> Account {
+        Account { algorithm: p.algorithm, testnet: p.testnet, key: p.key }
     }
 
     /// `Bytes()`: one variant byte ‖ public key.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 + self.key.len());
-        out.push(self.algorithm.variant(true, self.testnet));
-        out.extend_from_slice(&self.key);
-        out
+        key_encoding::to_bytes(self.algorithm, true, self.testnet, &self.key)
     }
 
     /// `String()`: base58 of the bytes and their checksum.
     pub fn to_base58(&self) -> String {
-        let mut buf = self.to_bytes();
-        let c = checksum(&buf);
-        buf.extend_from_slice(&c);
-        base58::encode(&buf)
+        key_encoding::to_base58(self.algorithm, true, self.testnet, &self.key)
     }
 
     /// The key algorithm.
@@ -196,5 +184,37 @@ impl<'de> serde::Deserialize<'de> for Account {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
         Account::from_base58(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn round_trips(key in any::<[u8; 32]>(), testnet in any::<bool>()) {
+            let a = Account::ed25519(key, testnet);
+            prop_assert_eq!(Account::from_bytes(&a.to_bytes()), Ok(a.clone()));
+            prop_assert_eq!(Account::from_base58(&a.to_base58()), Ok(a.clone()));
+            let json = serde_json::to_string(&a).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
+        }
+
+        #[test]
+        fn parsers_are_total(bytes in proptest::collection::vec(any::<u8>(), 0..48)) {
+            let _ = Account::from_bytes(&bytes);
+            let _ = Account::from_base58(&crate::base58::encode(&bytes));
+        }
+    }
+
+    #[test]
+    fn binary_form_checks_in_bitmarkd_order() {
+        assert_eq!(Account::from_bytes(&[]), Err(Fault::NotPublicKey));
+        assert_eq!(Account::from_bytes(&[0x10; 33]), Err(Fault::NotPublicKey));
+        assert_eq!(Account::from_bytes(&[0x21, 0, 0]), Err(Fault::InvalidKeyType));
+        assert_eq!(Account::from_bytes(&[0x11]), Err(Fault::InvalidKeyLength));
+        assert_eq!(Account::from_bytes(&[0x01, 0, 0, 0]), Err(Fault::InvalidKeyLength));
     }
 }

@@ -10,9 +10,15 @@ pub mod base58;
 pub mod chain;
 pub mod digest;
 pub mod fault;
+mod key_encoding;
+pub mod phrase;
+pub mod private_key;
+pub mod seed;
 pub mod varint;
 
 pub use account::{Account, Algorithm};
 pub use chain::Chain;
 pub use digest::{BlockDigest, Link};
 pub use fault::Fault;
+pub use private_key::PrivateKey;
+pub use seed::Seed;

@@ -4,6 +4,7 @@
 
 mod common;
 mod encoding;
+mod keys;
 
 use common::{all_vectors, Check};
 use serde_json::Value;
@@ -17,6 +18,7 @@ struct Area {
 
 const AREAS: &[Area] = &[
     Area { name: "encoding", kinds: encoding::KINDS, check: encoding::check },
+    Area { name: "keys", kinds: keys::KINDS, check: keys::check },
 ];
 
 /// Run every vector whose kind belongs to `area`; fail listing each mismatch with its source.
@@ -53,4 +55,9 @@ fn every_kind_is_checked() {
 #[test]
 fn area_encoding() {
     run_area("encoding");
+}
+
+#[test]
+fn area_keys() {
+    run_area("keys");
 }
