@@ -7,12 +7,21 @@
 
 pub mod account;
 pub mod base58;
+pub mod blockdigest;
 pub mod chain;
+pub mod difficulty;
 pub mod digest;
 pub mod fault;
+pub mod genesis;
+pub mod header;
+pub mod merkle;
+pub mod pay;
 pub mod varint;
 
 pub use account::{Account, Algorithm};
 pub use chain::Chain;
+pub use difficulty::Difficulty;
 pub use digest::{BlockDigest, Link};
 pub use fault::Fault;
+pub use header::BlockHeader;
+pub use pay::{PayId, PayNonce};
