@@ -2,8 +2,12 @@
 //! checked here. Each area module declares the kinds it handles; `every_kind_is_checked` fails
 //! when the file holds a kind no module claims, so no vector can be silently skipped.
 
+mod block;
 mod common;
+mod difficulty;
 mod encoding;
+mod merkle;
+mod pay;
 
 use common::{all_vectors, Check};
 use serde_json::Value;
@@ -17,6 +21,10 @@ struct Area {
 
 const AREAS: &[Area] = &[
     Area { name: "encoding", kinds: encoding::KINDS, check: encoding::check },
+    Area { name: "block", kinds: block::KINDS, check: block::check },
+    Area { name: "difficulty", kinds: difficulty::KINDS, check: difficulty::check },
+    Area { name: "merkle", kinds: merkle::KINDS, check: merkle::check },
+    Area { name: "pay", kinds: pay::KINDS, check: pay::check },
 ];
 
 /// Run every vector whose kind belongs to `area`; fail listing each mismatch with its source.
@@ -53,4 +61,24 @@ fn every_kind_is_checked() {
 #[test]
 fn area_encoding() {
     run_area("encoding");
+}
+
+#[test]
+fn area_block() {
+    run_area("block");
+}
+
+#[test]
+fn area_difficulty() {
+    run_area("difficulty");
+}
+
+#[test]
+fn area_merkle() {
+    run_area("merkle");
+}
+
+#[test]
+fn area_pay() {
+    run_area("pay");
 }
