@@ -474,5 +474,11 @@ mod tests {
             let json = serde_json::to_string(&h).unwrap();
             prop_assert_eq!(serde_json::from_str::<BlockHeader>(&json).unwrap(), h);
         }
+
+        #[test]
+        fn nonce_json_round_trip(n in any::<u64>()) {
+            let json = serde_json::to_string(&BlockNonce(n)).unwrap();
+            prop_assert_eq!(serde_json::from_str::<BlockNonce>(&json).unwrap(), BlockNonce(n));
+        }
     }
 }
