@@ -7,10 +7,16 @@
 
 pub mod account;
 pub mod base58;
+pub mod blockdigest;
 pub mod chain;
+pub mod difficulty;
 pub mod digest;
 pub mod fault;
+pub mod genesis;
+pub mod header;
 mod key_encoding;
+pub mod merkle;
+pub mod pay;
 pub mod phrase;
 pub mod private_key;
 pub mod seed;
@@ -18,7 +24,10 @@ pub mod varint;
 
 pub use account::{Account, Algorithm};
 pub use chain::Chain;
+pub use difficulty::Difficulty;
 pub use digest::{BlockDigest, Link};
 pub use fault::Fault;
+pub use header::BlockHeader;
+pub use pay::{PayId, PayNonce};
 pub use private_key::PrivateKey;
 pub use seed::Seed;
