@@ -87,7 +87,8 @@ pub fn check(kind: &str, v: &Value) -> Check {
         }
         "block_digest_valid_by_difficulty" => {
             let d = block_digest_field(v, "/inputs/digest_raw")?;
-            let difficulty = Difficulty::with_value(field(v, "/inputs/difficulty_set_float")?.as_f64().ok_or("not a float")?);
+            let difficulty =
+                Difficulty::with_value(field(v, "/inputs/difficulty_set_float")?.as_f64().ok_or("not a float")?);
             if let Ok(big) = text(v, "/expected/difficulty_big_hex") {
                 same("target", difficulty.target_hex(), big.to_string())?;
             }
@@ -119,7 +120,11 @@ pub fn check(kind: &str, v: &Value) -> Check {
             // one transaction.
             for len in [0, 1, 50, 99] {
                 let prefix = packed.get(..len).unwrap_or_default();
-                same("prefix", header::extract(prefix, 0, DigestSource::Skip, NOW).err(), Some(Fault::InvalidBlockHeaderSize))?;
+                same(
+                    "prefix",
+                    header::extract(prefix, 0, DigestSource::Skip, NOW).err(),
+                    Some(Fault::InvalidBlockHeaderSize),
+                )?;
             }
             same(
                 "full",
@@ -138,7 +143,11 @@ pub fn check(kind: &str, v: &Value) -> Check {
             let nonce = BlockNonce(hex_u64(v, "/inputs/nonce_hex_u64")?);
             let json = text(v, "/expected/json")?;
             same("json", serde_json::to_string(&nonce).map_err(|e| e.to_string())?, json.to_string())?;
-            same("round trip", serde_json::from_str::<BlockNonce>(json).ok() == Some(nonce), boolean(v, "/expected/roundtrip")?)
+            same(
+                "round trip",
+                serde_json::from_str::<BlockNonce>(json).ok() == Some(nonce),
+                boolean(v, "/expected/roundtrip")?,
+            )
         }
         "block_time_spacing" => {
             let version = u16::try_from(uint(v, "/inputs/version")?).map_err(|e| e.to_string())?;
@@ -146,7 +155,10 @@ pub fn check(kind: &str, v: &Value) -> Check {
         }
         "header_version_check" => {
             let small = |p: &str| uint(v, p).and_then(|n| u16::try_from(n).map_err(|e| e.to_string()));
-            result_matches(header::valid_header_version(small("/inputs/current_version")?, small("/inputs/incoming_version")?), v)
+            result_matches(
+                header::valid_header_version(small("/inputs/current_version")?, small("/inputs/incoming_version")?),
+                v,
+            )
         }
         "genesis_block" => check_genesis(v),
         _ => Err(format!("unhandled kind {kind}")),
@@ -176,7 +188,11 @@ fn check_genesis(v: &Value) -> Check {
     // signature. Only its bytes, tx id and merkle root are checked here.
     let digest = genesis::digest(chain);
     same_digest(&digest, v)?;
-    same("digest json", serde_json::to_string(&digest).map_err(|e| e.to_string())?, text(v, "/expected/digest_json")?.to_string())?;
+    same(
+        "digest json",
+        serde_json::to_string(&digest).map_err(|e| e.to_string())?,
+        text(v, "/expected/digest_json")?.to_string(),
+    )?;
     same(
         "meets One",
         digest.is_valid_by_difficulty(&Difficulty::ONE, bitmark_record::Chain::Bitmark),
@@ -186,5 +202,9 @@ fn check_genesis(v: &Value) -> Check {
     same("pay nonce", nonce.to_hex(), text(v, "/expected/pay_nonce_at_height_1")?.to_string())?;
     let foundation = header::foundation_tx_id(genesis::BLOCK_NUMBER, &digest);
     same("foundation raw", foundation.raw_hex(), text(v, "/expected/foundation_tx_id_raw_DERIVED")?.to_string())?;
-    same("foundation display", foundation.display_hex(), text(v, "/expected/foundation_tx_id_display_DERIVED")?.to_string())
+    same(
+        "foundation display",
+        foundation.display_hex(),
+        text(v, "/expected/foundation_tx_id_display_DERIVED")?.to_string(),
+    )
 }

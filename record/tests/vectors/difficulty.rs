@@ -137,7 +137,8 @@ pub fn check(kind: &str, v: &Value) -> Check {
         ),
         "incoming_difficulty" => {
             let current = Difficulty::with_value(float(v, "/inputs/current_difficulty_value")?);
-            let incoming = header_with(small(v, "/inputs/header_version")?, float(v, "/inputs/header_difficulty_value")?);
+            let incoming =
+                header_with(small(v, "/inputs/header_version")?, float(v, "/inputs/header_difficulty_value")?);
             result_matches(header::valid_incoming_difficulty(&incoming, &current, chain(v, "/inputs/chain")?), v)
         }
         _ => Err(format!("unhandled kind {kind}")),

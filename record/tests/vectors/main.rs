@@ -68,6 +68,9 @@ fn area_encoding() {
 #[test]
 fn area_keys() {
     run_area("keys");
+}
+
+#[test]
 fn area_block() {
     run_area("block");
 }

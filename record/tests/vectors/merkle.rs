@@ -4,7 +4,8 @@ use crate::common::*;
 use bitmark_record::{merkle, Link};
 use serde_json::Value;
 
-pub const KINDS: &[&str] = &["merkle_full_tree", "merkle_minimum_tree", "merkle_minimum_tree_many", "merkle_branch_fold"];
+pub const KINDS: &[&str] =
+    &["merkle_full_tree", "merkle_minimum_tree", "merkle_minimum_tree_many", "merkle_branch_fold"];
 
 /// A list of digests in display (reversed) hex.
 fn display_links(v: &Value, pointer: &str) -> Result<Vec<Link>, String> {
@@ -12,7 +13,11 @@ fn display_links(v: &Value, pointer: &str) -> Result<Vec<Link>, String> {
 }
 
 /// A list of digests parsed with `parse`.
-fn links(v: &Value, pointer: &str, parse: fn(&str) -> Result<Link, bitmark_record::Fault>) -> Result<Vec<Link>, String> {
+fn links(
+    v: &Value,
+    pointer: &str,
+    parse: fn(&str) -> Result<Link, bitmark_record::Fault>,
+) -> Result<Vec<Link>, String> {
     field(v, pointer)?
         .as_array()
         .ok_or_else(|| format!("{pointer} is not an array"))?

@@ -24,7 +24,9 @@ pub fn check(kind: &str, v: &Value) -> Check {
                 .as_array()
                 .ok_or("packed_records is not an array")?
                 .iter()
-                .map(|r| r.as_str().ok_or("not a string".to_string()).and_then(|s| hex::decode(s).map_err(|e| e.to_string())))
+                .map(|r| {
+                    r.as_str().ok_or("not a string".to_string()).and_then(|s| hex::decode(s).map_err(|e| e.to_string()))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let id = PayId::new(&records);
             same("pay id", id.to_string(), text(v, "/expected/pay_id")?.to_string())?;
