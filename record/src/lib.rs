@@ -6,13 +6,19 @@
 //! wire to Go peers and RPC clients.
 
 pub mod account;
+pub mod asset_id;
 pub mod base58;
 pub mod chain;
+pub mod currency;
 pub mod digest;
 pub mod fault;
+pub mod text;
 pub mod varint;
 
 pub use account::{Account, Algorithm};
+pub use asset_id::AssetId;
 pub use chain::Chain;
+pub use currency::{Currency, CurrencyMap};
 pub use digest::{BlockDigest, Link};
 pub use fault::Fault;
+pub use text::Text;

@@ -3,6 +3,7 @@
 //! when the file holds a kind no module claims, so no vector can be silently skipped.
 
 mod common;
+mod currency;
 mod encoding;
 
 use common::{all_vectors, Check};
@@ -17,6 +18,7 @@ struct Area {
 
 const AREAS: &[Area] = &[
     Area { name: "encoding", kinds: encoding::KINDS, check: encoding::check },
+    Area { name: "currency", kinds: currency::KINDS, check: currency::check },
 ];
 
 /// Run every vector whose kind belongs to `area`; fail listing each mismatch with its source.
@@ -53,4 +55,9 @@ fn every_kind_is_checked() {
 #[test]
 fn area_encoding() {
     run_area("encoding");
+}
+
+#[test]
+fn area_currency() {
+    run_area("currency");
 }
