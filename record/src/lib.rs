@@ -13,6 +13,7 @@ pub mod currency;
 pub mod digest;
 pub mod fault;
 pub mod text;
+pub mod transaction;
 pub mod varint;
 
 pub use account::{Account, Algorithm};
@@ -22,3 +23,4 @@ pub use currency::{Currency, CurrencyMap};
 pub use digest::{BlockDigest, Link};
 pub use fault::Fault;
 pub use text::Text;
+pub use transaction::{Tag, Transaction};

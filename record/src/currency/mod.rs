@@ -7,7 +7,7 @@
 mod base58check;
 pub mod bitcoin;
 pub mod litecoin;
-mod map;
+pub(crate) mod map;
 
 pub use map::{CurrencyMap, CurrencySet};
 

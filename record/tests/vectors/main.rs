@@ -5,6 +5,7 @@
 mod common;
 mod currency;
 mod encoding;
+mod tx;
 
 use common::{all_vectors, Check};
 use serde_json::Value;
@@ -19,6 +20,7 @@ struct Area {
 const AREAS: &[Area] = &[
     Area { name: "encoding", kinds: encoding::KINDS, check: encoding::check },
     Area { name: "currency", kinds: currency::KINDS, check: currency::check },
+    Area { name: "tx", kinds: tx::KINDS, check: tx::check },
 ];
 
 /// Run every vector whose kind belongs to `area`; fail listing each mismatch with its source.
@@ -60,4 +62,9 @@ fn area_encoding() {
 #[test]
 fn area_currency() {
     run_area("currency");
+}
+
+#[test]
+fn area_tx() {
+    run_area("tx");
 }
