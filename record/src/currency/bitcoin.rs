@@ -17,3 +17,9 @@ address_versions! {
 pub fn validate_address(address: impl AsRef<[u8]>) -> Result<(Version, [u8; 20]), Fault> {
     base58check::validate(address.as_ref(), Version::from_byte, Fault::InvalidBitcoinAddress)
 }
+
+/// The address text of a version and 20-byte hash (base58check with a double SHA-256
+/// checksum): the inverse of [`validate_address`].
+pub fn address(version: Version, hash: &[u8; 20]) -> String {
+    base58check::compose(version.byte(), hash)
+}

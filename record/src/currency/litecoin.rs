@@ -24,30 +24,36 @@ pub fn validate_address(address: impl AsRef<[u8]>) -> Result<(Version, [u8; 20])
     base58check::validate(address.as_ref(), Version::from_byte, Fault::InvalidLitecoinAddress)
 }
 
+/// The address text of a version and 20-byte hash (base58check with a double SHA-256
+/// checksum): the inverse of [`validate_address`].
+pub fn address(version: Version, hash: &[u8; 20]) -> String {
+    base58check::compose(version.byte(), hash)
+}
+
 /// `TransformAddress`: the same script hash under the other script prefix (5 ↔ 50, 196 ↔ 58);
 /// key-hash addresses come back unchanged. Validation faults pass through.
-pub fn transform_address(address: &str) -> Result<String, Fault> {
-    let (version, hash) = validate_address(address)?;
+pub fn transform_address(text: &str) -> Result<String, Fault> {
+    let (version, hash) = validate_address(text)?;
     let other = match version {
-        Version::Livenet | Version::Testnet => return Ok(address.to_string()),
+        Version::Livenet | Version::Testnet => return Ok(text.to_string()),
         Version::LivenetScript => Version::LivenetScript2,
         Version::LivenetScript2 => Version::LivenetScript,
         Version::TestnetScript => Version::TestnetScript2,
         Version::TestnetScript2 => Version::TestnetScript,
     };
-    Ok(base58check::compose(other.byte(), &hash))
+    Ok(address(other, &hash))
 }
 
 /// `FromBitcoin`: the Litecoin address for the same hash as a Bitcoin address (key hashes get
 /// Litecoin's prefix 48 on the live network; the other prefixes are shared). Bitcoin validation
 /// faults pass through.
-pub fn from_bitcoin(address: &str) -> Result<String, Fault> {
-    let (version, hash) = bitcoin::validate_address(address)?;
+pub fn from_bitcoin(bitcoin_address: &str) -> Result<String, Fault> {
+    let (version, hash) = bitcoin::validate_address(bitcoin_address)?;
     let litecoin = match version {
         bitcoin::Version::Livenet => Version::Livenet,
         bitcoin::Version::LivenetScript => Version::LivenetScript,
         bitcoin::Version::Testnet => Version::Testnet,
         bitcoin::Version::TestnetScript => Version::TestnetScript,
     };
-    Ok(base58check::compose(litecoin.byte(), &hash))
+    Ok(address(litecoin, &hash))
 }

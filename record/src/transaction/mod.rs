@@ -456,3 +456,6 @@ into_transaction!(
     ShareGrant,
     ShareSwap
 );
+
+#[cfg(test)]
+mod tests;
