@@ -112,6 +112,13 @@ impl fmt::Debug for Text {
     }
 }
 
+impl serde::Serialize for Text {
+    /// As Go writes a string: invalid UTF-8 bytes become U+FFFD.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string_lossy())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

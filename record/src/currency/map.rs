@@ -138,11 +138,7 @@ impl CurrencyMap {
 /// rest of `buffer`. This is Go's slice capacity at work: a record hands `UnpackMap` the slice
 /// `record[n:n+length]`, whose capacity reaches the end of the record, and slicing an address
 /// out of it may legally extend past `length`. Varints are still read only within `length`.
-pub(crate) fn unpack_window(
-    buffer: &[u8],
-    length: usize,
-    testnet: bool,
-) -> Result<(CurrencyMap, CurrencySet), Fault> {
+pub(crate) fn unpack_window(buffer: &[u8], length: usize, testnet: bool) -> Result<(CurrencyMap, CurrencySet), Fault> {
     let window = buffer.get(..length).ok_or(Fault::NotTransactionPack)?;
     if window.len() < 2 {
         return Err(Fault::InvalidBuffer);

@@ -33,13 +33,6 @@ pub(crate) mod hex_bytes {
     }
 }
 
-impl serde::Serialize for Text {
-    /// As Go writes a string: invalid UTF-8 bytes become U+FFFD.
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string_lossy())
-    }
-}
-
 /// The fields of one JSON object, read with Go's rules.
 pub(crate) struct Fields<'a>(&'a Map<String, Value>);
 

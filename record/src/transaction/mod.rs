@@ -285,6 +285,10 @@ impl Transaction {
     /// block). Every field is checked in bitmarkd's order, then the record's `check()`; accounts
     /// must belong to the `testnet` network. Signatures are *not* verified. Any truncation, bad
     /// length or unknown tag is `NotTransactionPack`; never panics.
+    ///
+    /// Pass everything from the record's start to the end of the enclosing data (for a block,
+    /// the rest of the block), as bitmarkd does: an address inside a payment map may run past
+    /// the map's declared length into the bytes that follow, and bitmarkd reads it from there.
     pub fn unpack(packed: &[u8], testnet: bool) -> Result<(Transaction, usize), Fault> {
         let (code, n) = varint::clipped(packed, 1, MAX_TAG).ok_or(Fault::NotTransactionPack)?;
         let tag = Tag::from_code(code as u64).ok_or(Fault::NotTransactionPack)?;

@@ -48,11 +48,7 @@ impl Record for BitmarkShare {
     }
 
     fn from_fields(f: &Fields<'_>) -> Result<Self, Fault> {
-        Ok(BitmarkShare {
-            link: f.link("link")?,
-            quantity: f.uint("quantity")?,
-            signature: f.signature("signature")?,
-        })
+        Ok(BitmarkShare { link: f.link("link")?, quantity: f.uint("quantity")?, signature: f.signature("signature")? })
     }
 
     fn signature(&self) -> &[u8] {

@@ -28,7 +28,8 @@ fn symbol_map(v: &Value, pointer: &str) -> Result<CurrencyMap, String> {
 
 /// A list of currency symbols as a set.
 fn symbol_set(v: &Value, pointer: &str) -> Result<CurrencySet, String> {
-    let list: Vec<Currency> = serde_json::from_value(field(v, pointer)?.clone()).map_err(|e| format!("{pointer}: {e}"))?;
+    let list: Vec<Currency> =
+        serde_json::from_value(field(v, pointer)?.clone()).map_err(|e| format!("{pointer}: {e}"))?;
     Ok(CurrencySet::of(&list))
 }
 
@@ -53,12 +54,16 @@ pub fn check(kind: &str, v: &Value) -> Check {
         }
         "litecoin_address" => {
             let address = text(v, "/inputs/address")?;
-            let got = litecoin::validate_address(address)
-                .map(|(ver, hash)| (ver.byte(), ver.name(), hash, ver.is_testnet()));
+            let got =
+                litecoin::validate_address(address).map(|(ver, hash)| (ver.byte(), ver.name(), hash, ver.is_testnet()));
             let valid = got.is_ok();
             address_result(v, got)?;
             if valid {
-                same("transform", litecoin::transform_address(address), Ok(text(v, "/expected/transform")?.to_string()))?;
+                same(
+                    "transform",
+                    litecoin::transform_address(address),
+                    Ok(text(v, "/expected/transform")?.to_string()),
+                )?;
             } else {
                 fails_with(litecoin::transform_address(address), v, "/expected/error")?;
             }
@@ -75,7 +80,11 @@ pub fn check(kind: &str, v: &Value) -> Check {
             let c = Currency::scan(input).map_err(|e| e.to_string())?;
             same("currency", format!("{c:?}"), text(v, "/expected/currency")?.to_string())?;
             same("code", c.code(), uint(v, "/expected/code")?)?;
-            same("json", serde_json::to_string(&c).map_err(|e| e.to_string())?, text(v, "/expected/json")?.to_string())?;
+            same(
+                "json",
+                serde_json::to_string(&c).map_err(|e| e.to_string())?,
+                text(v, "/expected/json")?.to_string(),
+            )?;
             // UnmarshalText of the same string reads the same currency.
             same("from_text", Currency::from_text(input), Ok(c))?;
             let back: Currency = serde_json::from_str(text(v, "/expected/json")?).map_err(|e| e.to_string())?;
@@ -90,7 +99,11 @@ pub fn check(kind: &str, v: &Value) -> Check {
             let testnet = boolean(v, "/inputs/testnet")?;
             let packed = map.pack(testnet).map_err(|e| e.to_string())?;
             same("packed", hex::encode(&packed), text(v, "/expected/packed")?.to_string())?;
-            same("json", serde_json::to_string(&map).map_err(|e| e.to_string())?, text(v, "/expected/json")?.to_string())?;
+            same(
+                "json",
+                serde_json::to_string(&map).map_err(|e| e.to_string())?,
+                text(v, "/expected/json")?.to_string(),
+            )?;
             same("set", map.currencies(), symbol_set(v, "/expected/currency_set")?)?;
             let (back, set) = CurrencyMap::unpack(&packed, testnet).map_err(|e| e.to_string())?;
             same("set after unpack", set, map.currencies())?;
@@ -124,7 +137,11 @@ pub fn check(kind: &str, v: &Value) -> Check {
         "asset_id_compute" => {
             let fingerprint = bytes(v, "/inputs/fingerprint")?;
             same("ascii", fingerprint.as_slice(), text(v, "/inputs/fingerprint_ascii")?.as_bytes())?;
-            same("asset id", AssetId::from_fingerprint(&fingerprint).to_hex(), text(v, "/expected/asset_id")?.to_string())
+            same(
+                "asset id",
+                AssetId::from_fingerprint(&fingerprint).to_hex(),
+                text(v, "/expected/asset_id")?.to_string(),
+            )
         }
         "asset_id_from_bytes" => {
             let r = AssetId::from_bytes(&bytes(v, "/inputs/bytes")?);

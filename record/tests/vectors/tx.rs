@@ -53,9 +53,9 @@ fn record_json(fields: &Value) -> Result<Map<String, Value>, String> {
         let value = match value {
             Value::Object(o) if o.contains_key("account_base58") => o["account_base58"].clone(),
             Value::Object(o) if o.contains_key("raw") && o.contains_key("display") => o["raw"].clone(),
-            Value::Object(o) if name == "escrow" => {
-                Value::Object(o.iter().filter(|(k, _)| *k != "currency_code").map(|(k, v)| (k.clone(), v.clone())).collect())
-            }
+            Value::Object(o) if name == "escrow" => Value::Object(
+                o.iter().filter(|(k, _)| *k != "currency_code").map(|(k, v)| (k.clone(), v.clone())).collect(),
+            ),
             other => other.clone(),
         };
         out.insert(name.clone(), value);
@@ -118,7 +118,11 @@ fn check_pack(v: &Value) -> Check {
         }
         None => {
             same("countersigning message", tx.countersigning_message().err(), Some(Fault::NotACountersignableRecord))?;
-            same("set countersignature", tx.set_countersignature(vec![1]).err(), Some(Fault::NotACountersignableRecord))?;
+            same(
+                "set countersignature",
+                tx.set_countersignature(vec![1]).err(),
+                Some(Fault::NotACountersignableRecord),
+            )?;
         }
     }
 
@@ -187,7 +191,11 @@ fn check_pack_error(v: &Value) -> Check {
         // The message exists only when the field checks pass (the fault is then a signature one).
         match tx.signing_message() {
             Ok(message) => same("unsigned message", hex::encode(message), want.to_string())?,
-            Err(fault) => same("signing message fault", format!("fault.{}", fault.name()), text(v, "/expected/error")?.to_string())?,
+            Err(fault) => same(
+                "signing message fault",
+                format!("fault.{}", fault.name()),
+                text(v, "/expected/error")?.to_string(),
+            )?,
         }
     }
     Ok(())
