@@ -111,7 +111,7 @@ fn run(cli: &Cli) -> Result<Output> {
             Output::Line(encode::tx(*chain, &arg_or_stdin("-")?, signer.as_deref())?)
         }
         Command::Keygen { dir } => Output::Json(keygen::run(dir)?),
-        Command::Genesis { chain: _ } => Output::Line(String::new()),
+        Command::Genesis { chain } => Output::Line(hex::encode(bitmark_record::genesis::block(*chain))),
     })
 }
 

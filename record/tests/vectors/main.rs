@@ -4,11 +4,13 @@
 
 mod block;
 mod common;
+mod currency;
 mod difficulty;
 mod encoding;
 mod keys;
 mod merkle;
 mod pay;
+mod tx;
 
 use common::{all_vectors, Check};
 use serde_json::Value;
@@ -27,6 +29,8 @@ const AREAS: &[Area] = &[
     Area { name: "difficulty", kinds: difficulty::KINDS, check: difficulty::check },
     Area { name: "merkle", kinds: merkle::KINDS, check: merkle::check },
     Area { name: "pay", kinds: pay::KINDS, check: pay::check },
+    Area { name: "currency", kinds: currency::KINDS, check: currency::check },
+    Area { name: "tx", kinds: tx::KINDS, check: tx::check },
 ];
 
 /// Run every vector whose kind belongs to `area`; fail listing each mismatch with its source.
@@ -88,4 +92,14 @@ fn area_merkle() {
 #[test]
 fn area_pay() {
     run_area("pay");
+}
+
+#[test]
+fn area_currency() {
+    run_area("currency");
+}
+
+#[test]
+fn area_tx() {
+    run_area("tx");
 }
