@@ -123,7 +123,12 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(Output::Json(v)) => {
             println!("{}", print(&v));
-            ExitCode::SUCCESS
+            // A decoded block that fails a check is printed whole, but still a failure.
+            if v.get("valid") == Some(&serde_json::Value::Bool(false)) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Ok(Output::Line(s)) => {
             println!("{s}");

@@ -125,25 +125,11 @@ impl<'a> PackedBlock<'a> {
     /// same block.
     fn known_signer(&self, index: usize) -> Option<&Account> {
         let record = &self.records.get(index)?.transaction;
-        let link = match record {
-            Transaction::BaseData(r) => return Some(&r.owner),
-            Transaction::AssetData(r) => return Some(&r.registrant),
-            Transaction::BitmarkIssue(r) => return Some(&r.owner),
-            Transaction::BlockFoundation(r) => return Some(&r.owner),
-            Transaction::ShareGrant(r) => return Some(&r.owner),
-            Transaction::ShareSwap(r) => return Some(&r.owner_one),
-            Transaction::BitmarkTransferUnratified(r) => r.link,
-            Transaction::BitmarkTransferCountersigned(r) => r.link,
-            Transaction::BlockOwnerTransfer(r) => r.link,
-            Transaction::BitmarkShare(r) => r.link,
-        };
-        let earlier = self.records.get(..index)?.iter().find(|r| r.tx_id == link)?;
-        match &earlier.transaction {
-            Transaction::BitmarkIssue(r) => Some(&r.owner),
-            Transaction::BitmarkTransferUnratified(r) => Some(&r.owner),
-            Transaction::BitmarkTransferCountersigned(r) => Some(&r.owner),
-            _ => None,
+        if let Some(signer) = record.stated_signer() {
+            return Some(signer);
         }
+        let link = record.link()?;
+        self.records.get(..index)?.iter().find(|r| r.tx_id == link)?.transaction.new_owner()
     }
 
     /// Verify every signature whose signer the block itself names, as bitmarkd's re-Pack does.

@@ -405,6 +405,45 @@ impl Transaction {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
+    /// The account that signs this record when the record itself names it (BaseData,
+    /// AssetData, BitmarkIssue, BlockFoundation, ShareGrant, ShareSwap); `None` for transfers and
+    /// shares, which the current owner of `link` signs — only the chain knows who that is.
+    pub fn stated_signer(&self) -> Option<&Account> {
+        match self {
+            Transaction::BaseData(r) => Some(&r.owner),
+            Transaction::AssetData(r) => Some(&r.registrant),
+            Transaction::BitmarkIssue(r) => Some(&r.owner),
+            Transaction::BlockFoundation(r) => Some(&r.owner),
+            Transaction::ShareGrant(r) => Some(&r.owner),
+            Transaction::ShareSwap(r) => Some(&r.owner_one),
+            Transaction::BitmarkTransferUnratified(_)
+            | Transaction::BitmarkTransferCountersigned(_)
+            | Transaction::BlockOwnerTransfer(_)
+            | Transaction::BitmarkShare(_) => None,
+        }
+    }
+
+    /// The digest this record spends (`link`) for transfers and shares; `None` otherwise.
+    pub fn link(&self) -> Option<Link> {
+        match self {
+            Transaction::BitmarkTransferUnratified(r) => Some(r.link),
+            Transaction::BitmarkTransferCountersigned(r) => Some(r.link),
+            Transaction::BlockOwnerTransfer(r) => Some(r.link),
+            Transaction::BitmarkShare(r) => Some(r.link),
+            _ => None,
+        }
+    }
+
+    /// The owner a record leaves the bitmark with (issues and bitmark transfers).
+    pub fn new_owner(&self) -> Option<&Account> {
+        match self {
+            Transaction::BitmarkIssue(r) => Some(&r.owner),
+            Transaction::BitmarkTransferUnratified(r) => Some(&r.owner),
+            Transaction::BitmarkTransferCountersigned(r) => Some(&r.owner),
+            _ => None,
+        }
+    }
+
     /// A record of the type bitmarkd names `record_name` from its JSON form. Unknown names are
     /// `UnexpectedTransactionRecord`; see the `json` module for how fields are read.
     pub fn from_json(record_name: &str, value: &Value) -> Result<Transaction, Fault> {

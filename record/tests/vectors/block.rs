@@ -182,10 +182,7 @@ fn check_genesis(v: &Value) -> Check {
     same("base tx id display", base_id.display_hex(), text(v, "/expected/base_tx_id_display")?.to_string())?;
     same("merkle root", h.merkle_root.raw_hex(), text(v, "/expected/merkle_root_raw")?.to_string())?;
     same("merkle root of base", bitmark_record::merkle::root(&[base_id]), h.merkle_root)?;
-    // TODO(transactions): decode `base` as a BaseData record with the transaction-record code
-    // (another helper's module) and check /inputs/base_record: currency, payment address
-    // (the message), owner (base58 and public key, test network flag), nonce and the Ed25519
-    // signature. Only its bytes, tx id and merkle root are checked here.
+    check_genesis_base(chain, base, field(v, "/inputs/base_record")?)?;
     let digest = genesis::digest(chain);
     same_digest(&digest, v)?;
     same(
@@ -207,4 +204,24 @@ fn check_genesis(v: &Value) -> Check {
         foundation.display_hex(),
         text(v, "/expected/foundation_tx_id_display_DERIVED")?.to_string(),
     )
+}
+
+/// The genesis base record decodes as the BaseData the vector describes, and its signature
+/// verifies under its owner.
+fn check_genesis_base(chain: bitmark_record::Chain, packed: &[u8], want: &Value) -> Check {
+    use bitmark_record::transaction::Transaction;
+    let (tx, used) = Transaction::unpack(packed, chain.is_testing()).map_err(|e| e.to_string())?;
+    same("base record size", used, packed.len())?;
+    let Transaction::BaseData(base) = &tx else {
+        return Err(format!("genesis record 0 is {}", tx.record_name()));
+    };
+    same("record type", tx.record_name(), text(want, "/record_type")?)?;
+    same("currency", base.currency.code(), uint(want, "/currency_code")?)?;
+    same("message", base.payment_address.to_string_lossy().to_string(), text(want, "/paymentAddress")?.to_string())?;
+    same("owner", base.owner.to_base58(), text(want, "/owner_base58")?.to_string())?;
+    same("owner key", hex::encode(base.owner.public_key()), text(want, "/owner_public_key")?.to_string())?;
+    same("owner testnet", base.owner.is_testnet(), boolean(want, "/owner_testnet")?)?;
+    same("nonce", format!("{:016x}", base.nonce), text(want, "/nonce_hex_u64")?.to_string())?;
+    same("signature", hex::encode(&base.signature), text(want, "/signature")?.to_string())?;
+    same("signature verifies", tx.pack(&base.owner).map_err(|e| e.to_string())?, packed.to_vec())
 }
