@@ -3,6 +3,9 @@
 //! ([`listener`]). Upstream clients, the announce table and the connector build on these.
 
 pub mod error;
+pub mod listener;
+pub mod testing;
+pub mod transport;
 pub mod wire;
 
 pub use error::PeerError;

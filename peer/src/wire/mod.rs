@@ -12,7 +12,7 @@ pub mod request;
 mod tests;
 
 pub use info::ServerInfo;
-pub use quote::go_quote;
+pub use quote::{go_quote, quote_for_log};
 pub use reply::Reply;
 pub use request::{Push, Request, PACKET_TOO_SHORT};
 

@@ -29,6 +29,18 @@ pub fn go_quote(bytes: &[u8]) -> String {
     out
 }
 
+/// Bytes shown in logs by [`quote_for_log`]; frames can be megabytes long.
+const LOG_PREFIX: usize = 32;
+
+/// [`go_quote`] of at most the first 32 bytes, with `...` after when there were more: for
+/// naming commands and keys in logs without copying a whole frame.
+pub fn quote_for_log(bytes: &[u8]) -> String {
+    match bytes.get(..LOG_PREFIX) {
+        Some(head) if bytes.len() > LOG_PREFIX => format!("{}...", go_quote(head)),
+        _ => go_quote(bytes),
+    }
+}
+
 fn quote_char(out: &mut String, c: char) {
     match c {
         '"' | '\\' => {
@@ -108,5 +120,14 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(go_quote(input), *expected, "input {input:x?}");
         }
+    }
+
+    #[test]
+    fn log_quotes_are_short() {
+        assert_eq!(super::quote_for_log(b"block"), r#""block""#);
+        assert_eq!(
+            super::quote_for_log(&[b'a'; 40]),
+            format!("\"{}\"...", "a".repeat(32))
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Replies: what the listener sends back, and how a client reads them.
 
 use super::info::ServerInfo;
-use super::quote::go_quote;
+use super::quote::quote_for_log;
 use super::request::Request;
 use super::{be_u64_exact, function};
 use crate::error::PeerError;
@@ -92,8 +92,8 @@ impl Reply {
         if first != expected {
             return Err(bad(format!(
                 "unexpected response: {} to {}",
-                go_quote(first),
-                go_quote(expected)
+                quote_for_log(first),
+                quote_for_log(expected)
             )));
         }
         if let Request::Register { .. } = request {
@@ -102,15 +102,15 @@ impl Reply {
         if frames.len() != 2 {
             return Err(bad(format!(
                 "{}: received {} frames, expected 2",
-                go_quote(first),
+                quote_for_log(first),
                 frames.len()
             )));
         }
         let invalid = || {
             bad(format!(
                 "{}: invalid response: {}",
-                go_quote(first),
-                go_quote(second)
+                quote_for_log(first),
+                quote_for_log(second)
             ))
         };
         match request {
@@ -138,13 +138,13 @@ fn parse_registered<F: AsRef<[u8]>>(frames: &[F], chain: Chain) -> Result<Reply,
     if their_chain.as_ref() != chain.name().as_bytes() {
         return Err(PeerError::ChainMismatch {
             expected: chain,
-            received: go_quote(their_chain.as_ref()),
+            received: quote_for_log(their_chain.as_ref()),
         });
     }
     let timestamp = be_u64_exact(timestamp.as_ref()).ok_or_else(|| {
         bad(format!(
             "R: invalid timestamp: {}",
-            go_quote(timestamp.as_ref())
+            quote_for_log(timestamp.as_ref())
         ))
     })?;
     Ok(Reply::Registered {
