@@ -113,22 +113,22 @@ impl Lane {
         Ok(lane)
     }
 
-    /// Queue `job`, or give it back when the lane is full (by count or by bytes) or stopped.
-    pub fn try_submit(&self, job: Job) -> Result<(), Job> {
+    /// Queue `job`; it is handed back when the lane is full (by count or by bytes) or stopped.
+    pub fn offer(&self, job: Job) -> Option<Job> {
         let Some(sender) = &self.sender else {
-            return Err(job);
+            return Some(job);
         };
         let bytes = job.request.payload_len();
         let before = self.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
         if before > 0 && before.saturating_add(bytes) > self.limit_bytes {
             self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
-            return Err(job);
+            return Some(job);
         }
         match sender.try_send((job, bytes)) {
-            Ok(()) => Ok(()),
+            Ok(()) => None,
             Err(TrySendError::Full((job, bytes)) | TrySendError::Disconnected((job, bytes))) => {
                 self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
-                Err(job)
+                Some(job)
             }
         }
     }

@@ -4,8 +4,10 @@ use crate::error::PeerError;
 use std::time::Duration;
 
 /// Largest inbound frame libzmq accepts (`ZMQ_MAXMSGSIZE`); a peer sending a larger one is
-/// disconnected by libzmq. bitmarkd's value: a smaller one would cut off large blocks, a larger
-/// one lets each peer make us buffer more.
+/// disconnected by libzmq. libzmq checks the frame as it is on the wire, where CURVE adds 33
+/// bytes, so the largest plaintext frame is 4 999 967 bytes (for bitmarkd too). bitmarkd's
+/// value: a smaller one would cut off large blocks, a larger one lets each peer make us buffer
+/// more.
 pub const MAX_MESSAGE_SIZE: i64 = 5_000_000;
 
 /// How long unsent messages linger when a socket closes. Longer delays shutdown; zero could

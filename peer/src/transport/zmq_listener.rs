@@ -447,12 +447,12 @@ impl SocketLoop {
             peer,
             request,
         };
-        let Err(Job {
+        let Some(Job {
             envelope,
             peer,
             request,
             ..
-        }) = lane.try_submit(job)
+        }) = lane.offer(job)
         else {
             return;
         };
