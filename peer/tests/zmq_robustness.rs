@@ -4,12 +4,14 @@
 
 mod common;
 
-use bitmark_peer::testing::FakePool;
+use bitmark_peer::testing::{FakePool, Fixture};
 use bitmark_peer::transport::options::MAX_MESSAGE_SIZE;
-use bitmark_peer::transport::{CurveKeys, ListenerLimits, Transport, ZmqClient};
+use bitmark_peer::transport::{CurveKeys, ListenerLimits, PeerInfo, Service, Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_peer::PeerError;
+use bitmark_record::BlockDigest;
 use common::*;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A fresh CURVE client still gets `N` answered.
@@ -299,4 +301,87 @@ fn shutdown_releases_the_port() {
     eventually("the port to be free", || {
         std::net::TcpListener::bind(addr).is_ok()
     });
+}
+
+/// A service with scripted behaviour: `H` is slow, `B 666` panics, `N` is quick; it records
+/// who asked.
+struct Scripted {
+    slow: Duration,
+    seen: Mutex<Vec<PeerInfo>>,
+}
+
+impl Service for Scripted {
+    fn handle(&self, peer: &PeerInfo, request: Request) -> Reply {
+        self.seen.lock().unwrap().push(peer.clone());
+        match request {
+            Request::Digest(_) => {
+                std::thread::sleep(self.slow);
+                Reply::Digest(BlockDigest([1; 32]))
+            }
+            Request::Block(666) => panic!("scripted panic"),
+            Request::Height => Reply::Height(4),
+            _ => Reply::Error("unexpected".into()),
+        }
+    }
+}
+
+fn scripted(slow: Duration, limits: ListenerLimits) -> (Server, Arc<Scripted>) {
+    let service = Arc::new(Scripted {
+        slow,
+        seen: Mutex::new(vec![]),
+    });
+    let fixture = Fixture::new(CHAIN, 0, FakePool::default());
+    (
+        Server::serving(vec![loopback(false)], service.clone(), fixture, limits),
+        service,
+    )
+}
+
+#[test]
+fn full_query_queue_answers_inline() {
+    let limits = ListenerLimits {
+        query_workers: 1,
+        query_queue: 1,
+        ..ListenerLimits::default()
+    };
+    let slow = Duration::from_secs(1);
+    let (server, service) = scripted(slow, limits);
+    let spawn_digest = |client: ZmqClient| {
+        let mut client = client;
+        std::thread::spawn(move || client.request(&Request::Digest(5)).unwrap())
+    };
+    let first = spawn_digest(server.client());
+    eventually("the first H to reach the service", || {
+        service.seen.lock().unwrap().len() == 1
+    });
+    let second = spawn_digest(server.client());
+    std::thread::sleep(Duration::from_millis(200));
+    // The one worker is busy and the queue holds the second H: N is answered inline, at once.
+    let mut poller = server.client();
+    let asked = Instant::now();
+    assert_eq!(poller.request(&Request::Height).unwrap(), Reply::Height(4));
+    assert!(asked.elapsed() < slow / 2, "N took {:?}", asked.elapsed());
+    for handle in [first, second] {
+        assert_eq!(handle.join().unwrap(), Reply::Digest(BlockDigest([1; 32])));
+    }
+    // The service saw the sender's address and a routing id.
+    let seen = service.seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_panicking_service_costs_only_that_reply() {
+    let (server, _) = scripted(Duration::ZERO, ListenerLimits::default());
+    let mut client = server.client_to(server.addr(), SILENCE);
+    assert!(matches!(
+        client.request(&Request::Block(666)),
+        Err(PeerError::Timeout)
+    ));
+    // REQ_RELAXED: the same client can go on.
+    assert_eq!(client.request(&Request::Height).unwrap(), Reply::Height(4));
+    assert_answers_n(&server);
 }

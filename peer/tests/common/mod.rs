@@ -4,11 +4,12 @@
 
 use bitmark_peer::testing::{FakePool, Fixture, GENESIS};
 use bitmark_peer::transport::{
-    ClientConfig, CurveKeys, ListenerConfig, ListenerLimits, ZmqClient, ZmqListener,
+    ClientConfig, CurveKeys, ListenerConfig, ListenerLimits, Service, ZmqClient, ZmqListener,
 };
 use bitmark_peer::wire::Push;
 use bitmark_record::Chain;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const CHAIN: Chain = Chain::Testing;
@@ -46,16 +47,26 @@ pub struct Server {
 impl Server {
     /// A listener on `listen` over a fixture with 3 blocks (height 4).
     pub fn start(listen: Vec<SocketAddr>, pool: FakePool, limits: ListenerLimits) -> Server {
+        let fixture = Fixture::new(CHAIN, 3, pool);
+        Server::serving(listen, fixture.handler.clone(), fixture, limits)
+    }
+
+    /// A listener on `listen` answering with `service` (`fixture` is only carried along).
+    pub fn serving(
+        listen: Vec<SocketAddr>,
+        service: Arc<dyn Service>,
+        fixture: Fixture,
+        limits: ListenerLimits,
+    ) -> Server {
         let context = zmq::Context::new();
         let keys = CurveKeys::generate().unwrap();
-        let fixture = Fixture::new(CHAIN, 3, pool);
         let config = ListenerConfig {
             chain: CHAIN,
             listen,
             secret_key: keys.secret,
             limits,
         };
-        let listener = ZmqListener::start(&context, config, fixture.handler.clone()).unwrap();
+        let listener = ZmqListener::start(&context, config, service).unwrap();
         Server {
             context,
             keys,
