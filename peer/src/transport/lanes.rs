@@ -15,9 +15,9 @@ use tracing::{error, warn};
 
 const TARGET: &str = "peer::listener";
 
-/// How long a worker waits to hand a reply back before dropping it. Only reachable while the
-/// listener shuts down (the socket thread otherwise drains replies continuously); it bounds
-/// how long shutdown can wait on a worker.
+/// How long a worker waits to hand a reply back before dropping it. Reached only when the
+/// socket thread stops reading replies: at shutdown, or when it is stalled for this long with
+/// 1000 replies (the inproc high-water mark) waiting. Bounds how long shutdown waits on a worker.
 const REPLY_SEND_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// One request waiting for a worker, with what is needed to route its reply.

@@ -430,7 +430,12 @@ impl SocketLoop {
         let request = match Request::parse(&body, self.chain) {
             Ok(request) => request,
             Err(reply) => {
-                debug!(target: TARGET, address = ?peer.address, reply = ?reply, "request refused");
+                // The error text can quote a 5 MB chain frame: log its start only.
+                let error: String = match &reply {
+                    Reply::Error(text) => text.chars().take(120).collect(),
+                    _ => String::new(),
+                };
+                debug!(target: TARGET, address = ?peer.address, error, "request refused");
                 return self.reply(socket, envelope, &reply);
             }
         };
