@@ -1,1 +1,11 @@
-//! The peer wire layer and connector (issues 5 and 6).
+//! The bitmarkd peer wire layer: the codec ([`wire`]), ZeroMQ CURVE and in-memory transports
+//! ([`transport`]), and the request handler over injected chain, pool and peer-table views
+//! ([`listener`]). Upstream clients, the announce table and the connector build on these.
+
+pub mod error;
+pub mod listener;
+pub mod testing;
+pub mod transport;
+pub mod wire;
+
+pub use error::PeerError;

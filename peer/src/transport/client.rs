@@ -1,0 +1,163 @@
+//! A CURVE REQ client with bitmarkd's options (`zmqutil/client.go`): the base of the upstream
+//! client and the client of the listener tests.
+
+use super::keys::CurveKeys;
+use super::options::{apply_common, millis, require_curve, RECONNECT_INTERVAL, REQUEST_TIMEOUT};
+use super::Transport;
+use crate::error::PeerError;
+use crate::wire::{Reply, Request};
+use bitmark_record::Chain;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tracing::debug;
+
+const TARGET: &str = "peer::client";
+
+/// How a client talks.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Our chain: sent as the first frame of every request.
+    pub chain: Chain,
+    /// Our key pair; any key works with bitmarkd, which accepts every client key.
+    pub keys: CurveKeys,
+    /// How long a send may wait for a connected peer (bitmarkd: 60 s). IMMEDIATE is set, so
+    /// with no completed handshake a send waits this long and fails with `Timeout`.
+    pub send_timeout: Duration,
+    /// How long to wait for a reply (bitmarkd: 60 s).
+    pub receive_timeout: Duration,
+    /// Delay before libzmq reconnects a dropped connection (bitmarkd: 2 min, no back-off).
+    pub reconnect_interval: Duration,
+}
+
+impl ClientConfig {
+    /// bitmarkd's timings for `chain` with `keys`.
+    pub fn new(chain: Chain, keys: CurveKeys) -> ClientConfig {
+        ClientConfig {
+            chain,
+            keys,
+            send_timeout: REQUEST_TIMEOUT,
+            receive_timeout: REQUEST_TIMEOUT,
+            reconnect_interval: RECONNECT_INTERVAL,
+        }
+    }
+}
+
+/// One REQ socket to one peer. Owned by one thread at a time (it is `Send`, not `Sync`).
+///
+/// REQ_CORRELATE and REQ_RELAXED are set, so after a timeout the next request can be sent at
+/// once and a late reply to the abandoned one is discarded by libzmq, as in bitmarkd. Unlike
+/// bitmarkd no routing identity is set: libzmq's ROUTER assigns a unique one, where 32 random
+/// bytes could (rarely) collide and make a ROUTER refuse the second connection.
+pub struct ZmqClient {
+    context: zmq::Context,
+    config: ClientConfig,
+    socket: Option<zmq::Socket>,
+    target: Option<(SocketAddr, [u8; 32])>,
+}
+
+impl ZmqClient {
+    /// A client with no socket yet (bitmarkd's `NewClient`).
+    pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqClient {
+        ZmqClient {
+            context: context.clone(),
+            config,
+            socket: None,
+            target: None,
+        }
+    }
+
+    /// Point the client at `addr`, whose listener has public key `server_key`: any old socket
+    /// is closed and a new one connects (libzmq connects in the background).
+    pub fn connect(&mut self, addr: SocketAddr, server_key: [u8; 32]) -> Result<(), PeerError> {
+        self.close();
+        self.target = Some((addr, server_key));
+        self.open()
+    }
+
+    /// A fresh socket to the same target (bitmarkd's `Reconnect`).
+    pub fn reconnect(&mut self) -> Result<(), PeerError> {
+        self.socket = None;
+        self.open()
+    }
+
+    /// Close the socket and forget the target.
+    pub fn close(&mut self) {
+        self.socket = None;
+        self.target = None;
+    }
+
+    /// Whether there is a socket with a target. Says nothing about the TCP link, as in bitmarkd.
+    pub fn is_connected(&self) -> bool {
+        self.socket.is_some()
+    }
+
+    /// The address and server key connected to.
+    pub fn target(&self) -> Option<(SocketAddr, [u8; 32])> {
+        self.target
+    }
+
+    /// Our chain.
+    pub fn chain(&self) -> Chain {
+        self.config.chain
+    }
+
+    /// Send `body` behind the chain frame, as bitmarkd's `Client.Send` does.
+    pub fn send<F: AsRef<[u8]>>(&mut self, body: &[F]) -> Result<(), PeerError> {
+        let chain = self.config.chain.name().as_bytes();
+        let frames: Vec<&[u8]> = std::iter::once(chain)
+            .chain(body.iter().map(AsRef::as_ref))
+            .collect();
+        self.send_unprefixed(&frames)
+    }
+
+    /// Send exactly `frames` (no chain frame added): for tools and tests that must send what a
+    /// well-behaved client would not.
+    pub fn send_unprefixed<F: AsRef<[u8]>>(&mut self, frames: &[F]) -> Result<(), PeerError> {
+        if frames.is_empty() {
+            return Err(PeerError::EmptyMessage);
+        }
+        let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
+        socket
+            .send_multipart(frames.iter().map(AsRef::as_ref), 0)
+            .map_err(PeerError::io)
+    }
+
+    /// Receive all frames of the next reply.
+    pub fn receive(&mut self) -> Result<Vec<Vec<u8>>, PeerError> {
+        let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
+        socket.recv_multipart(0).map_err(PeerError::io)
+    }
+
+    fn open(&mut self) -> Result<(), PeerError> {
+        require_curve()?;
+        let (addr, server_key) = self.target.ok_or(PeerError::NotConnected)?;
+        let c = &self.config;
+        let socket = self.context.socket(zmq::REQ).map_err(PeerError::Zmq)?;
+        let set = || -> zmq::Result<()> {
+            apply_common(&socket, addr.is_ipv6())?;
+            socket.set_curve_server(false)?;
+            socket.set_curve_publickey(&c.keys.public)?;
+            socket.set_curve_secretkey(&c.keys.secret)?;
+            socket.set_curve_serverkey(&server_key)?;
+            socket.set_sndtimeo(millis(c.send_timeout))?;
+            socket.set_rcvtimeo(millis(c.receive_timeout))?;
+            socket.set_req_correlate(true)?;
+            socket.set_req_relaxed(true)?;
+            socket.set_reconnect_ivl(millis(c.reconnect_interval))?;
+            socket.set_reconnect_ivl_max(0)?;
+            socket.connect(&format!("tcp://{addr}"))
+        };
+        set().map_err(PeerError::Zmq)?;
+        debug!(target: TARGET, %addr, "connecting");
+        self.socket = Some(socket);
+        Ok(())
+    }
+}
+
+impl Transport for ZmqClient {
+    fn request(&mut self, request: &Request) -> Result<Reply, PeerError> {
+        self.send_unprefixed(&request.to_frames(self.config.chain))?;
+        let frames = self.receive()?;
+        Reply::parse(&frames, request, self.config.chain)
+    }
+}

@@ -1,0 +1,193 @@
+//! Bounded worker lanes of the listener: a queue of parsed requests, a few threads answering
+//! them, and each reply handed back to the socket thread over an inproc PUSH socket (libzmq
+//! sockets are not thread-safe, so only the socket thread touches the ROUTER).
+
+use super::{PeerInfo, Service};
+use crate::error::PeerError;
+use crate::wire::{quote_for_log, Reply, Request};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tracing::{error, warn};
+
+const TARGET: &str = "peer::listener";
+
+/// How long a worker waits to hand a reply back before dropping it. Reached only when the
+/// socket thread stops reading replies: at shutdown, or when it is stalled for this long with
+/// 1000 replies (the inproc high-water mark) waiting. Bounds how long shutdown waits on a worker.
+const REPLY_SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One request waiting for a worker, with what is needed to route its reply.
+pub(crate) struct Job {
+    /// Index of the ROUTER socket it came in on.
+    pub socket: u8,
+    /// Routing id, REQ correlation id and the empty delimiter, echoed in front of the reply.
+    pub envelope: Vec<Vec<u8>>,
+    /// Who sent it.
+    pub peer: PeerInfo,
+    /// The request.
+    pub request: Request,
+}
+
+/// Let `service` answer, containing a panic (which would otherwise kill a worker or the socket
+/// thread): `None` then, and the requester gets no reply, as from a dead peer.
+pub(crate) fn answer(service: &dyn Service, peer: &PeerInfo, request: Request) -> Option<Reply> {
+    let function = quote_for_log(request.function());
+    let answered = catch_unwind(AssertUnwindSafe(|| service.handle(peer, request)));
+    if answered.is_err() {
+        error!(target: TARGET, function, "service panicked; no reply sent");
+    }
+    answered.ok()
+}
+
+/// The whole message a worker hands back: socket index, envelope, reply frames.
+pub(crate) fn reply_message(socket: u8, envelope: Vec<Vec<u8>>, reply: &Reply) -> Vec<Vec<u8>> {
+    let mut message = Vec::with_capacity(1 + envelope.len() + 5);
+    message.push(vec![socket]);
+    message.extend(envelope);
+    message.extend(reply.to_frames());
+    message
+}
+
+/// Limits of one lane.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LaneLimits {
+    /// Worker threads.
+    pub workers: usize,
+    /// Requests waiting for a worker.
+    pub queue: usize,
+    /// Payload bytes waiting for a worker (a single request is admitted to an empty queue
+    /// whatever its size, so every request that libzmq accepts can be served).
+    pub queue_bytes: usize,
+}
+
+/// A bounded queue and its workers.
+pub(crate) struct Lane {
+    name: &'static str,
+    sender: Option<SyncSender<(Job, usize)>>,
+    queued_bytes: Arc<AtomicUsize>,
+    limit_bytes: usize,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Lane {
+    /// Start `limits.workers` threads, each with its own PUSH socket to `reply_endpoint`.
+    pub fn start(
+        name: &'static str,
+        limits: LaneLimits,
+        context: &zmq::Context,
+        reply_endpoint: &str,
+        service: Arc<dyn Service>,
+    ) -> Result<Lane, PeerError> {
+        let (sender, receiver) = mpsc::sync_channel(limits.queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let mut lane = Lane {
+            name,
+            sender: Some(sender),
+            queued_bytes,
+            limit_bytes: limits.queue_bytes,
+            workers: vec![],
+        };
+        for i in 0..limits.workers {
+            let push = context.socket(zmq::PUSH).map_err(PeerError::Zmq)?;
+            push.set_linger(0).map_err(PeerError::Zmq)?;
+            push.set_sndtimeo(super::options::millis(REPLY_SEND_TIMEOUT))
+                .map_err(PeerError::Zmq)?;
+            push.connect(reply_endpoint).map_err(PeerError::Zmq)?;
+            let worker = Worker {
+                receiver: Arc::clone(&receiver),
+                queued_bytes: Arc::clone(&lane.queued_bytes),
+                service: Arc::clone(&service),
+                push,
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("peer-{name}-{i}"))
+                .spawn(move || worker.run())
+                .map_err(|e| PeerError::Config(format!("cannot start worker thread: {e}")))?;
+            lane.workers.push(handle);
+        }
+        Ok(lane)
+    }
+
+    /// Queue `job`; it is handed back when the lane is full (by count or by bytes) or stopped.
+    pub fn offer(&self, job: Job) -> Option<Job> {
+        let Some(sender) = &self.sender else {
+            return Some(job);
+        };
+        let bytes = job.request.payload_len();
+        let before = self.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
+        if before > 0 && before.saturating_add(bytes) > self.limit_bytes {
+            self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            return Some(job);
+        }
+        match sender.try_send((job, bytes)) {
+            Ok(()) => None,
+            Err(TrySendError::Full((job, bytes)) | TrySendError::Disconnected((job, bytes))) => {
+                self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
+                Some(job)
+            }
+        }
+    }
+
+    /// The lane's name, for logs.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Close the queue and wait for the workers to finish what they hold.
+    pub fn shutdown(&mut self) {
+        self.sender = None;
+        for worker in self.workers.drain(..) {
+            if worker.join().is_err() {
+                error!(target: TARGET, lane = self.name, "worker thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    receiver: Arc<Mutex<Receiver<(Job, usize)>>>,
+    queued_bytes: Arc<AtomicUsize>,
+    service: Arc<dyn Service>,
+    push: zmq::Socket,
+}
+
+impl Worker {
+    fn run(self) {
+        while let Some((job, bytes)) = self.next() {
+            self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
+            let Job {
+                socket,
+                envelope,
+                peer,
+                request,
+            } = job;
+            let Some(reply) = answer(self.service.as_ref(), &peer, request) else {
+                continue;
+            };
+            if let Err(e) = self
+                .push
+                .send_multipart(reply_message(socket, envelope, &reply), 0)
+            {
+                warn!(target: TARGET, error = %e, "reply dropped: socket thread not reading");
+            }
+        }
+    }
+
+    /// The next job, or `None` once the queue is closed.
+    fn next(&self) -> Option<(Job, usize)> {
+        // A poisoned lock only means another worker panicked while waiting; the receiver is fine.
+        let receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner());
+        receiver.recv().ok()
+    }
+}

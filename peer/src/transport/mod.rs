@@ -1,0 +1,62 @@
+//! Moving requests and replies: libzmq with CURVE ([`ZmqListener`], [`ZmqClient`]) and an
+//! in-memory network for simulations ([`MemoryNetwork`]), behind one server-side trait
+//! ([`Service`]) and one client-side trait ([`Transport`]).
+
+mod client;
+mod keys;
+mod lanes;
+mod memory;
+mod monitor;
+pub mod options;
+mod zmq_listener;
+
+pub use client::{ClientConfig, ZmqClient};
+pub use keys::CurveKeys;
+pub use memory::{MemoryNetwork, MemoryTransport};
+pub use zmq_listener::{ListenerConfig, ListenerLimits, ZmqListener};
+
+use crate::error::PeerError;
+use crate::wire::{Reply, Request};
+use bitmark_record::Chain;
+
+/// What a transport knows about the sender of a request. Nothing in it is authenticated:
+/// bitmarkd accepts every CURVE key and never binds it to the key a peer claims (§8).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The remote IP as libzmq reports it (`Peer-Address` metadata, no port), or the name an
+    /// in-memory peer was given.
+    pub address: Option<String>,
+    /// The routing id of the connection on our ROUTER socket (assigned by libzmq, or the
+    /// identity the client set); distinguishes connections from the same address.
+    pub routing_id: Vec<u8>,
+}
+
+/// The server side: answers one parsed request. Called from several worker threads at once,
+/// so it must be `Sync`; it must not panic (a panic costs the requester its reply).
+pub trait Service: Send + Sync {
+    /// The reply to `request` from `peer`.
+    fn handle(&self, peer: &PeerInfo, request: Request) -> Reply;
+}
+
+/// The client side: one request, one reply, as over a REQ socket.
+pub trait Transport {
+    /// Send `request` and read the reply, checked against the request
+    /// ([`Reply::parse`]). A remote `["E"][text]` is `Ok(Reply::Error)`.
+    fn request(&mut self, request: &Request) -> Result<Reply, PeerError>;
+}
+
+/// The server side of one exchange on frames: parse as bitmarkd's listener does, let `service`
+/// answer what parses, and encode the reply. Both transports go through here, so the in-memory
+/// network exercises the same codec paths as the sockets.
+pub fn serve<F: AsRef<[u8]>>(
+    service: &dyn Service,
+    chain: Chain,
+    peer: &PeerInfo,
+    frames: &[F],
+) -> Vec<Vec<u8>> {
+    match Request::parse(frames, chain) {
+        Ok(request) => service.handle(peer, request),
+        Err(reply) => reply,
+    }
+    .to_frames()
+}

@@ -1,0 +1,516 @@
+//! The peer listener on libzmq: CURVE server sockets bound as bitmarkd binds them, answering
+//! through bounded worker lanes so that a slow push never holds up `N`, `H` or `I`.
+//!
+//! # Design
+//!
+//! bitmarkd answers on REP sockets, one request at a time in one goroutine, so one slow push
+//! (a block to validate, 100 issues to check) stalls every peer (§2.1, §8 item 3). We use a
+//! ROUTER socket instead; REQ clients cannot tell the difference as long as the envelope is
+//! echoed. A ROUTER message is `[routing id][REQ correlation id][""][body...]`: everything up to
+//! and including the first empty frame is the envelope, put back in front of the reply.
+//!
+//! One socket thread owns every socket (libzmq sockets are not thread-safe). It parses each
+//! request; parse errors are answered at once. Parsed requests go to one of two bounded lanes:
+//! *query* (`I N B H R`) and *push* (everything else), each with its own worker threads, so
+//! pushes can occupy all push workers while queries still flow. Workers hand replies back over
+//! an inproc PUSH socket to a PULL socket the socket thread polls next to the ROUTERs.
+//!
+//! When a lane is full (by count or by queued payload bytes):
+//! * a query is answered inline on the socket thread. Queries are small and never dropped; the
+//!   socket thread slowing down is the back-pressure (libzmq then queues up to its receive
+//!   high-water mark and TCP pushes back on the senders).
+//! * a push is acknowledged with `[cmd]["A"]` at once and dropped, with a warning log. bitmarkd
+//!   acknowledges every push whatever happens to it, and its senders never retry, so the sender
+//!   sees exactly what it would see from bitmarkd; the item comes back through rebroadcast
+//!   (transactions) or sync (blocks).
+//!
+//! Messages without an empty delimiter in their first 8 frames are dropped silently, as libzmq's
+//! REP drops them. At most 24 frames of a message are kept; the rest are discarded. No request
+//! reads past frame 6, and the parameter-count checks (`!= 1`, `< 3`, `< 4`) give the same
+//! answer on the kept frames, so replies are bitmarkd's.
+
+use super::lanes::{answer, Job, Lane, LaneLimits};
+use super::monitor::Monitor;
+use super::options::{apply_common, endpoint, require_curve, LISTENER_ZAP_DOMAIN};
+use super::{PeerInfo, Service};
+use crate::error::PeerError;
+use crate::wire::{quote_for_log, Reply, Request};
+use bitmark_record::Chain;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use tracing::{debug, error, info, warn};
+
+const TARGET: &str = "peer::listener";
+
+/// Frames of one message kept; see the module documentation.
+const MAX_FRAMES: usize = 24;
+/// Frames searched for the envelope delimiter (REQ sends 3: routing id, correlation id, "").
+const MAX_ENVELOPE: usize = 8;
+/// Messages taken from one socket before the others get a turn.
+const BATCH: usize = 64;
+
+/// Numbers the listeners of this process, so their inproc endpoints never collide.
+static NEXT_LISTENER: AtomicUsize = AtomicUsize::new(0);
+
+/// How to run a listener.
+#[derive(Clone, Debug)]
+pub struct ListenerConfig {
+    /// Our chain: requests naming another are refused with bitmarkd's `invalid chain` text.
+    pub chain: Chain,
+    /// Addresses to bind. All IPv4 ones share one socket and all IPv6 ones another, as in
+    /// bitmarkd. Port 0 binds a free port (see [`ZmqListener::local_addrs`]).
+    pub listen: Vec<SocketAddr>,
+    /// Our CURVE secret key. Any client key is accepted.
+    pub secret_key: [u8; 32],
+    /// Worker and queue bounds.
+    pub limits: ListenerLimits,
+}
+
+/// Worker and queue bounds of the listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenerLimits {
+    /// Threads answering `I N B H R` (default 2). `H` can mean an Argon2d digest when the
+    /// digest cache misses, so more than one keeps `N` quick.
+    pub query_workers: usize,
+    /// Queries waiting for a worker (default 256); beyond it they are answered inline.
+    pub query_queue: usize,
+    /// Payload bytes of waiting queries (default 16 MiB; `R` carries a key and addresses).
+    pub query_queue_bytes: usize,
+    /// Threads processing pushes (default 2). More lets more blocks and transactions be
+    /// validated at once, at the cost of CPU shared with sync.
+    pub push_workers: usize,
+    /// Pushes waiting for a worker (default 64); beyond it they are acknowledged and dropped.
+    pub push_queue: usize,
+    /// Payload bytes of waiting pushes (default 64 MiB), so 64 queued 5 MB blocks cannot
+    /// pin 320 MB.
+    pub push_queue_bytes: usize,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        ListenerLimits {
+            query_workers: 2,
+            query_queue: 256,
+            query_queue_bytes: 16 << 20,
+            push_workers: 2,
+            push_queue: 64,
+            push_queue_bytes: 64 << 20,
+        }
+    }
+}
+
+impl ListenerLimits {
+    fn check(&self) -> Result<(), PeerError> {
+        let counts = [
+            self.query_workers,
+            self.query_queue,
+            self.push_workers,
+            self.push_queue,
+        ];
+        if counts.contains(&0) {
+            return Err(PeerError::Config(
+                "listener workers and queues must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn query(&self) -> LaneLimits {
+        LaneLimits {
+            workers: self.query_workers,
+            queue: self.query_queue,
+            queue_bytes: self.query_queue_bytes,
+        }
+    }
+
+    fn push(&self) -> LaneLimits {
+        LaneLimits {
+            workers: self.push_workers,
+            queue: self.push_queue,
+            queue_bytes: self.push_queue_bytes,
+        }
+    }
+}
+
+/// A running listener. Dropping it (or [`ZmqListener::shutdown`]) stops the socket thread,
+/// lets the workers finish what they hold, and closes the sockets.
+pub struct ZmqListener {
+    control: Mutex<zmq::Socket>,
+    thread: Option<JoinHandle<()>>,
+    connections: Arc<AtomicU64>,
+    local_addrs: Vec<SocketAddr>,
+}
+
+impl ZmqListener {
+    /// Bind `config.listen` and start answering with `service`. Binding happens before this
+    /// returns, so an address in use is reported here.
+    pub fn start(
+        context: &zmq::Context,
+        config: ListenerConfig,
+        service: Arc<dyn Service>,
+    ) -> Result<ZmqListener, PeerError> {
+        require_curve()?;
+        config.limits.check()?;
+        if config.listen.is_empty() {
+            return Err(PeerError::Config("no listen address".into()));
+        }
+        let id = NEXT_LISTENER.fetch_add(1, Ordering::SeqCst);
+        let inproc = |what: &str| format!("inproc://peer-listener-{id}-{what}");
+        let zmq_err = PeerError::Zmq;
+
+        let mut routers = Vec::new();
+        let mut monitors = Vec::new();
+        let mut local_addrs = Vec::new();
+        for ipv6 in [false, true] {
+            let family: Vec<&SocketAddr> = config
+                .listen
+                .iter()
+                .filter(|a| a.is_ipv6() == ipv6)
+                .collect();
+            if family.is_empty() {
+                continue;
+            }
+            let router = server_socket(context, &config.secret_key, ipv6)?;
+            for addr in family {
+                local_addrs.push(bind(&router, addr)?);
+            }
+            monitors.push(Monitor::start(
+                context,
+                &router,
+                &inproc(&format!("monitor-{}", routers.len())),
+            )?);
+            routers.push(router);
+        }
+
+        let replies = context.socket(zmq::PULL).map_err(zmq_err)?;
+        replies.set_linger(0).map_err(zmq_err)?;
+        replies.bind(&inproc("replies")).map_err(zmq_err)?;
+        let control_rx = context.socket(zmq::PAIR).map_err(zmq_err)?;
+        control_rx.bind(&inproc("control")).map_err(zmq_err)?;
+        let control = context.socket(zmq::PAIR).map_err(zmq_err)?;
+        control.set_linger(0).map_err(zmq_err)?;
+        control.connect(&inproc("control")).map_err(zmq_err)?;
+
+        let query = Lane::start(
+            "query",
+            config.limits.query(),
+            context,
+            &inproc("replies"),
+            Arc::clone(&service),
+        )?;
+        let push = Lane::start(
+            "push",
+            config.limits.push(),
+            context,
+            &inproc("replies"),
+            Arc::clone(&service),
+        )?;
+        let connections = Arc::new(AtomicU64::new(0));
+        let socket_loop = SocketLoop {
+            chain: config.chain,
+            routers,
+            monitors,
+            replies,
+            control: control_rx,
+            query,
+            push,
+            service,
+            connections: Arc::clone(&connections),
+        };
+        let thread = std::thread::Builder::new()
+            .name("peer-listener".into())
+            .spawn(move || socket_loop.run())
+            .map_err(|e| PeerError::Config(format!("cannot start listener thread: {e}")))?;
+        info!(target: TARGET, chain = %config.chain, addresses = ?local_addrs, "listening");
+        Ok(ZmqListener {
+            control: Mutex::new(control),
+            thread: Some(thread),
+            connections,
+            local_addrs,
+        })
+    }
+
+    /// The addresses actually bound, in the order of `config.listen` grouped IPv4 first (with
+    /// the real port where port 0 was asked for).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local_addrs
+    }
+
+    /// Incoming connections now open, from the socket monitors (bitmarkd's `GetCounts`).
+    pub fn incoming_connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Stop and wait for the socket thread and workers to finish.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = control.send("stop", 0) {
+            error!(target: TARGET, error = %e, "cannot signal the listener thread to stop");
+            return;
+        }
+        drop(control);
+        if thread.join().is_err() {
+            error!(target: TARGET, "listener thread panicked");
+        }
+        info!(target: TARGET, "stopped");
+    }
+}
+
+impl Drop for ZmqListener {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A ROUTER with bitmarkd's listener options: the common ones, CURVE server with our secret
+/// key, ZAP domain `listen`.
+fn server_socket(
+    context: &zmq::Context,
+    secret_key: &[u8; 32],
+    ipv6: bool,
+) -> Result<zmq::Socket, PeerError> {
+    let socket = context.socket(zmq::ROUTER).map_err(PeerError::Zmq)?;
+    apply_common(&socket, ipv6).map_err(PeerError::Zmq)?;
+    socket.set_curve_server(true).map_err(PeerError::Zmq)?;
+    socket
+        .set_curve_secretkey(secret_key)
+        .map_err(PeerError::Zmq)?;
+    socket
+        .set_zap_domain(LISTENER_ZAP_DOMAIN)
+        .map_err(PeerError::Zmq)?;
+    Ok(socket)
+}
+
+/// Bind `addr` and return the address libzmq bound (the real port for port 0).
+fn bind(socket: &zmq::Socket, addr: &SocketAddr) -> Result<SocketAddr, PeerError> {
+    let endpoint = endpoint(addr);
+    socket.bind(&endpoint).map_err(|source| PeerError::Bind {
+        endpoint: endpoint.clone(),
+        source,
+    })?;
+    let bound = socket.get_last_endpoint().ok().and_then(Result::ok);
+    Ok(bound
+        .as_deref()
+        .and_then(|text| text.strip_prefix("tcp://"))
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(*addr))
+}
+
+/// One received message, as far as it was kept.
+#[derive(Default)]
+struct Incoming {
+    frames: Vec<Vec<u8>>,
+    discarded: usize,
+    address: Option<String>,
+}
+
+/// Everything the socket thread owns.
+struct SocketLoop {
+    chain: Chain,
+    routers: Vec<zmq::Socket>,
+    monitors: Vec<Monitor>,
+    replies: zmq::Socket,
+    control: zmq::Socket,
+    query: Lane,
+    push: Lane,
+    service: Arc<dyn Service>,
+    connections: Arc<AtomicU64>,
+}
+
+impl SocketLoop {
+    fn run(mut self) {
+        loop {
+            let readable = match self.poll() {
+                Ok(readable) => readable,
+                Err(zmq::Error::EINTR) => continue,
+                Err(e) => {
+                    error!(target: TARGET, error = %e, "poll failed; listener stops");
+                    break;
+                }
+            };
+            let is = |k: usize| readable.get(k).copied().unwrap_or(false);
+            if is(0) {
+                break;
+            }
+            if is(1) {
+                self.forward_replies();
+            }
+            let first_router = 2 + self.monitors.len();
+            for (k, monitor) in self.monitors.iter().enumerate() {
+                if is(2 + k) {
+                    monitor.drain(&self.connections);
+                }
+            }
+            for socket in 0..self.routers.len() {
+                if is(first_router + socket) {
+                    self.receive_requests(socket);
+                }
+            }
+        }
+        self.query.shutdown();
+        self.push.shutdown();
+        // Replies of the last jobs are dropped with the sockets; their requesters time out.
+    }
+
+    /// Poll order: control, replies, monitors, routers.
+    fn poll(&self) -> zmq::Result<Vec<bool>> {
+        let sockets = [&self.control, &self.replies]
+            .into_iter()
+            .chain(self.monitors.iter().map(Monitor::socket))
+            .chain(self.routers.iter());
+        let mut items: Vec<zmq::PollItem> = sockets.map(|s| s.as_poll_item(zmq::POLLIN)).collect();
+        zmq::poll(&mut items, -1)?;
+        Ok(items.iter().map(zmq::PollItem::is_readable).collect())
+    }
+
+    /// Pass worker replies (`[socket index][envelope][reply]`) to their ROUTER.
+    fn forward_replies(&self) {
+        for _ in 0..BATCH {
+            let Ok(message) = self.replies.recv_multipart(zmq::DONTWAIT) else {
+                return;
+            };
+            let Some((index, frames)) = message.split_first() else {
+                continue;
+            };
+            let router = index
+                .first()
+                .and_then(|&i| self.routers.get(usize::from(i)));
+            match router {
+                Some(router) => send(router, frames.iter().map(Vec::as_slice)),
+                None => error!(target: TARGET, "reply for an unknown socket dropped"),
+            }
+        }
+    }
+
+    fn receive_requests(&self, socket: usize) {
+        let Some(router) = self.routers.get(socket) else {
+            return;
+        };
+        for _ in 0..BATCH {
+            match receive(router) {
+                Ok(Some(incoming)) => self.handle(socket, incoming),
+                Ok(None) => return,
+                Err(e) => {
+                    warn!(target: TARGET, error = %e, "receive failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn handle(&self, socket: usize, incoming: Incoming) {
+        let Incoming {
+            frames: mut envelope,
+            discarded,
+            address,
+        } = incoming;
+        let Some(delimiter) = envelope.iter().take(MAX_ENVELOPE).position(Vec::is_empty) else {
+            debug!(target: TARGET, ?address, "message without an envelope delimiter dropped");
+            return;
+        };
+        let body = envelope.split_off(delimiter + 1);
+        if discarded > 0 {
+            debug!(target: TARGET, ?address, discarded, "frames past the first {MAX_FRAMES} discarded");
+        }
+        let peer = PeerInfo {
+            address,
+            routing_id: envelope.first().cloned().unwrap_or_default(),
+        };
+        let request = match Request::parse(&body, self.chain) {
+            Ok(request) => request,
+            Err(reply) => {
+                // The error text can quote a 5 MB chain frame: log its start only.
+                let error: String = match &reply {
+                    Reply::Error(text) => text.chars().take(120).collect(),
+                    _ => String::new(),
+                };
+                debug!(target: TARGET, address = ?peer.address, error, "request refused");
+                return self.reply(socket, envelope, &reply);
+            }
+        };
+        debug!(target: TARGET, address = ?peer.address, function = quote_for_log(request.function()), "request");
+        let lane = if request.is_push() {
+            &self.push
+        } else {
+            &self.query
+        };
+        // `socket` < 2: there is one ROUTER per address family.
+        let job = Job {
+            socket: socket as u8,
+            envelope,
+            peer,
+            request,
+        };
+        let Some(Job {
+            envelope,
+            peer,
+            request,
+            ..
+        }) = lane.offer(job)
+        else {
+            return;
+        };
+        let command = quote_for_log(request.function());
+        let reply = if request.is_push() {
+            warn!(target: TARGET, address = ?peer.address, command, "push queue full: acknowledged and dropped");
+            Some(Reply::Ack(request.function().to_vec()))
+        } else {
+            debug!(target: TARGET, lane = lane.name(), function = command, "queue full: answering inline");
+            answer(self.service.as_ref(), &peer, request)
+        };
+        if let Some(reply) = reply {
+            self.reply(socket, envelope, &reply);
+        }
+    }
+
+    fn reply(&self, socket: usize, envelope: Vec<Vec<u8>>, reply: &Reply) {
+        if let Some(router) = self.routers.get(socket) {
+            send(router, envelope.into_iter().chain(reply.to_frames()));
+        }
+    }
+}
+
+/// Send one message on a ROUTER without blocking. A ROUTER drops messages for peers that have
+/// gone, so errors here are rare and only logged.
+fn send<T: Into<zmq::Message>>(router: &zmq::Socket, frames: impl IntoIterator<Item = T>) {
+    if let Err(e) = router.send_multipart(frames, zmq::DONTWAIT) {
+        warn!(target: TARGET, error = %e, "reply not sent");
+    }
+}
+
+/// Receive one whole message without blocking (`None` when there is none), keeping its first
+/// `MAX_FRAMES` frames and the sender's address.
+fn receive(router: &zmq::Socket) -> zmq::Result<Option<Incoming>> {
+    let mut incoming = Incoming::default();
+    loop {
+        let mut part = zmq::Message::new();
+        match router.recv(&mut part, zmq::DONTWAIT) {
+            Ok(()) => {}
+            Err(zmq::Error::EAGAIN) if incoming.frames.is_empty() => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        if incoming.address.is_none() {
+            incoming.address = part.gets("Peer-Address").map(str::to_owned);
+        }
+        let more = part.get_more();
+        if incoming.frames.len() < MAX_FRAMES {
+            incoming.frames.push(part.to_vec());
+        } else {
+            incoming.discarded += 1;
+        }
+        if !more {
+            return Ok(Some(incoming));
+        }
+    }
+}
