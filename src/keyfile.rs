@@ -78,7 +78,7 @@ mod tests {
         let public = encode(KeyKind::Public, &key);
         assert_eq!(public, format!("PUBLIC:{}", "ab".repeat(32)));
         assert_eq!(parse(KeyKind::Public, &format!("  {public}\n")).unwrap(), key);
-        assert_eq!(parse(KeyKind::Public, &public.to_uppercase().replace("PUBLIC:", "PUBLIC:")).unwrap(), key);
+        assert_eq!(parse(KeyKind::Public, &format!("PUBLIC:{}", "AB".repeat(32))).unwrap(), key);
         assert_eq!(parse(KeyKind::Private, &public).unwrap_err().to_string(), "invalid private key");
         assert_eq!(parse(KeyKind::Public, "abcd").unwrap_err().to_string(), "invalid public key");
         assert_eq!(parse(KeyKind::Public, "PUBLIC:abcd").unwrap_err().to_string(), "invalid public key");

@@ -27,22 +27,9 @@ pub struct FakeChain {
 impl FakeChain {
     /// Genesis plus `count` blocks: height `count + 1`.
     pub fn new(chain: Chain, count: u64) -> FakeChain {
-        let blocks = (2..count + 2)
-            .map(|h| {
-                (
-                    h,
-                    (
-                        format!("block-{h}").into_bytes(),
-                        BlockDigest([h as u8; 32]),
-                    ),
-                )
-            })
-            .collect();
-        FakeChain {
-            chain,
-            normal: AtomicBool::new(true),
-            blocks,
-        }
+        let blocks =
+            (2..count + 2).map(|h| (h, (format!("block-{h}").into_bytes(), BlockDigest([h as u8; 32])))).collect();
+        FakeChain { chain, normal: AtomicBool::new(true), blocks }
     }
 
     /// Switch between normal mode and resynchronising.
@@ -56,10 +43,7 @@ impl ChainView for FakeChain {
         self.blocks.keys().next_back().copied().unwrap_or(1)
     }
     fn digest(&self, n: u64) -> Result<BlockDigest, Fault> {
-        self.blocks
-            .get(&n)
-            .map(|(_, d)| *d)
-            .ok_or(Fault::BlockNotFound)
+        self.blocks.get(&n).map(|(_, d)| *d).ok_or(Fault::BlockNotFound)
     }
     fn genesis_digest(&self) -> BlockDigest {
         GENESIS
@@ -90,18 +74,12 @@ pub struct FakePool {
 impl FakePool {
     /// A pool that sleeps `delay` in every submission.
     pub fn slow(delay: Duration) -> FakePool {
-        FakePool {
-            delay,
-            ..FakePool::default()
-        }
+        FakePool { delay, ..FakePool::default() }
     }
 
     /// A pool that refuses every submission with `fault`.
     pub fn refusing(fault: Fault) -> FakePool {
-        FakePool {
-            refuse: Some(fault),
-            ..FakePool::default()
-        }
+        FakePool { refuse: Some(fault), ..FakePool::default() }
     }
 
     /// What was submitted, in order: (kind, payload).
@@ -167,11 +145,7 @@ impl FakePeers {
 
     fn upsert(table: &Mutex<Vec<PeerEntry>>, key: &[u8], listeners: &[u8], timestamp: u64) -> bool {
         let mut table = lock(table);
-        let entry = PeerEntry {
-            public_key: key.to_vec(),
-            listeners: listeners.to_vec(),
-            timestamp,
-        };
+        let entry = PeerEntry { public_key: key.to_vec(), listeners: listeners.to_vec(), timestamp };
         match table.iter_mut().find(|e| e.public_key == key) {
             Some(old) => {
                 *old = entry;
@@ -190,10 +164,7 @@ impl PeerTable for FakePeers {
         FakePeers::upsert(&self.peers, public_key, listeners, timestamp)
     }
     fn random_peer(&self, excluding: &[u8]) -> Option<PeerEntry> {
-        lock(&self.peers)
-            .iter()
-            .find(|e| e.public_key != excluding)
-            .cloned()
+        lock(&self.peers).iter().find(|e| e.public_key != excluding).cloned()
     }
     fn add_rpc(&self, fingerprint: &[u8], listeners: &[u8], timestamp: u64) -> bool {
         FakePeers::upsert(&self.rpcs, fingerprint, listeners, timestamp)
@@ -241,19 +212,8 @@ impl Fixture {
         let pool = Arc::new(pool);
         let peers = Arc::new(FakePeers::default());
         let relay = Arc::new(RecordingRelay::default());
-        let handler = Arc::new(crate::listener::Handler::new(
-            "zero",
-            chain.clone(),
-            pool.clone(),
-            peers.clone(),
-            relay.clone(),
-        ));
-        Fixture {
-            chain,
-            pool,
-            peers,
-            relay,
-            handler,
-        }
+        let handler =
+            Arc::new(crate::listener::Handler::new("zero", chain.clone(), pool.clone(), peers.clone(), relay.clone()));
+        Fixture { chain, pool, peers, relay, handler }
     }
 }

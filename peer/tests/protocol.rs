@@ -21,9 +21,7 @@ fn conformance_in_memory() {
 fn conformance_over_zmq(ipv6: bool) {
     let server = Server::on(loopback(ipv6));
     let mut client = server.client();
-    conformance(&server.fixture, &mut |request| {
-        exchange(&mut client, request)
-    });
+    conformance(&server.fixture, &mut |request| exchange(&mut client, request));
 }
 
 #[test]
@@ -48,19 +46,11 @@ fn one_listener_on_both_families() {
     } else {
         println!("note: [::1] cannot be bound on this machine; IPv4 only");
     }
-    let server = Server::start(
-        listen.clone(),
-        FakePool::default(),
-        ListenerLimits::default(),
-    );
+    let server = Server::start(listen.clone(), FakePool::default(), ListenerLimits::default());
     assert_eq!(server.listener.local_addrs().len(), listen.len());
     for &addr in server.listener.local_addrs() {
         assert_ne!(addr.port(), 0);
         let mut client = server.client_to(addr, ANSWER_TIMEOUT);
-        assert_eq!(
-            client.request(&Request::Height).unwrap(),
-            Reply::Height(4),
-            "{addr}"
-        );
+        assert_eq!(client.request(&Request::Height).unwrap(), Reply::Height(4), "{addr}");
     }
 }

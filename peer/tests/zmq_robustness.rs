@@ -49,9 +49,7 @@ fn raw_socket(server: &Server, kind: zmq::SocketType, server_key: Option<[u8; 32
 fn plaintext_client_gets_nothing() {
     let server = Server::on(loopback(false));
     let socket = raw_socket(&server, zmq::REQ, None);
-    socket
-        .send_multipart([b"testing".as_slice(), b"N"], 0)
-        .unwrap();
+    socket.send_multipart([b"testing".as_slice(), b"N"], 0).unwrap();
     assert_eq!(socket.recv_multipart(0), Err(zmq::Error::EAGAIN));
     assert_answers_n(&server);
 }
@@ -63,10 +61,7 @@ fn wrong_server_key_gets_nothing() {
     let wrong = CurveKeys::generate().unwrap().public;
     client.connect(server.addr(), wrong).unwrap();
     // IMMEDIATE: with no completed handshake the send itself times out; either way, no reply.
-    assert!(matches!(
-        client.request(&Request::Height),
-        Err(PeerError::Timeout)
-    ));
+    assert!(matches!(client.request(&Request::Height), Err(PeerError::Timeout)));
     assert_answers_n(&server);
 }
 
@@ -83,9 +78,7 @@ fn dealer_envelopes() {
     let server = Server::on(loopback(false));
     let dealer = raw_socket(&server, zmq::DEALER, Some(server.keys.public));
     // With the empty delimiter a DEALER is answered like a REQ, envelope echoed.
-    dealer
-        .send_multipart([b"".as_slice(), b"testing", b"N"], 0)
-        .unwrap();
+    dealer.send_multipart([b"".as_slice(), b"testing", b"N"], 0).unwrap();
     let mut reply = None;
     for _ in 0..20 {
         if let Ok(frames) = dealer.recv_multipart(0) {
@@ -95,17 +88,10 @@ fn dealer_envelopes() {
     }
     assert_eq!(reply.unwrap(), frames(&[b"", b"N", &4u64.to_be_bytes()]));
     // A longer envelope is echoed whole.
-    dealer
-        .send_multipart([b"hop".as_slice(), b"", b"testing", b"N"], 0)
-        .unwrap();
-    assert_eq!(
-        dealer.recv_multipart(0).unwrap(),
-        frames(&[b"hop", b"", b"N", &4u64.to_be_bytes()])
-    );
+    dealer.send_multipart([b"hop".as_slice(), b"", b"testing", b"N"], 0).unwrap();
+    assert_eq!(dealer.recv_multipart(0).unwrap(), frames(&[b"hop", b"", b"N", &4u64.to_be_bytes()]));
     // Without one it is dropped, as REP drops it.
-    dealer
-        .send_multipart([b"testing".as_slice(), b"N"], 0)
-        .unwrap();
+    dealer.send_multipart([b"testing".as_slice(), b"N"], 0).unwrap();
     assert_eq!(dealer.recv_multipart(0), Err(zmq::Error::EAGAIN));
     // An envelope longer than 8 frames is dropped too.
     let long: Vec<&[u8]> = [&[b"x".as_slice(); 8][..], &[b"", b"testing", b"N"]].concat();
@@ -134,10 +120,7 @@ fn malformed_requests_are_answered_and_leave_the_listener_running() {
     assert!(bitmark_peer::wire::packed_address::unpack_all(truncated).is_empty());
     // Many frames: only the first 24 are kept, the answer is bitmarkd's.
     let many: Vec<Vec<u8>> = [frames(&[t, b"B"]), vec![vec![0u8; 8]; 100]].concat();
-    assert_eq!(
-        exchange(&mut client, &many),
-        frames(&[b"E", b"missing parameters"])
-    );
+    assert_eq!(exchange(&mut client, &many), frames(&[b"E", b"missing parameters"]));
     assert_answers_n(&server);
 }
 
@@ -184,33 +167,20 @@ fn oversize_frame_disconnects_only_the_sender() {
     let largest = MAX_MESSAGE_SIZE as usize - 33;
     let mut ok = server.client();
     let limit = vec![0u8; largest];
-    assert_eq!(
-        exchange(&mut ok, &frames(&[b"testing", b"block", &limit])),
-        frames(&[b"block", b"A"])
-    );
+    assert_eq!(exchange(&mut ok, &frames(&[b"testing", b"block", &limit])), frames(&[b"block", b"A"]));
     let mut refused = server.client_to(server.addr(), Duration::from_secs(2));
-    refused
-        .send(&[b"block".as_slice(), &vec![0u8; largest + 1]])
-        .unwrap();
+    refused.send(&[b"block".as_slice(), &vec![0u8; largest + 1]]).unwrap();
     assert!(matches!(refused.receive(), Err(PeerError::Timeout)));
 }
 
 #[test]
 fn slow_push_does_not_delay_n() {
     let push_time = Duration::from_secs(2);
-    let server = Server::start(
-        vec![loopback(false)],
-        FakePool::slow(push_time),
-        ListenerLimits::default(),
-    );
+    let server = Server::start(vec![loopback(false)], FakePool::slow(push_time), ListenerLimits::default());
     let pool = server.fixture.pool.clone();
     let mut pusher = server.client();
     let started = Instant::now();
-    let push = std::thread::spawn(move || {
-        pusher
-            .request(&Request::Push(Push::Block(b"slow".to_vec())))
-            .unwrap()
-    });
+    let push = std::thread::spawn(move || pusher.request(&Request::Push(Push::Block(b"slow".to_vec()))).unwrap());
     eventually("the push to start", || pool.started() == 1);
 
     let mut poller = server.client();
@@ -229,21 +199,13 @@ fn slow_push_does_not_delay_n() {
 
 #[test]
 fn full_push_queue_acknowledges_and_drops() {
-    let limits = ListenerLimits {
-        push_workers: 1,
-        push_queue: 1,
-        ..ListenerLimits::default()
-    };
+    let limits = ListenerLimits { push_workers: 1, push_queue: 1, ..ListenerLimits::default() };
     let push_time = Duration::from_secs(1);
     let server = Server::start(vec![loopback(false)], FakePool::slow(push_time), limits);
     let pool = server.fixture.pool.clone();
     let spawn_push = |client: ZmqClient, name: &'static [u8]| {
         let mut client = client;
-        std::thread::spawn(move || {
-            client
-                .request(&Request::Push(Push::Transfer(name.to_vec())))
-                .unwrap()
-        })
+        std::thread::spawn(move || client.request(&Request::Push(Push::Transfer(name.to_vec()))).unwrap())
     };
     let first = spawn_push(server.client(), b"first");
     eventually("the first push to start", || pool.started() == 1);
@@ -253,15 +215,10 @@ fn full_push_queue_acknowledges_and_drops() {
     let mut third = server.client();
     let asked = Instant::now();
     assert_eq!(
-        third
-            .request(&Request::Push(Push::Transfer(b"third".to_vec())))
-            .unwrap(),
+        third.request(&Request::Push(Push::Transfer(b"third".to_vec()))).unwrap(),
         Reply::Ack(b"transfer".to_vec())
     );
-    assert!(
-        asked.elapsed() < push_time / 2,
-        "the dropped push was acknowledged at once"
-    );
+    assert!(asked.elapsed() < push_time / 2, "the dropped push was acknowledged at once");
     for handle in [first, second] {
         assert_eq!(handle.join().unwrap(), Reply::Ack(b"transfer".to_vec()));
     }
@@ -277,17 +234,11 @@ fn counts_incoming_connections() {
     let mut b = server.client();
     a.request(&Request::Height).unwrap();
     b.request(&Request::Height).unwrap();
-    eventually("two connections", || {
-        server.listener.incoming_connections() == 2
-    });
+    eventually("two connections", || server.listener.incoming_connections() == 2);
     a.close();
-    eventually("one connection", || {
-        server.listener.incoming_connections() == 1
-    });
+    eventually("one connection", || server.listener.incoming_connections() == 1);
     drop(b);
-    eventually("no connection", || {
-        server.listener.incoming_connections() == 0
-    });
+    eventually("no connection", || server.listener.incoming_connections() == 0);
 }
 
 #[test]
@@ -298,9 +249,7 @@ fn shutdown_releases_the_port() {
     let Server { listener, .. } = server;
     listener.shutdown();
     // libzmq closes the descriptor on its own I/O thread, shortly after.
-    eventually("the port to be free", || {
-        std::net::TcpListener::bind(addr).is_ok()
-    });
+    eventually("the port to be free", || std::net::TcpListener::bind(addr).is_ok());
 }
 
 /// A service with scripted behaviour: `H` is slow, `B 666` panics, `N` is quick; it records
@@ -326,24 +275,14 @@ impl Service for Scripted {
 }
 
 fn scripted(slow: Duration, limits: ListenerLimits) -> (Server, Arc<Scripted>) {
-    let service = Arc::new(Scripted {
-        slow,
-        seen: Mutex::new(vec![]),
-    });
+    let service = Arc::new(Scripted { slow, seen: Mutex::new(vec![]) });
     let fixture = Fixture::new(CHAIN, 0, FakePool::default());
-    (
-        Server::serving(vec![loopback(false)], service.clone(), fixture, limits),
-        service,
-    )
+    (Server::serving(vec![loopback(false)], service.clone(), fixture, limits), service)
 }
 
 #[test]
 fn full_query_queue_answers_inline() {
-    let limits = ListenerLimits {
-        query_workers: 1,
-        query_queue: 1,
-        ..ListenerLimits::default()
-    };
+    let limits = ListenerLimits { query_workers: 1, query_queue: 1, ..ListenerLimits::default() };
     let slow = Duration::from_secs(1);
     let (server, service) = scripted(slow, limits);
     let spawn_digest = |client: ZmqClient| {
@@ -351,9 +290,7 @@ fn full_query_queue_answers_inline() {
         std::thread::spawn(move || client.request(&Request::Digest(5)).unwrap())
     };
     let first = spawn_digest(server.client());
-    eventually("the first H to reach the service", || {
-        service.seen.lock().unwrap().len() == 1
-    });
+    eventually("the first H to reach the service", || service.seen.lock().unwrap().len() == 1);
     let second = spawn_digest(server.client());
     std::thread::sleep(Duration::from_millis(200));
     // The one worker is busy and the queue holds the second H: N is answered inline, at once.
@@ -366,21 +303,14 @@ fn full_query_queue_answers_inline() {
     }
     // The service saw the sender's address and a routing id.
     let seen = service.seen.lock().unwrap();
-    assert!(
-        seen.iter()
-            .all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()),
-        "{seen:?}"
-    );
+    assert!(seen.iter().all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()), "{seen:?}");
 }
 
 #[test]
 fn a_panicking_service_costs_only_that_reply() {
     let (server, _) = scripted(Duration::ZERO, ListenerLimits::default());
     let mut client = server.client_to(server.addr(), SILENCE);
-    assert!(matches!(
-        client.request(&Request::Block(666)),
-        Err(PeerError::Timeout)
-    ));
+    assert!(matches!(client.request(&Request::Block(666)), Err(PeerError::Timeout)));
     // REQ_RELAXED: the same client can go on.
     assert_eq!(client.request(&Request::Height).unwrap(), Reply::Height(4));
     assert_answers_n(&server);

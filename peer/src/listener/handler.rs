@@ -39,13 +39,7 @@ impl Handler {
         peers: Arc<dyn PeerTable>,
         relay: Arc<dyn Relay>,
     ) -> Handler {
-        Handler {
-            version: version.into(),
-            chain,
-            pool,
-            peers,
-            relay,
-        }
+        Handler { version: version.into(), chain, pool, peers, relay }
     }
 
     /// The `I` answer.
@@ -118,26 +112,18 @@ impl Handler {
             Push::Transfer(p) => self.transactions(p, |p| self.pool.submit_transfer(p)),
             Push::Proof(p) => self.transactions(p, |p| self.pool.submit_proof(p)),
             // Announcements are taken in any mode.
-            Push::Rpc {
-                fingerprint,
-                listeners,
-                timestamp,
-            } => outcome(self.peers.add_rpc(fingerprint, listeners, *timestamp)),
-            Push::Peer {
-                public_key,
-                listeners,
-                timestamp,
-            } => outcome(self.peers.add_peer(public_key, listeners, *timestamp)),
+            Push::Rpc { fingerprint, listeners, timestamp } => {
+                outcome(self.peers.add_rpc(fingerprint, listeners, *timestamp))
+            }
+            Push::Peer { public_key, listeners, timestamp } => {
+                outcome(self.peers.add_peer(public_key, listeners, *timestamp))
+            }
             Push::Other { .. } => Outcome::Unhandled,
         }
     }
 
     /// Transactions: an empty payload is `MissingParameters`, then normal mode is required.
-    fn transactions(
-        &self,
-        packed: &[u8],
-        submit: impl FnOnce(&[u8]) -> Result<(), Fault>,
-    ) -> Outcome {
+    fn transactions(&self, packed: &[u8], submit: impl FnOnce(&[u8]) -> Result<(), Fault>) -> Outcome {
         if packed.is_empty() {
             return Outcome::Refused(Fault::MissingParameters);
         }
@@ -157,17 +143,11 @@ impl Service for Handler {
         match request {
             Request::Info => Reply::Info(self.info()),
             Request::Height => Reply::Height(self.chain.height()),
-            Request::Block(n) => self
-                .chain
-                .block(n)
-                .map_or(Reply::from(Fault::BlockNotFound), Reply::Block),
+            Request::Block(n) => self.chain.block(n).map_or(Reply::from(Fault::BlockNotFound), Reply::Block),
             Request::Digest(n) => self.digest(n),
-            Request::Register {
-                public_key,
-                listeners,
-                timestamp,
-                ..
-            } => self.register(&public_key, &listeners, timestamp),
+            Request::Register { public_key, listeners, timestamp, .. } => {
+                self.register(&public_key, &listeners, timestamp)
+            }
             Request::Push(push) => {
                 self.push(peer, &push);
                 Reply::Ack(push.command().to_vec())

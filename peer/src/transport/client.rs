@@ -58,12 +58,7 @@ pub struct ZmqClient {
 impl ZmqClient {
     /// A client with no socket yet (bitmarkd's `NewClient`).
     pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqClient {
-        ZmqClient {
-            context: context.clone(),
-            config,
-            socket: None,
-            target: None,
-        }
+        ZmqClient { context: context.clone(), config, socket: None, target: None }
     }
 
     /// Point the client at `addr`, whose listener has public key `server_key`: any old socket
@@ -104,9 +99,7 @@ impl ZmqClient {
     /// Send `body` behind the chain frame, as bitmarkd's `Client.Send` does.
     pub fn send<F: AsRef<[u8]>>(&mut self, body: &[F]) -> Result<(), PeerError> {
         let chain = self.config.chain.name().as_bytes();
-        let frames: Vec<&[u8]> = std::iter::once(chain)
-            .chain(body.iter().map(AsRef::as_ref))
-            .collect();
+        let frames: Vec<&[u8]> = std::iter::once(chain).chain(body.iter().map(AsRef::as_ref)).collect();
         self.send_unprefixed(&frames)
     }
 
@@ -117,9 +110,7 @@ impl ZmqClient {
             return Err(PeerError::EmptyMessage);
         }
         let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
-        socket
-            .send_multipart(frames.iter().map(AsRef::as_ref), 0)
-            .map_err(PeerError::io)
+        socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(PeerError::io)
     }
 
     /// Receive all frames of the next reply.

@@ -16,19 +16,13 @@ impl CurveKeys {
     /// A fresh key pair from libzmq (`zmq_curve_keypair`, libsodium's randomness).
     pub fn generate() -> Result<CurveKeys, PeerError> {
         let pair = zmq::CurveKeyPair::new().map_err(PeerError::Zmq)?;
-        Ok(CurveKeys {
-            public: pair.public_key,
-            secret: pair.secret_key,
-        })
+        Ok(CurveKeys { public: pair.public_key, secret: pair.secret_key })
     }
 }
 
 impl fmt::Debug for CurveKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let public: String = self.public.iter().map(|b| format!("{b:02x}")).collect();
-        f.debug_struct("CurveKeys")
-            .field("public", &public)
-            .field("secret", &"<redacted>")
-            .finish()
+        f.debug_struct("CurveKeys").field("public", &public).field("secret", &"<redacted>").finish()
     }
 }

@@ -85,18 +85,12 @@ impl Lane {
         let (sender, receiver) = mpsc::sync_channel(limits.queue);
         let receiver = Arc::new(Mutex::new(receiver));
         let queued_bytes = Arc::new(AtomicUsize::new(0));
-        let mut lane = Lane {
-            name,
-            sender: Some(sender),
-            queued_bytes,
-            limit_bytes: limits.queue_bytes,
-            workers: vec![],
-        };
+        let mut lane =
+            Lane { name, sender: Some(sender), queued_bytes, limit_bytes: limits.queue_bytes, workers: vec![] };
         for i in 0..limits.workers {
             let push = context.socket(zmq::PUSH).map_err(PeerError::Zmq)?;
             push.set_linger(0).map_err(PeerError::Zmq)?;
-            push.set_sndtimeo(super::options::millis(REPLY_SEND_TIMEOUT))
-                .map_err(PeerError::Zmq)?;
+            push.set_sndtimeo(super::options::millis(REPLY_SEND_TIMEOUT)).map_err(PeerError::Zmq)?;
             push.connect(reply_endpoint).map_err(PeerError::Zmq)?;
             let worker = Worker {
                 receiver: Arc::clone(&receiver),
@@ -166,19 +160,11 @@ impl Worker {
     fn run(self) {
         while let Some((job, bytes)) = self.next() {
             self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
-            let Job {
-                socket,
-                envelope,
-                peer,
-                request,
-            } = job;
+            let Job { socket, envelope, peer, request } = job;
             let Some(reply) = answer(self.service.as_ref(), &peer, request) else {
                 continue;
             };
-            if let Err(e) = self
-                .push
-                .send_multipart(reply_message(socket, envelope, &reply), 0)
-            {
+            if let Err(e) = self.push.send_multipart(reply_message(socket, envelope, &reply), 0) {
                 warn!(target: TARGET, error = %e, "reply dropped: socket thread not reading");
             }
         }

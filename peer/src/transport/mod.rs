@@ -48,12 +48,7 @@ pub trait Transport {
 /// The server side of one exchange on frames: parse as bitmarkd's listener does, let `service`
 /// answer what parses, and encode the reply. Both transports go through here, so the in-memory
 /// network exercises the same codec paths as the sockets.
-pub fn serve<F: AsRef<[u8]>>(
-    service: &dyn Service,
-    chain: Chain,
-    peer: &PeerInfo,
-    frames: &[F],
-) -> Vec<Vec<u8>> {
+pub fn serve<F: AsRef<[u8]>>(service: &dyn Service, chain: Chain, peer: &PeerInfo, frames: &[F]) -> Vec<Vec<u8>> {
     match Request::parse(frames, chain) {
         Ok(request) => service.handle(peer, request),
         Err(reply) => reply,

@@ -16,15 +16,9 @@ pub(crate) struct Monitor {
 
 impl Monitor {
     /// Start monitoring `socket` for accepts and disconnects on inproc `endpoint`.
-    pub fn start(
-        context: &zmq::Context,
-        socket: &zmq::Socket,
-        endpoint: &str,
-    ) -> Result<Monitor, PeerError> {
+    pub fn start(context: &zmq::Context, socket: &zmq::Socket, endpoint: &str) -> Result<Monitor, PeerError> {
         let events = SocketEvent::ACCEPTED.to_raw() | SocketEvent::DISCONNECTED.to_raw();
-        socket
-            .monitor(endpoint, i32::from(events))
-            .map_err(PeerError::Zmq)?;
+        socket.monitor(endpoint, i32::from(events)).map_err(PeerError::Zmq)?;
         let pair = context.socket(zmq::PAIR).map_err(PeerError::Zmq)?;
         pair.set_linger(0).map_err(PeerError::Zmq)?;
         pair.connect(endpoint).map_err(PeerError::Zmq)?;

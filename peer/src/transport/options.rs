@@ -39,9 +39,7 @@ pub fn require_curve() -> Result<(), PeerError> {
         Ok(())
     } else {
         let (major, minor, patch) = zmq::version();
-        Err(PeerError::Config(format!(
-            "libzmq {major}.{minor}.{patch} has no CURVE support"
-        )))
+        Err(PeerError::Config(format!("libzmq {major}.{minor}.{patch} has no CURVE support")))
     }
 }
 

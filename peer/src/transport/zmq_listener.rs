@@ -105,34 +105,19 @@ impl Default for ListenerLimits {
 
 impl ListenerLimits {
     fn check(&self) -> Result<(), PeerError> {
-        let counts = [
-            self.query_workers,
-            self.query_queue,
-            self.push_workers,
-            self.push_queue,
-        ];
+        let counts = [self.query_workers, self.query_queue, self.push_workers, self.push_queue];
         if counts.contains(&0) {
-            return Err(PeerError::Config(
-                "listener workers and queues must be at least 1".into(),
-            ));
+            return Err(PeerError::Config("listener workers and queues must be at least 1".into()));
         }
         Ok(())
     }
 
     fn query(&self) -> LaneLimits {
-        LaneLimits {
-            workers: self.query_workers,
-            queue: self.query_queue,
-            queue_bytes: self.query_queue_bytes,
-        }
+        LaneLimits { workers: self.query_workers, queue: self.query_queue, queue_bytes: self.query_queue_bytes }
     }
 
     fn push(&self) -> LaneLimits {
-        LaneLimits {
-            workers: self.push_workers,
-            queue: self.push_queue,
-            queue_bytes: self.push_queue_bytes,
-        }
+        LaneLimits { workers: self.push_workers, queue: self.push_queue, queue_bytes: self.push_queue_bytes }
     }
 }
 
@@ -166,11 +151,7 @@ impl ZmqListener {
         let mut monitors = Vec::new();
         let mut local_addrs = Vec::new();
         for ipv6 in [false, true] {
-            let family: Vec<&SocketAddr> = config
-                .listen
-                .iter()
-                .filter(|a| a.is_ipv6() == ipv6)
-                .collect();
+            let family: Vec<&SocketAddr> = config.listen.iter().filter(|a| a.is_ipv6() == ipv6).collect();
             if family.is_empty() {
                 continue;
             }
@@ -178,11 +159,7 @@ impl ZmqListener {
             for addr in family {
                 local_addrs.push(bind(&router, addr)?);
             }
-            monitors.push(Monitor::start(
-                context,
-                &router,
-                &inproc(&format!("monitor-{}", routers.len())),
-            )?);
+            monitors.push(Monitor::start(context, &router, &inproc(&format!("monitor-{}", routers.len())))?);
             routers.push(router);
         }
 
@@ -195,20 +172,8 @@ impl ZmqListener {
         control.set_linger(0).map_err(zmq_err)?;
         control.connect(&inproc("control")).map_err(zmq_err)?;
 
-        let query = Lane::start(
-            "query",
-            config.limits.query(),
-            context,
-            &inproc("replies"),
-            Arc::clone(&service),
-        )?;
-        let push = Lane::start(
-            "push",
-            config.limits.push(),
-            context,
-            &inproc("replies"),
-            Arc::clone(&service),
-        )?;
+        let query = Lane::start("query", config.limits.query(), context, &inproc("replies"), Arc::clone(&service))?;
+        let push = Lane::start("push", config.limits.push(), context, &inproc("replies"), Arc::clone(&service))?;
         let connections = Arc::new(AtomicU64::new(0));
         let socket_loop = SocketLoop {
             chain: config.chain,
@@ -226,12 +191,7 @@ impl ZmqListener {
             .spawn(move || socket_loop.run())
             .map_err(|e| PeerError::Config(format!("cannot start listener thread: {e}")))?;
         info!(target: TARGET, chain = %config.chain, addresses = ?local_addrs, "listening");
-        Ok(ZmqListener {
-            control: Mutex::new(control),
-            thread: Some(thread),
-            connections,
-            local_addrs,
-        })
+        Ok(ZmqListener { control: Mutex::new(control), thread: Some(thread), connections, local_addrs })
     }
 
     /// The addresses actually bound, in the order of `config.listen` grouped IPv4 first (with
@@ -275,30 +235,19 @@ impl Drop for ZmqListener {
 
 /// A ROUTER with bitmarkd's listener options: the common ones, CURVE server with our secret
 /// key, ZAP domain `listen`.
-fn server_socket(
-    context: &zmq::Context,
-    secret_key: &[u8; 32],
-    ipv6: bool,
-) -> Result<zmq::Socket, PeerError> {
+fn server_socket(context: &zmq::Context, secret_key: &[u8; 32], ipv6: bool) -> Result<zmq::Socket, PeerError> {
     let socket = context.socket(zmq::ROUTER).map_err(PeerError::Zmq)?;
     apply_common(&socket, ipv6).map_err(PeerError::Zmq)?;
     socket.set_curve_server(true).map_err(PeerError::Zmq)?;
-    socket
-        .set_curve_secretkey(secret_key)
-        .map_err(PeerError::Zmq)?;
-    socket
-        .set_zap_domain(LISTENER_ZAP_DOMAIN)
-        .map_err(PeerError::Zmq)?;
+    socket.set_curve_secretkey(secret_key).map_err(PeerError::Zmq)?;
+    socket.set_zap_domain(LISTENER_ZAP_DOMAIN).map_err(PeerError::Zmq)?;
     Ok(socket)
 }
 
 /// Bind `addr` and return the address libzmq bound (the real port for port 0).
 fn bind(socket: &zmq::Socket, addr: &SocketAddr) -> Result<SocketAddr, PeerError> {
     let endpoint = endpoint(addr);
-    socket.bind(&endpoint).map_err(|source| PeerError::Bind {
-        endpoint: endpoint.clone(),
-        source,
-    })?;
+    socket.bind(&endpoint).map_err(|source| PeerError::Bind { endpoint: endpoint.clone(), source })?;
     let bound = socket.get_last_endpoint().ok().and_then(Result::ok);
     Ok(bound
         .as_deref()
@@ -383,9 +332,7 @@ impl SocketLoop {
             let Some((index, frames)) = message.split_first() else {
                 continue;
             };
-            let router = index
-                .first()
-                .and_then(|&i| self.routers.get(usize::from(i)));
+            let router = index.first().and_then(|&i| self.routers.get(usize::from(i)));
             match router {
                 Some(router) => send(router, frames.iter().map(Vec::as_slice)),
                 None => error!(target: TARGET, "reply for an unknown socket dropped"),
@@ -410,11 +357,7 @@ impl SocketLoop {
     }
 
     fn handle(&self, socket: usize, incoming: Incoming) {
-        let Incoming {
-            frames: mut envelope,
-            discarded,
-            address,
-        } = incoming;
+        let Incoming { frames: mut envelope, discarded, address } = incoming;
         let Some(delimiter) = envelope.iter().take(MAX_ENVELOPE).position(Vec::is_empty) else {
             debug!(target: TARGET, ?address, "message without an envelope delimiter dropped");
             return;
@@ -423,10 +366,7 @@ impl SocketLoop {
         if discarded > 0 {
             debug!(target: TARGET, ?address, discarded, "frames past the first {MAX_FRAMES} discarded");
         }
-        let peer = PeerInfo {
-            address,
-            routing_id: envelope.first().cloned().unwrap_or_default(),
-        };
+        let peer = PeerInfo { address, routing_id: envelope.first().cloned().unwrap_or_default() };
         let request = match Request::parse(&body, self.chain) {
             Ok(request) => request,
             Err(reply) => {
@@ -440,25 +380,10 @@ impl SocketLoop {
             }
         };
         debug!(target: TARGET, address = ?peer.address, function = quote_for_log(request.function()), "request");
-        let lane = if request.is_push() {
-            &self.push
-        } else {
-            &self.query
-        };
+        let lane = if request.is_push() { &self.push } else { &self.query };
         // `socket` < 2: there is one ROUTER per address family.
-        let job = Job {
-            socket: socket as u8,
-            envelope,
-            peer,
-            request,
-        };
-        let Some(Job {
-            envelope,
-            peer,
-            request,
-            ..
-        }) = lane.offer(job)
-        else {
+        let job = Job { socket: socket as u8, envelope, peer, request };
+        let Some(Job { envelope, peer, request, .. }) = lane.offer(job) else {
             return;
         };
         let command = quote_for_log(request.function());

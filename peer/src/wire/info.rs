@@ -25,11 +25,7 @@ impl ServerInfo {
         push_go_json_string(&mut out, &self.version);
         out.push_str(",\"chain\":");
         push_go_json_string(&mut out, &self.chain);
-        let _ = write!(
-            out,
-            ",\"normal\":{},\"height\":{}}}",
-            self.normal, self.height
-        );
+        let _ = write!(out, ",\"normal\":{},\"height\":{}}}", self.normal, self.height);
         out.into_bytes()
     }
 
@@ -68,12 +64,7 @@ mod tests {
     use super::*;
 
     fn info(version: &str) -> ServerInfo {
-        ServerInfo {
-            version: version.into(),
-            chain: "bitmark".into(),
-            normal: true,
-            height: 12345,
-        }
+        ServerInfo { version: version.into(), chain: "bitmark".into(), normal: true, height: 12345 }
     }
 
     #[test]
@@ -82,11 +73,7 @@ mod tests {
             String::from_utf8(info("zero").to_json()).unwrap(),
             r#"{"version":"zero","chain":"bitmark","normal":true,"height":12345}"#
         );
-        let odd = ServerInfo {
-            normal: false,
-            height: u64::MAX,
-            ..info("a\"b\\c<d>&\n\u{1}\u{8}\u{2028}é")
-        };
+        let odd = ServerInfo { normal: false, height: u64::MAX, ..info("a\"b\\c<d>&\n\u{1}\u{8}\u{2028}é") };
         assert_eq!(
             String::from_utf8(odd.to_json()).unwrap(),
             "{\"version\":\"a\\\"b\\\\c\\u003cd\\u003e\\u0026\\n\\u0001\\b\\u2028é\",\"chain\":\"bitmark\",\
@@ -101,12 +88,7 @@ mod tests {
         let reordered = br#"{"height":7,"normal":false,"chain":"local","version":"x"}"#;
         assert_eq!(
             ServerInfo::from_json(reordered),
-            Some(ServerInfo {
-                version: "x".into(),
-                chain: "local".into(),
-                normal: false,
-                height: 7
-            })
+            Some(ServerInfo { version: "x".into(), chain: "local".into(), normal: false, height: 7 })
         );
         assert_eq!(ServerInfo::from_json(b"{}"), None);
         assert_eq!(ServerInfo::from_json(b"\xff"), None);

@@ -25,11 +25,7 @@ pub fn pack(addr: &SocketAddr) -> [u8; IPV6_RECORD_LEN] {
     };
     let mut record = [0u8; IPV6_RECORD_LEN];
     let (head, address) = record.split_at_mut(3);
-    head.copy_from_slice(&[
-        IPV6_RECORD_LEN as u8,
-        (addr.port() >> 8) as u8,
-        addr.port() as u8,
-    ]);
+    head.copy_from_slice(&[IPV6_RECORD_LEN as u8, (addr.port() >> 8) as u8, addr.port() as u8]);
     address.copy_from_slice(&ip.octets());
     record
 }
@@ -103,10 +99,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn hex(text: &str) -> Vec<u8> {
-        (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-            .collect()
+        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
     }
 
     fn shown(addrs: &[SocketAddr]) -> Vec<String> {
@@ -116,10 +109,7 @@ mod tests {
     fn shown46(buf: &[u8]) -> (String, String) {
         let (v4, v6) = unpack46(buf);
         let nil = || "<nil>".to_string();
-        (
-            v4.map_or_else(nil, |a| a.to_string()),
-            v6.map_or_else(nil, |a| a.to_string()),
-        )
+        (v4.map_or_else(nil, |a| a.to_string()), v6.map_or_else(nil, |a| a.to_string()))
     }
 
     /// bitmarkd `util/canonical_test.go` TestCanonicalUnpack: packed hex, the addresses Unpack
@@ -186,10 +176,7 @@ mod tests {
             ("127.0.0.1:65535", "13ffff00000000000000000000ffff7f000001"),
             ("0.0.0.0:1234", "1304d200000000000000000000ffff00000000"),
             ("[::]:1234", "1304d200000000000000000000000000000000"),
-            (
-                "[2404:6800:4008:c07::66]:443",
-                "1301bb2404680040080c070000000000000066",
-            ),
+            ("[2404:6800:4008:c07::66]:443", "1301bb2404680040080c070000000000000066"),
         ];
         for (text, packed) in cases {
             let addr: SocketAddr = text.parse().unwrap();

@@ -97,10 +97,7 @@ mod tests {
             (b"bitmark", r#""bitmark""#),
             (b"x", r#""x""#),
             (b"say \"hi\"\\", r#""say \"hi\"\\""#),
-            (
-                b"\x00\x01\x07\x08\x09\x0a\x0b\x0c\x0d\x1b\x7f",
-                r#""\x00\x01\a\b\t\n\v\f\r\x1b\x7f""#,
-            ),
+            (b"\x00\x01\x07\x08\x09\x0a\x0b\x0c\x0d\x1b\x7f", r#""\x00\x01\a\b\t\n\v\f\r\x1b\x7f""#),
             (b"\xff\xfe", r#""\xff\xfe""#),
             // A truncated sequence is escaped byte by byte, then decoding resumes.
             (b"\xe2\x82a", r#""\xe2\x82a""#),
@@ -108,10 +105,7 @@ mod tests {
             (b"\xed\xa0\x80", r#""\xed\xa0\x80""#),
             ("h\u{e9}llo \u{4e16}".as_bytes(), "\"h\u{e9}llo \u{4e16}\""),
             // No-break space (Zs), soft hyphen (Cf), line separator (Zl), private use (Co).
-            (
-                "\u{a0}\u{ad}\u{2028}\u{e000}".as_bytes(),
-                r#""\u00a0\u00ad\u2028\ue000""#,
-            ),
+            ("\u{a0}\u{ad}\u{2028}\u{e000}".as_bytes(), r#""\u00a0\u00ad\u2028\ue000""#),
             // Non-BMP: a printable emoji, and an unassigned plane-15 private-use code point.
             ("\u{1f600}\u{f0000}".as_bytes(), "\"\u{1f600}\\U000f0000\""),
             // A valid U+FFFD is printable and kept.
@@ -125,9 +119,6 @@ mod tests {
     #[test]
     fn log_quotes_are_short() {
         assert_eq!(super::quote_for_log(b"block"), r#""block""#);
-        assert_eq!(
-            super::quote_for_log(&[b'a'; 40]),
-            format!("\"{}\"...", "a".repeat(32))
-        );
+        assert_eq!(super::quote_for_log(&[b'a'; 40]), format!("\"{}\"...", "a".repeat(32)));
     }
 }

@@ -50,12 +50,7 @@ impl Reply {
             Reply::Height(h) => vec![function::HEIGHT.to_vec(), h.to_be_bytes().to_vec()],
             Reply::Block(b) => vec![function::BLOCK.to_vec(), b.clone()],
             Reply::Digest(d) => vec![function::DIGEST.to_vec(), d.as_bytes().to_vec()],
-            Reply::Registered {
-                chain,
-                public_key,
-                listeners,
-                timestamp,
-            } => vec![
+            Reply::Registered { chain, public_key, listeners, timestamp } => vec![
                 function::REGISTER.to_vec(),
                 chain.name().as_bytes().to_vec(),
                 public_key.clone(),
@@ -73,16 +68,9 @@ impl Reply {
     /// which crashes on a short one) an 8-byte timestamp for `R`. An `["E"][text]` reply to any
     /// request is `Ok(Reply::Error)` (non-UTF-8 text is replaced lossily); anything else is
     /// [`PeerError::BadReply`], or [`PeerError::ChainMismatch`] for an `R` from another chain.
-    pub fn parse<F: AsRef<[u8]>>(
-        frames: &[F],
-        request: &Request,
-        chain: Chain,
-    ) -> Result<Reply, PeerError> {
+    pub fn parse<F: AsRef<[u8]>>(frames: &[F], request: &Request, chain: Chain) -> Result<Reply, PeerError> {
         let [first, second, ..] = frames else {
-            return Err(bad(format!(
-                "received {} frames, expected at least 2",
-                frames.len()
-            )));
+            return Err(bad(format!("received {} frames, expected at least 2", frames.len())));
         };
         let (first, second) = (first.as_ref(), second.as_ref());
         if first == function::ERROR {
@@ -90,38 +78,20 @@ impl Reply {
         }
         let expected = request.function();
         if first != expected {
-            return Err(bad(format!(
-                "unexpected response: {} to {}",
-                quote_for_log(first),
-                quote_for_log(expected)
-            )));
+            return Err(bad(format!("unexpected response: {} to {}", quote_for_log(first), quote_for_log(expected))));
         }
         if let Request::Register { .. } = request {
             return parse_registered(frames, chain);
         }
         if frames.len() != 2 {
-            return Err(bad(format!(
-                "{}: received {} frames, expected 2",
-                quote_for_log(first),
-                frames.len()
-            )));
+            return Err(bad(format!("{}: received {} frames, expected 2", quote_for_log(first), frames.len())));
         }
-        let invalid = || {
-            bad(format!(
-                "{}: invalid response: {}",
-                quote_for_log(first),
-                quote_for_log(second)
-            ))
-        };
+        let invalid = || bad(format!("{}: invalid response: {}", quote_for_log(first), quote_for_log(second)));
         match request {
-            Request::Info => ServerInfo::from_json(second)
-                .map(Reply::Info)
-                .ok_or_else(invalid),
+            Request::Info => ServerInfo::from_json(second).map(Reply::Info).ok_or_else(invalid),
             Request::Height => be_u64_exact(second).map(Reply::Height).ok_or_else(invalid),
             Request::Block(_) => Ok(Reply::Block(second.to_vec())),
-            Request::Digest(_) => BlockDigest::from_bytes(second)
-                .map(Reply::Digest)
-                .map_err(|_| invalid()),
+            Request::Digest(_) => BlockDigest::from_bytes(second).map(Reply::Digest).map_err(|_| invalid()),
             Request::Push(push) => Ok(Reply::Ack(push.command().to_vec())),
             Request::Register { .. } => Err(invalid()),
         }
@@ -130,23 +100,13 @@ impl Reply {
 
 fn parse_registered<F: AsRef<[u8]>>(frames: &[F], chain: Chain) -> Result<Reply, PeerError> {
     let [_, their_chain, public_key, listeners, timestamp, ..] = frames else {
-        return Err(bad(format!(
-            "R: received {} frames, expected at least 5",
-            frames.len()
-        )));
+        return Err(bad(format!("R: received {} frames, expected at least 5", frames.len())));
     };
     if their_chain.as_ref() != chain.name().as_bytes() {
-        return Err(PeerError::ChainMismatch {
-            expected: chain,
-            received: quote_for_log(their_chain.as_ref()),
-        });
+        return Err(PeerError::ChainMismatch { expected: chain, received: quote_for_log(their_chain.as_ref()) });
     }
-    let timestamp = be_u64_exact(timestamp.as_ref()).ok_or_else(|| {
-        bad(format!(
-            "R: invalid timestamp: {}",
-            quote_for_log(timestamp.as_ref())
-        ))
-    })?;
+    let timestamp = be_u64_exact(timestamp.as_ref())
+        .ok_or_else(|| bad(format!("R: invalid timestamp: {}", quote_for_log(timestamp.as_ref()))))?;
     Ok(Reply::Registered {
         chain,
         public_key: public_key.as_ref().to_vec(),

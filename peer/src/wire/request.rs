@@ -125,12 +125,7 @@ impl Request {
         match self {
             Request::Info | Request::Height => {}
             Request::Block(n) | Request::Digest(n) => frames.push(n.to_be_bytes().to_vec()),
-            Request::Register {
-                chain,
-                public_key,
-                listeners,
-                timestamp,
-            } => frames.extend([
+            Request::Register { chain, public_key, listeners, timestamp } => frames.extend([
                 chain.name().as_bytes().to_vec(),
                 public_key.clone(),
                 listeners.clone(),
@@ -157,11 +152,7 @@ impl Request {
     pub fn payload_len(&self) -> usize {
         match self {
             Request::Info | Request::Height | Request::Block(_) | Request::Digest(_) => 0,
-            Request::Register {
-                public_key,
-                listeners,
-                ..
-            } => public_key.len() + listeners.len(),
+            Request::Register { public_key, listeners, .. } => public_key.len() + listeners.len(),
             Request::Push(push) => push.params().iter().map(Vec::len).sum(),
         }
     }
@@ -182,8 +173,7 @@ fn parse_register<F: AsRef<[u8]>>(params: &[F], chain: Chain) -> Result<Request,
     if their_chain.as_ref() != chain.name().as_bytes() {
         return Err(Reply::from(Fault::IncorrectChain));
     }
-    let timestamp =
-        be_u64_prefix(timestamp.as_ref()).ok_or(Reply::from(Fault::InvalidTimestamp))?;
+    let timestamp = be_u64_prefix(timestamp.as_ref()).ok_or(Reply::from(Fault::InvalidTimestamp))?;
     Ok(Request::Register {
         chain,
         public_key: public_key.as_ref().to_vec(),
@@ -202,20 +192,16 @@ impl Push {
             command::ISSUES => first.map(Push::Issues),
             command::TRANSFER => first.map(Push::Transfer),
             command::PROOF => first.map(Push::Proof),
-            command::RPC => {
-                announcement(params).map(|(fingerprint, listeners, timestamp)| Push::Rpc {
-                    fingerprint,
-                    listeners,
-                    timestamp,
-                })
-            }
-            command::PEER => {
-                announcement(params).map(|(public_key, listeners, timestamp)| Push::Peer {
-                    public_key,
-                    listeners,
-                    timestamp,
-                })
-            }
+            command::RPC => announcement(params).map(|(fingerprint, listeners, timestamp)| Push::Rpc {
+                fingerprint,
+                listeners,
+                timestamp,
+            }),
+            command::PEER => announcement(params).map(|(public_key, listeners, timestamp)| Push::Peer {
+                public_key,
+                listeners,
+                timestamp,
+            }),
             _ => None,
         };
         typed.unwrap_or_else(|| Push::Other {
@@ -241,28 +227,12 @@ impl Push {
     /// The parameter frames, as sent and as relayed.
     pub fn params(&self) -> Vec<Vec<u8>> {
         match self {
-            Push::Block(p)
-            | Push::Assets(p)
-            | Push::Issues(p)
-            | Push::Transfer(p)
-            | Push::Proof(p) => {
+            Push::Block(p) | Push::Assets(p) | Push::Issues(p) | Push::Transfer(p) | Push::Proof(p) => {
                 vec![p.clone()]
             }
-            Push::Rpc {
-                fingerprint: key,
-                listeners,
-                timestamp,
-            }
-            | Push::Peer {
-                public_key: key,
-                listeners,
-                timestamp,
-            } => {
-                vec![
-                    key.clone(),
-                    listeners.clone(),
-                    timestamp.to_be_bytes().to_vec(),
-                ]
+            Push::Rpc { fingerprint: key, listeners, timestamp }
+            | Push::Peer { public_key: key, listeners, timestamp } => {
+                vec![key.clone(), listeners.clone(), timestamp.to_be_bytes().to_vec()]
             }
             Push::Other { params, .. } => params.clone(),
         }
@@ -276,9 +246,5 @@ fn announcement<F: AsRef<[u8]>>(params: &[F]) -> Option<(Vec<u8>, Vec<u8>, u64)>
         return None;
     };
     let timestamp = be_u64_exact(timestamp.as_ref())?;
-    Some((
-        key.as_ref().to_vec(),
-        listeners.as_ref().to_vec(),
-        timestamp,
-    ))
+    Some((key.as_ref().to_vec(), listeners.as_ref().to_vec(), timestamp))
 }

@@ -27,9 +27,7 @@ pub fn frames(parts: &[&[u8]]) -> Frames {
 
 /// A loopback address with a free port, v4 or v6.
 pub fn loopback(ipv6: bool) -> SocketAddr {
-    if ipv6 { "[::1]:0" } else { "127.0.0.1:0" }
-        .parse()
-        .unwrap()
+    if ipv6 { "[::1]:0" } else { "127.0.0.1:0" }.parse().unwrap()
 }
 
 /// Whether this machine can bind [::1].
@@ -60,19 +58,9 @@ impl Server {
     ) -> Server {
         let context = zmq::Context::new();
         let keys = CurveKeys::generate().unwrap();
-        let config = ListenerConfig {
-            chain: CHAIN,
-            listen,
-            secret_key: keys.secret,
-            limits,
-        };
+        let config = ListenerConfig { chain: CHAIN, listen, secret_key: keys.secret, limits };
         let listener = ZmqListener::start(&context, config, service).unwrap();
-        Server {
-            context,
-            keys,
-            fixture,
-            listener,
-        }
+        Server { context, keys, fixture, listener }
     }
 
     pub fn on(addr: SocketAddr) -> Server {
@@ -111,41 +99,19 @@ pub fn conformance(fixture: &Fixture, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Fr
     let ts = be(1_700_000_000);
     let packed = bitmark_peer::wire::packed_address::pack_all(&["127.0.0.1:2136".parse().unwrap()]);
     let mut check = |request: &[&[u8]], reply: &[&[u8]]| {
-        assert_eq!(
-            exchange(&frames(request)),
-            frames(reply),
-            "request {request:?}"
-        );
+        assert_eq!(exchange(&frames(request)), frames(reply), "request {request:?}");
     };
     let t: &[u8] = b"testing";
     let e: &[u8] = b"E";
 
     // Pre-checks.
     check(&[t], &[e, b"packet too short"]);
-    check(
-        &[b"bitmark", b"N"],
-        &[e, br#"invalid chain: actual: "bitmark"  expect: testing"#],
-    );
-    check(
-        &[b"\xff\x00te\"st\n", b"I"],
-        &[
-            e,
-            br#"invalid chain: actual: "\xff\x00te\"st\n"  expect: testing"#,
-        ],
-    );
-    check(
-        &[b"", b""],
-        &[e, br#"invalid chain: actual: ""  expect: testing"#],
-    );
+    check(&[b"bitmark", b"N"], &[e, br#"invalid chain: actual: "bitmark"  expect: testing"#]);
+    check(&[b"\xff\x00te\"st\n", b"I"], &[e, br#"invalid chain: actual: "\xff\x00te\"st\n"  expect: testing"#]);
+    check(&[b"", b""], &[e, br#"invalid chain: actual: ""  expect: testing"#]);
 
     // Queries.
-    check(
-        &[t, b"I"],
-        &[
-            b"I",
-            br#"{"version":"zero","chain":"testing","normal":true,"height":4}"#,
-        ],
-    );
+    check(&[t, b"I"], &[b"I", br#"{"version":"zero","chain":"testing","normal":true,"height":4}"#]);
     check(&[t, b"N"], &[b"N", &be(4)]);
     check(&[t, b"N", b"ignored"], &[b"N", &be(4)]);
     check(&[t, b"B", &be(2)], &[b"B", b"block-2"]);
@@ -165,22 +131,10 @@ pub fn conformance(fixture: &Fixture, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Fr
     // Registration.
     check(&[t, b"R"], &[e, b"missing parameters"]);
     check(&[t, b"R", t, b"k1", &packed], &[e, b"missing parameters"]);
-    check(
-        &[t, b"R", b"local", b"k1", &packed, &ts],
-        &[e, b"incorrect chain"],
-    );
-    check(
-        &[t, b"R", t, b"k1", &packed, b"short"],
-        &[e, b"invalid timestamp"],
-    );
-    check(
-        &[t, b"R", t, b"k1", &packed, &ts],
-        &[e, b"invalid public key"],
-    );
-    check(
-        &[t, b"R", t, b"k2", b"", &be(7), b"extra"],
-        &[b"R", t, b"k1", &packed, &ts],
-    );
+    check(&[t, b"R", b"local", b"k1", &packed, &ts], &[e, b"incorrect chain"]);
+    check(&[t, b"R", t, b"k1", &packed, b"short"], &[e, b"invalid timestamp"]);
+    check(&[t, b"R", t, b"k1", &packed, &ts], &[e, b"invalid public key"]);
+    check(&[t, b"R", t, b"k2", b"", &be(7), b"extra"], &[b"R", t, b"k1", &packed, &ts]);
 
     // Pushes: always [cmd]["A"].
     let pushes: &[&[&[u8]]] = &[
@@ -202,29 +156,8 @@ pub fn conformance(fixture: &Fixture, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Fr
         request.extend_from_slice(push);
         check(&request, &[push[0], b"A"]);
     }
-    let kinds: Vec<_> = fixture
-        .pool
-        .submitted()
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
+    let kinds: Vec<_> = fixture.pool.submitted().into_iter().map(|(k, _)| k).collect();
     assert_eq!(kinds, ["block", "assets", "issues", "transfer", "proof"]);
-    let relayed: Vec<Vec<u8>> = fixture
-        .relay
-        .items()
-        .iter()
-        .map(|p: &Push| p.command().to_vec())
-        .collect();
-    assert_eq!(
-        relayed,
-        frames(&[
-            b"block",
-            b"assets",
-            b"issues",
-            b"transfer",
-            b"proof",
-            b"rpc",
-            b"peer"
-        ])
-    );
+    let relayed: Vec<Vec<u8>> = fixture.relay.items().iter().map(|p: &Push| p.command().to_vec()).collect();
+    assert_eq!(relayed, frames(&[b"block", b"assets", b"issues", b"transfer", b"proof", b"rpc", b"peer"]));
 }
