@@ -61,15 +61,10 @@ pub fn read(kind: KeyKind, path: &Path) -> Result<[u8; 32]> {
 
 /// Write a key file with `mode`, refusing to overwrite an existing file as bitmarkd does.
 pub fn write_new(path: &Path, kind: KeyKind, key: &[u8; 32], mode: u32) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => NodeError::Input(format!("{}: key file already exists", path.display())),
-            _ => NodeError::io(path.display(), e),
-        })?;
+    let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => NodeError::Input(format!("{}: key file already exists", path.display())),
+        _ => NodeError::io(path.display(), e),
+    })?;
     writeln!(f, "{}", encode(kind, key)).map_err(|e| NodeError::io(path.display(), e))
 }
 

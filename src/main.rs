@@ -103,25 +103,22 @@ fn run(cli: &Cli) -> Result<Output> {
     use commands::*;
     Ok(match &cli.command {
         Command::Decode(DecodeCommand::Tx { chain, hex }) => Output::Json(decode::tx(*chain, &arg_or_stdin(hex)?)?),
-        Command::Decode(DecodeCommand::Block { chain, hex }) => Output::Json(decode::block(*chain, &arg_or_stdin(hex)?)?),
+        Command::Decode(DecodeCommand::Block { chain, hex }) => {
+            Output::Json(decode::block(*chain, &arg_or_stdin(hex)?)?)
+        }
         Command::Decode(DecodeCommand::Account { base58 }) => Output::Json(decode::account(base58)?),
         Command::Encode(EncodeCommand::Tx { chain, signer }) => {
             Output::Line(encode::tx(*chain, &arg_or_stdin("-")?, signer.as_deref())?)
         }
         Command::Keygen { dir } => Output::Json(keygen::run(dir)?),
-        Command::Genesis { chain: _ } => Output::Line(String::new()),
+        Command::Genesis { chain } => Output::Line(hex::encode(bitmark_record::genesis::block(*chain))),
     })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let print = |v: &serde_json::Value| {
-        if cli.pretty {
-            serde_json::to_string_pretty(v)
-        } else {
-            serde_json::to_string(v)
-        }
-        .unwrap_or_default()
+        if cli.pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default()
     };
     match run(&cli) {
         Ok(Output::Json(v)) => {

@@ -676,4 +676,3 @@ impl Fault {
         Fault::ALL.iter().copied().find(|f| f.to_string() == text)
     }
 }
-

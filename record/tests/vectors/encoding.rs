@@ -42,7 +42,9 @@ pub fn check(kind: &str, v: &Value) -> Check {
             }
             Ok(())
         }
-        "base58_encode" => same("base58", base58::encode(&bytes(v, "/inputs/bytes")?), text(v, "/expected/base58")?.to_string()),
+        "base58_encode" => {
+            same("base58", base58::encode(&bytes(v, "/inputs/bytes")?), text(v, "/expected/base58")?.to_string())
+        }
         "base58_decode" | "base58_decode_invalid" => {
             same("bytes", base58::decode(text(v, "/inputs/base58")?), bytes(v, "/expected/bytes")?)
         }
@@ -71,12 +73,18 @@ pub fn check(kind: &str, v: &Value) -> Check {
         "merkle_digest_from_bytes" => {
             let r = Link::from_bytes(&bytes(v, "/inputs/bytes")?);
             if field(v, "/expected/error").is_err() {
-                same("raw", r.map(|d| d.raw_hex()).map_err(|e| e.to_string()), Ok(text(v, "/expected/raw")?.to_string()))
+                same(
+                    "raw",
+                    r.map(|d| d.raw_hex()).map_err(|e| e.to_string()),
+                    Ok(text(v, "/expected/raw")?.to_string()),
+                )
             } else {
                 fails_with(r, v, "/expected/error")
             }
         }
-        "merkle_digest_scan_invalid" => fails_with(Link::from_display_hex(text(v, "/inputs/text")?), v, "/expected/error"),
+        "merkle_digest_scan_invalid" => {
+            fails_with(Link::from_display_hex(text(v, "/inputs/text")?), v, "/expected/error")
+        }
         "block_digest_is_empty" => {
             let d = BlockDigest::from_bytes(&bytes(v, "/inputs/digest_raw")?).map_err(|e| e.to_string())?;
             same("is_empty", d.is_empty(), boolean(v, "/expected/is_empty")?)

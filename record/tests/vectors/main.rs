@@ -2,9 +2,15 @@
 //! checked here. Each area module declares the kinds it handles; `every_kind_is_checked` fails
 //! when the file holds a kind no module claims, so no vector can be silently skipped.
 
+mod block;
 mod common;
+mod currency;
+mod difficulty;
 mod encoding;
 mod keys;
+mod merkle;
+mod pay;
+mod tx;
 
 use common::{all_vectors, Check};
 use serde_json::Value;
@@ -19,6 +25,12 @@ struct Area {
 const AREAS: &[Area] = &[
     Area { name: "encoding", kinds: encoding::KINDS, check: encoding::check },
     Area { name: "keys", kinds: keys::KINDS, check: keys::check },
+    Area { name: "block", kinds: block::KINDS, check: block::check },
+    Area { name: "difficulty", kinds: difficulty::KINDS, check: difficulty::check },
+    Area { name: "merkle", kinds: merkle::KINDS, check: merkle::check },
+    Area { name: "pay", kinds: pay::KINDS, check: pay::check },
+    Area { name: "currency", kinds: currency::KINDS, check: currency::check },
+    Area { name: "tx", kinds: tx::KINDS, check: tx::check },
 ];
 
 /// Run every vector whose kind belongs to `area`; fail listing each mismatch with its source.
@@ -60,4 +72,34 @@ fn area_encoding() {
 #[test]
 fn area_keys() {
     run_area("keys");
+}
+
+#[test]
+fn area_block() {
+    run_area("block");
+}
+
+#[test]
+fn area_difficulty() {
+    run_area("difficulty");
+}
+
+#[test]
+fn area_merkle() {
+    run_area("merkle");
+}
+
+#[test]
+fn area_pay() {
+    run_area("pay");
+}
+
+#[test]
+fn area_currency() {
+    run_area("currency");
+}
+
+#[test]
+fn area_tx() {
+    run_area("tx");
 }
