@@ -7,7 +7,9 @@
 //! * Ownership primitives on [`WriteSet`] (create, transfer, share, remove).
 //! * [`ChainDb`]: opening the database and its version key; [`Tip`] and [`DigestCache`].
 
+mod apply;
 pub mod db;
+pub mod digest_pool;
 pub mod error;
 pub mod nb;
 pub mod owner_data;
@@ -15,13 +17,20 @@ mod ownership;
 pub mod pool;
 pub mod pools;
 pub mod read;
+mod rollback;
+mod startup;
+pub mod store;
 pub mod tip;
 
+pub use apply::Applied;
 pub use db::{database_path, ChainDb, OpenOptions, DATABASE_VERSION};
+pub use digest_pool::DigestPool;
 pub use error::{Result, StorageError};
 pub use nb::NbValue;
 pub use owner_data::{Owned, OwnerData};
 pub use pool::Pool;
 pub use pools::{Durability, Pools, WriteSet};
+pub use rollback::{UndoneBlock, UndoneRecord};
 pub use read::{PoolRead, ShareTotal};
+pub use store::{BlockStore, Clock, StoreOptions};
 pub use tip::{DigestCache, Tip};

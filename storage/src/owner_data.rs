@@ -5,10 +5,8 @@
 //! ‖ issue block number (8 BE) ‖ asset id (64, asset and share only). Lengths 113 / 49 / 113;
 //! anything else is `NotOwnerDataPack`.
 
-use bitmark_record::{Fault, Link};
-
-/// Bytes in an asset id.
-pub const ASSET_ID_LENGTH: usize = 64;
+use bitmark_record::asset_id::ASSET_ID_LENGTH;
+use bitmark_record::{AssetId, Fault, Link};
 
 /// Record length of asset and share data.
 const ASSET_LENGTH: usize = 1 + 8 + 32 + 8 + ASSET_ID_LENGTH;
@@ -19,11 +17,11 @@ const BLOCK_LENGTH: usize = 1 + 8 + 32 + 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owned {
     /// A bitmark of this asset (item byte 0).
-    Asset([u8; ASSET_ID_LENGTH]),
+    Asset(AssetId),
     /// A block (item byte 1); the owned block number is the issue block number.
     Block,
     /// The shares a bitmark of this asset was split into (item byte 2).
-    Share([u8; ASSET_ID_LENGTH]),
+    Share(AssetId),
 }
 
 /// One owner-data record.
@@ -62,7 +60,7 @@ impl OwnerData {
         v.extend_from_slice(self.issue_tx_id.as_bytes());
         v.extend_from_slice(&self.issue_block_number.to_be_bytes());
         if let Owned::Asset(id) | Owned::Share(id) = &self.owned {
-            v.extend_from_slice(id);
+            v.extend_from_slice(id.as_bytes());
         }
         v
     }
@@ -84,8 +82,8 @@ impl OwnerData {
         let (issue_bn, asset) = rest.split_at(8);
         let owned = match item {
             1 => Owned::Block,
-            0 => Owned::Asset(asset.try_into().map_err(bad)?),
-            _ => Owned::Share(asset.try_into().map_err(bad)?),
+            0 => Owned::Asset(AssetId::from_bytes(asset).map_err(|_| Fault::NotOwnerDataPack)?),
+            _ => Owned::Share(AssetId::from_bytes(asset).map_err(|_| Fault::NotOwnerDataPack)?),
         };
         Ok(OwnerData {
             owned,
@@ -107,7 +105,7 @@ mod tests {
 
     #[test]
     fn lengths_and_layout() {
-        let a = asset(Owned::Asset([9; 64])).pack();
+        let a = asset(Owned::Asset(AssetId([9; 64]))).pack();
         assert_eq!(a.len(), 113);
         assert_eq!(a[0], 0);
         assert_eq!(&a[1..9], &12345u64.to_be_bytes());
@@ -115,7 +113,7 @@ mod tests {
         assert_eq!(&a[41..49], &1234u64.to_be_bytes());
         assert_eq!(&a[49..], &[9; 64]);
         assert_eq!(asset(Owned::Block).pack().len(), 49);
-        assert_eq!(asset(Owned::Share([1; 64])).pack()[0], 2);
+        assert_eq!(asset(Owned::Share(AssetId([1; 64]))).pack()[0], 2);
     }
 
     #[test]
@@ -128,9 +126,9 @@ mod tests {
 
     fn any_owned() -> impl Strategy<Value = Owned> {
         prop_oneof![
-            any::<[u8; 32]>().prop_map(|h| Owned::Asset([h, h].concat().try_into().unwrap())),
+            any::<[u8; 32]>().prop_map(|h| Owned::Asset(AssetId([h, h].concat().try_into().unwrap()))),
             Just(Owned::Block),
-            any::<[u8; 32]>().prop_map(|h| Owned::Share([h, h].concat().try_into().unwrap())),
+            any::<[u8; 32]>().prop_map(|h| Owned::Share(AssetId([h, h].concat().try_into().unwrap()))),
         ]
     }
 

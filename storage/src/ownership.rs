@@ -7,11 +7,11 @@
 //! after validation can only mean the block spends it twice) or `MissingOwnerData`.
 
 use crate::error::{Result, StorageError};
-use crate::owner_data::{Owned, OwnerData, ASSET_ID_LENGTH};
+use crate::owner_data::{Owned, OwnerData};
 use crate::pool::{key, Pool};
 use crate::pools::WriteSet;
 use crate::read::{PoolRead, ShareTotal};
-use bitmark_record::{Account, Fault, Link};
+use bitmark_record::{Account, AssetId, Fault, Link};
 
 /// What takes the place of the item being given up.
 enum Successor<'o> {
@@ -44,7 +44,7 @@ impl WriteSet<'_> {
         &mut self,
         issue_tx_id: &Link,
         block_number: u64,
-        asset_id: &[u8; ASSET_ID_LENGTH],
+        asset_id: &AssetId,
         owner: &Account,
     ) -> Result<()> {
         let data = OwnerData {
@@ -153,7 +153,7 @@ mod tests {
         Account::ed25519([n; 32], true)
     }
 
-    const ASSET: [u8; 64] = [0xaa; 64];
+    const ASSET: AssetId = AssetId([0xaa; 64]);
 
     #[test]
     fn create_asset_writes_n_l_d_o() {

@@ -3,10 +3,10 @@
 
 use crate::error::{Result, StorageError};
 use crate::nb::{u64_be, NbValue};
-use crate::owner_data::{OwnerData, ASSET_ID_LENGTH};
+use crate::owner_data::OwnerData;
 use crate::pool::{be, block_key, key, owner_tx_key, tx_key, Pool};
 use crate::read::{sealed::RawRead, ShareTotal};
-use bitmark_record::{Account, BlockDigest, Link};
+use bitmark_record::{Account, AssetId, BlockDigest, Link};
 use std::collections::BTreeMap;
 
 /// When a commit reaches the disk.
@@ -250,13 +250,13 @@ impl<'a> WriteSet<'a> {
     }
 
     /// `A[id] = BN ‖ packed asset`.
-    pub fn put_asset(&mut self, asset_id: &[u8; ASSET_ID_LENGTH], value: &NbValue) {
-        self.put(key(Pool::Assets, &[asset_id]), value.encode());
+    pub fn put_asset(&mut self, asset_id: &AssetId, value: &NbValue) {
+        self.put(key(Pool::Assets, &[asset_id.as_bytes()]), value.encode());
     }
 
     /// Delete `A[id]`.
-    pub fn delete_asset(&mut self, asset_id: &[u8; ASSET_ID_LENGTH]) {
-        self.delete(key(Pool::Assets, &[asset_id]));
+    pub fn delete_asset(&mut self, asset_id: &AssetId) {
+        self.delete(key(Pool::Assets, &[asset_id.as_bytes()]));
     }
 
     /// `T[tx] = BN ‖ packed transaction`.
@@ -373,7 +373,7 @@ mod tests {
         let pools = db.pools();
         let mut ws = pools.write_set();
         let owner = account(3);
-        ws.put_asset(&[5; 64], &NbValue::new(1234, vec![5]));
+        ws.put_asset(&AssetId([5; 64]), &NbValue::new(1234, vec![5]));
         ws.put_block_digest(7, &BlockDigest([2; 32]));
         ws.put_block_owner_tx(&Link([4; 32]), 7);
         ws.set_share_balance(&owner, &Link([6; 32]), 100);

@@ -3,9 +3,10 @@
 
 use crate::error::{Result, StorageError};
 use crate::nb::{u64_be, NbValue};
-use crate::owner_data::{OwnerData, ASSET_ID_LENGTH};
+use crate::owner_data::OwnerData;
 use crate::pool::{be, block_key, key, owner_tx_key, tx_key, Pool};
-use bitmark_record::{Account, BlockDigest, Link};
+use bitmark_record::transaction::{ShareGrant, ShareSwap};
+use bitmark_record::{Account, AssetId, BlockDigest, Fault, Link, Transaction};
 
 pub(crate) mod sealed {
     use crate::error::Result;
@@ -91,14 +92,14 @@ pub trait PoolRead: sealed::RawRead {
     }
 
     /// `A[id]`: the confirmed asset record and its block.
-    fn asset(&self, asset_id: &[u8; ASSET_ID_LENGTH]) -> Result<Option<NbValue>> {
-        let k = key(Pool::Assets, &[asset_id]);
+    fn asset(&self, asset_id: &AssetId) -> Result<Option<NbValue>> {
+        let k = key(Pool::Assets, &[asset_id.as_bytes()]);
         read(self, Pool::Assets, &k, "block number ‖ record", NbValue::decode)
     }
 
     /// Whether `A[id]` exists.
-    fn has_asset(&self, asset_id: &[u8; ASSET_ID_LENGTH]) -> Result<bool> {
-        self.raw_contains(&key(Pool::Assets, &[asset_id]))
+    fn has_asset(&self, asset_id: &AssetId) -> Result<bool> {
+        self.raw_contains(&key(Pool::Assets, &[asset_id.as_bytes()]))
     }
 
     /// `T[tx]`: a confirmed transaction and its block.
@@ -153,6 +154,48 @@ pub trait PoolRead: sealed::RawRead {
         read(self, Pool::ShareQuantity, &k, "an 8-byte balance", u64_be)
     }
 
+    /// `OwnerOf`: the block number and owner of `T[tx]` when it is something that can be
+    /// owned and passed on — an issue, a transfer, a block foundation or a block-owner
+    /// transfer; `None` when there is no such record. bitmarkd panics when the record is of
+    /// another type (a share, grant, swap or base record), which a transfer naming such a link
+    /// can provoke; here that is `None` too, so the caller reports an invalid link.
+    /// `testnet` selects the network the stored record's accounts belong to.
+    fn owner_of(&self, tx_id: &Link, testnet: bool) -> Result<Option<(u64, Account)>> {
+        let Some(nb) = self.transaction(tx_id)? else { return Ok(None) };
+        let (tx, _) = Transaction::unpack(&nb.packed, testnet).map_err(|f| {
+            StorageError::corrupt(Pool::Transactions, &tx_key(Pool::Transactions, tx_id), f.to_string())
+        })?;
+        let owner = match tx {
+            Transaction::BitmarkIssue(r) => r.owner,
+            Transaction::BitmarkTransferUnratified(r) => r.owner,
+            Transaction::BitmarkTransferCountersigned(r) => r.owner,
+            Transaction::BlockFoundation(r) => r.owner,
+            Transaction::BlockOwnerTransfer(r) => r.owner,
+            _ => return Ok(None),
+        };
+        Ok(Some((nb.block_number, owner)))
+    }
+
+    /// `CheckGrantBalance`: a grant must move at least one share (`ShareQuantityTooSmall`) and
+    /// its owner must hold at least that many (`InsufficientShares`). Returns the balance.
+    fn check_grant_balance(&self, grant: &ShareGrant) -> Result<u64> {
+        if grant.quantity == 0 {
+            return Err(Fault::ShareQuantityTooSmall.into());
+        }
+        sufficient(self.share_balance(&grant.owner, &grant.share_id)?, grant.quantity)
+    }
+
+    /// `CheckSwapBalances`: both quantities non-zero (`ShareQuantityTooSmall`), and each owner
+    /// holds enough of the share they give (`InsufficientShares`). Returns both balances.
+    fn check_swap_balances(&self, swap: &ShareSwap) -> Result<(u64, u64)> {
+        if swap.quantity_one == 0 || swap.quantity_two == 0 {
+            return Err(Fault::ShareQuantityTooSmall.into());
+        }
+        let one = sufficient(self.share_balance(&swap.owner_one, &swap.share_id_one)?, swap.quantity_one)?;
+        let two = sufficient(self.share_balance(&swap.owner_two, &swap.share_id_two)?, swap.quantity_two)?;
+        Ok((one, two))
+    }
+
     /// `Z[key]`: free-form test data.
     fn test_data(&self, k: &[u8]) -> Result<Option<Vec<u8>>> {
         Ok(self.raw_get(&key(Pool::TestData, &[k]))?.map(|v| v.to_vec()))
@@ -160,3 +203,11 @@ pub trait PoolRead: sealed::RawRead {
 }
 
 impl<T: sealed::RawRead + ?Sized> PoolRead for T {}
+
+/// A balance that covers `needed`, else `InsufficientShares`.
+fn sufficient(balance: Option<u64>, needed: u64) -> Result<u64> {
+    match balance {
+        Some(b) if b >= needed => Ok(b),
+        _ => Err(Fault::InsufficientShares.into()),
+    }
+}
