@@ -301,9 +301,10 @@ impl BlockStore {
         if items.len() < foundation.tx_start {
             return Err(Fault::TransactionCountOutOfRange.into());
         }
-        let late = items.iter().skip(foundation.tx_start).any(|i| {
-            matches!(i.tx, Transaction::BlockFoundation(_) | Transaction::BaseData(_))
-        });
+        let late = items
+            .iter()
+            .skip(foundation.tx_start)
+            .any(|i| matches!(i.tx, Transaction::BlockFoundation(_) | Transaction::BaseData(_)));
         if late {
             return Err(Fault::UnexpectedTransactionRecord.into());
         }

@@ -8,6 +8,7 @@
 //! * [`ChainDb`]: opening the database and its version key; [`Tip`] and [`DigestCache`].
 
 mod apply;
+mod check;
 pub mod db;
 pub mod digest_pool;
 pub mod error;
@@ -20,9 +21,11 @@ pub mod read;
 mod rollback;
 mod startup;
 pub mod store;
+pub mod testchain;
 pub mod tip;
 
 pub use apply::Applied;
+pub use check::{CheckOptions, CheckReport};
 pub use db::{database_path, ChainDb, OpenOptions, DATABASE_VERSION};
 pub use digest_pool::DigestPool;
 pub use error::{Result, StorageError};
@@ -30,7 +33,7 @@ pub use nb::NbValue;
 pub use owner_data::{Owned, OwnerData};
 pub use pool::Pool;
 pub use pools::{Durability, Pools, WriteSet};
-pub use rollback::{UndoneBlock, UndoneRecord};
 pub use read::{PoolRead, ShareTotal};
+pub use rollback::{UndoneBlock, UndoneRecord};
 pub use store::{BlockStore, Clock, StoreOptions};
 pub use tip::{DigestCache, Tip};

@@ -105,8 +105,7 @@ impl BlockStore {
         let testnet = self.chain.is_testing();
         let packed = self.pools().block(number)?.ok_or(bitmark_record::Fault::BlockNotFound)?;
         let lookup = |n: u64| self.stored_digest(n);
-        let (header, digest, mut data) =
-            header::extract(&packed, 0, DigestSource::Stored(&lookup), STORED_BLOCK_NOW)?;
+        let (header, digest, mut data) = header::extract(&packed, 0, DigestSource::Stored(&lookup), STORED_BLOCK_NOW)?;
         let mut ws = self.pools().write_set();
         let mut block_owner: Option<Account> = None;
         let mut records = Vec::with_capacity(usize::from(header.transaction_count));

@@ -92,13 +92,12 @@ impl BlockStore {
             store.validate_recent(STARTUP_VALIDATION_BLOCKS)?;
         }
         let tip = store.tip_from_pools()?;
-        let difficulty = if header::is_difficulty_applied_version(tip.version)
-            && tip.height > difficulty::ADJUST_TIMESPAN_BLOCKS
-        {
-            store.adjusted_difficulty(tip.height, Difficulty::ONE)?
-        } else {
-            Difficulty::ONE
-        };
+        let difficulty =
+            if header::is_difficulty_applied_version(tip.version) && tip.height > difficulty::ADJUST_TIMESPAN_BLOCKS {
+                store.adjusted_difficulty(tip.height, Difficulty::ONE)?
+            } else {
+                Difficulty::ONE
+            };
         store.set_state(State { tip, difficulty });
         Ok(store)
     }
