@@ -39,6 +39,16 @@ pub struct Applied {
     pub transactions: usize,
 }
 
+/// What [`BlockStore::apply_many`] did: the blocks stored, and the first failure if any (the
+/// blocks after it were not tried).
+#[derive(Debug, Default)]
+pub struct ApplyMany {
+    /// The blocks stored, in order.
+    pub applied: Vec<Applied>,
+    /// Index (into the input) and error of the block that failed.
+    pub failed: Option<(usize, StorageError)>,
+}
+
 /// Where the digest of the incoming block comes from.
 #[derive(Clone, Copy)]
 pub(crate) enum DigestFrom<'a> {
@@ -86,6 +96,28 @@ impl BlockStore {
     /// `previousBlock`, and proof of work and linkage are not checked; no Argon2d is computed.
     pub fn apply_fast(&self, packed_block: &[u8], packed_next_block: &[u8]) -> Result<Applied> {
         self.store_incoming(packed_block, DigestFrom::NextBlock(packed_next_block))
+    }
+
+    /// Store many blocks in order: their Argon2d digests are computed first on `pool`'s worker
+    /// threads, then each block is validated and stored as by [`BlockStore::apply`]. Stops at
+    /// the first block that fails.
+    pub fn apply_many(&self, blocks: &[&[u8]], pool: &crate::DigestPool) -> ApplyMany {
+        let digests = pool.block_digests(blocks);
+        let mut outcome = ApplyMany::default();
+        for (index, (block, digest)) in blocks.iter().zip(digests).enumerate() {
+            let result = match digest {
+                Some(d) => self.apply_with_digest(block, d),
+                None => self.apply(block),
+            };
+            match result {
+                Ok(applied) => outcome.applied.push(applied),
+                Err(e) => {
+                    outcome.failed = Some((index, e));
+                    break;
+                }
+            }
+        }
+        outcome
     }
 
     fn store_incoming(&self, packed: &[u8], from: DigestFrom<'_>) -> Result<Applied> {

@@ -24,7 +24,7 @@ pub mod store;
 pub mod testchain;
 pub mod tip;
 
-pub use apply::Applied;
+pub use apply::{Applied, ApplyMany};
 pub use check::{CheckOptions, CheckReport};
 pub use db::{database_path, ChainDb, OpenOptions, DATABASE_VERSION};
 pub use digest_pool::DigestPool;
