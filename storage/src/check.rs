@@ -219,8 +219,11 @@ fn split_tail(key: &[u8], tail: usize) -> Option<(&[u8], &[u8])> {
     key.len().checked_sub(tail).filter(|&at| at > 0).map(|at| key.split_at(at))
 }
 
+/// `D` rows: (owner, tx id) → index bytes.
+type OwnerRows = BTreeMap<(Vec<u8>, Vec<u8>), Vec<u8>>;
+
 /// `D` as (owner, tx id) → index.
-fn owner_rows(pools: &Pools) -> Result<BTreeMap<(Vec<u8>, Vec<u8>), Vec<u8>>> {
+fn owner_rows(pools: &Pools) -> Result<OwnerRows> {
     Ok(pools
         .entries(Pool::OwnerTxIndex)?
         .into_iter()

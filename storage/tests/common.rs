@@ -19,9 +19,12 @@ pub fn generated(seed: u64, txs: usize, height: u64) -> BlockStore {
     store
 }
 
+/// Pool entries, and the `D` keys.
+pub type Comparable = (Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>);
+
 /// Every pool except the owner-list positions, plus the (owner, item) pairs of `D`: what must be
 /// identical after a rollback and re-apply (bitmarkd never reuses list positions).
-pub fn comparable(store: &BlockStore) -> (Vec<(Vec<u8>, Vec<u8>)>, Vec<Vec<u8>>) {
+pub fn comparable(store: &BlockStore) -> Comparable {
     let dump = store.pools().dump().unwrap().into_iter().filter(|(k, _)| ![b'N', b'L', b'D'].contains(&k[0])).collect();
     let owned = store.pools().entries(Pool::OwnerTxIndex).unwrap().into_iter().map(|(k, _)| k).collect();
     (dump, owned)

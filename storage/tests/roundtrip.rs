@@ -17,6 +17,15 @@ fn generated_chain_applies_checks_and_is_deterministic() {
     for pool in [Pool::Assets, Pool::Transactions, Pool::OwnerData, Pool::Shares, Pool::ShareQuantity] {
         assert!(a.pools().count(pool).unwrap() > 0, "{pool} is empty");
     }
+    let mut tags = std::collections::BTreeSet::new();
+    for n in 2..=5 {
+        let block = a.block(n).unwrap().unwrap();
+        let parsed =
+            bitmark_record::block::PackedBlock::parse(&block, bitmark_record::Chain::Local, u64::MAX / 4).unwrap();
+        tags.extend(parsed.records.iter().map(|r| r.transaction.tag()));
+    }
+    eprintln!("record kinds in the generated chain: {tags:?}");
+    assert!(tags.len() >= 7, "{tags:?}");
     let b = generated(7, 12, 5);
     assert_eq!(a.pools().dump().unwrap(), b.pools().dump().unwrap(), "same seed, same chain");
     let c = generated(8, 12, 3);
