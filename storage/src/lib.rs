@@ -1,1 +1,39 @@
-//! Chain storage in sled (issue 3).
+//! Chain storage in sled with bitmarkd's exact pools (issue 3).
+//!
+//! * [`pool`]: the one-byte prefixes and key layouts; keys are built nowhere else.
+//! * [`Pools`] (committed state) and [`WriteSet`] (one block's writes, committed as one atomic
+//!   sled batch), both read through the typed [`PoolRead`] trait.
+//! * [`OwnerData`], [`NbValue`], [`ShareTotal`]: the stored value formats.
+//! * Ownership primitives on [`WriteSet`] (create, transfer, share, remove).
+//! * [`ChainDb`]: opening the database and its version key; [`Tip`] and [`DigestCache`].
+
+mod apply;
+mod check;
+pub mod db;
+pub mod digest_pool;
+pub mod error;
+pub mod nb;
+pub mod owner_data;
+mod ownership;
+pub mod pool;
+pub mod pools;
+pub mod read;
+mod rollback;
+mod startup;
+pub mod store;
+pub mod testchain;
+pub mod tip;
+
+pub use apply::{Applied, ApplyMany};
+pub use check::{CheckOptions, CheckReport};
+pub use db::{database_path, ChainDb, OpenOptions, DATABASE_VERSION};
+pub use digest_pool::DigestPool;
+pub use error::{Result, StorageError};
+pub use nb::NbValue;
+pub use owner_data::{Owned, OwnerData};
+pub use pool::Pool;
+pub use pools::{Durability, Pools, WriteSet};
+pub use read::{PoolRead, ShareTotal};
+pub use rollback::{UndoneBlock, UndoneRecord};
+pub use store::{BlockStore, Clock, StoreOptions};
+pub use tip::{DigestCache, Tip};

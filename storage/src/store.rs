@@ -1,0 +1,248 @@
+//! The block store: the chain database plus bitmarkd's in-memory chain state (tip, current
+//! difficulty, digest cache), with one writer at a time.
+
+use crate::db::ChainDb;
+use crate::digest_pool::DigestPool;
+use crate::error::{Result, StorageError};
+use crate::pools::Pools;
+use crate::read::PoolRead;
+use crate::tip::{DigestCache, Tip};
+use bitmark_record::header::{self, BlockHeader, DigestSource};
+use bitmark_record::{difficulty, genesis, BlockDigest, Chain, Difficulty, Fault};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// Unix seconds now; injected so tests can run in virtual time.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+/// "Now" used when re-reading blocks that are already stored: their timestamps were checked
+/// when they arrived and must not be refused later because the clock went back.
+pub(crate) const STORED_BLOCK_NOW: u64 = u64::MAX / 4;
+
+/// How many of the last blocks [`BlockStore::open`] re-validates (`BlockValidationCounts`).
+/// More makes start-up slower (each block costs an Argon2d hash unless its digest is stored);
+/// fewer lets a damaged index go unnoticed longer.
+pub const STARTUP_VALIDATION_BLOCKS: u64 = 10;
+
+/// Settings of a block store.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// Source of "now" for the header timestamp check (at most 5 minutes ahead).
+    pub clock: Clock,
+    /// Re-validate the indexes of the last [`STARTUP_VALIDATION_BLOCKS`] blocks at open, as
+    /// bitmarkd does (an error refuses to open).
+    pub validate_on_open: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { clock: system_clock(), validate_on_open: true }
+    }
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions").field("validate_on_open", &self.validate_on_open).finish_non_exhaustive()
+    }
+}
+
+/// The chain state bitmarkd keeps in memory (`blockheader` and `difficulty.Current`).
+#[derive(Clone, Copy)]
+pub(crate) struct State {
+    pub(crate) tip: Tip,
+    pub(crate) difficulty: Difficulty,
+}
+
+/// The block store. Reads may run concurrently; `apply*` and `rollback_to` take one writer lock,
+/// like bitmarkd's block package lock, so blocks go in strictly one at a time.
+pub struct BlockStore {
+    pub(crate) db: ChainDb,
+    pub(crate) chain: Chain,
+    pub(crate) state: RwLock<State>,
+    pub(crate) writer: Mutex<()>,
+    pub(crate) digests: DigestCache,
+    pub(crate) clock: Clock,
+}
+
+impl std::fmt::Debug for BlockStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockStore").field("chain", &self.chain).field("tip", &self.tip()).finish_non_exhaustive()
+    }
+}
+
+impl BlockStore {
+    /// Open a block store over `db` for `chain`: find the last block, optionally re-validate
+    /// the indexes of the last blocks ([`BlockStore::validate_recent`]), set the tip, and set
+    /// the current difficulty from the stored blocks as bitmarkd does at start-up.
+    pub fn open(db: ChainDb, chain: Chain, options: StoreOptions) -> Result<BlockStore> {
+        let genesis_tip = Tip::genesis(genesis::digest(chain));
+        let store = BlockStore {
+            db,
+            chain,
+            state: RwLock::new(State { tip: genesis_tip, difficulty: Difficulty::ONE }),
+            writer: Mutex::new(()),
+            digests: DigestCache::default(),
+            clock: options.clock,
+        };
+        if options.validate_on_open {
+            store.validate_recent(STARTUP_VALIDATION_BLOCKS)?;
+        }
+        let tip = store.tip_from_pools()?;
+        let difficulty =
+            if header::is_difficulty_applied_version(tip.version) && tip.height > difficulty::ADJUST_TIMESPAN_BLOCKS {
+                store.adjusted_difficulty(tip.height, Difficulty::ONE)?
+            } else {
+                Difficulty::ONE
+            };
+        store.set_state(State { tip, difficulty });
+        Ok(store)
+    }
+
+    /// The chain this store holds.
+    pub fn chain(&self) -> Chain {
+        self.chain
+    }
+
+    /// The database.
+    pub fn db(&self) -> &ChainDb {
+        &self.db
+    }
+
+    /// The committed pools.
+    pub fn pools(&self) -> &Pools {
+        self.db.pools()
+    }
+
+    /// The tip: height, digest, version and timestamp of the last block (genesis when empty).
+    pub fn tip(&self) -> Tip {
+        self.state().tip
+    }
+
+    /// The height: number of the last block (1 when only genesis).
+    pub fn height(&self) -> u64 {
+        self.tip().height
+    }
+
+    /// bitmarkd's `difficulty.Current`: what a version-5 block must carry outside `local`.
+    pub fn difficulty(&self) -> Difficulty {
+        self.state().difficulty
+    }
+
+    /// The packed block `number` (`B` pool); `None` for genesis (never stored) and unknown
+    /// numbers, like bitmarkd's `B` request.
+    pub fn block(&self, number: u64) -> Result<Option<Vec<u8>>> {
+        self.pools().block(number)
+    }
+
+    /// `DigestForBlock`: the genesis digest for numbers ≤ 1; else the cache, the `2` pool, or
+    /// Argon2d of the stored header; `BlockNotFound` when there is no such block.
+    pub fn digest_for(&self, number: u64) -> Result<BlockDigest> {
+        if number <= genesis::BLOCK_NUMBER {
+            return Ok(genesis::digest(self.chain));
+        }
+        if let Some(d) = self.digests.get(number) {
+            return Ok(d);
+        }
+        let digest = match self.pools().block_digest(number)?.filter(|d| !d.is_empty()) {
+            Some(d) => d,
+            None => {
+                let packed = self.pools().block(number)?.ok_or(Fault::BlockNotFound)?;
+                header::compute_header_hash(&packed)?
+            }
+        };
+        self.digests.insert(number, digest);
+        Ok(digest)
+    }
+
+    /// Digests of many stored blocks, computing missing ones on `pool`.
+    pub fn digests_for(&self, numbers: &[u64], pool: &DigestPool) -> Result<Vec<BlockDigest>> {
+        let mut known = Vec::with_capacity(numbers.len());
+        let mut missing = Vec::new();
+        for &n in numbers {
+            let stored = if n <= genesis::BLOCK_NUMBER {
+                Some(genesis::digest(self.chain))
+            } else {
+                self.digests.get(n).or(self.pools().block_digest(n)?.filter(|d| !d.is_empty()))
+            };
+            if stored.is_none() {
+                let packed = self.pools().block(n)?.ok_or(Fault::BlockNotFound)?;
+                let head = packed.get(..header::HEADER_SIZE).ok_or(Fault::InvalidBlockHeaderSize)?;
+                missing.push(<header::PackedHeader>::try_from(head).map_err(|_| Fault::InvalidBlockHeaderSize)?);
+            }
+            known.push(stored);
+        }
+        let mut computed = pool.digests(&missing).into_iter();
+        Ok(known.into_iter().map(|k| k.or_else(|| computed.next()).unwrap_or_default()).collect())
+    }
+
+    /// The header of stored block `number` (`BlockNotFound` when absent).
+    pub fn header(&self, number: u64) -> Result<BlockHeader> {
+        if number <= genesis::BLOCK_NUMBER {
+            return Ok(genesis::header(self.chain));
+        }
+        let packed = self.pools().block(number)?.ok_or(Fault::BlockNotFound)?;
+        let (h, _, _) = header::extract(&packed, 0, DigestSource::Skip, STORED_BLOCK_NOW)?;
+        Ok(h)
+    }
+
+    pub(crate) fn state(&self) -> State {
+        *self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_state(&self, state: State) {
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+    }
+
+    pub(crate) fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Look up a stored digest for [`DigestSource::Stored`] (errors read as "not stored").
+    pub(crate) fn stored_digest(&self, number: u64) -> Option<BlockDigest> {
+        self.pools().block_digest(number).ok().flatten()
+    }
+
+    /// The tip as the pools say: the last `B` block, or genesis.
+    pub(crate) fn tip_from_pools(&self) -> Result<Tip> {
+        let Some(last) = self.pools().last_block_number()? else {
+            return Ok(Tip::genesis(genesis::digest(self.chain)));
+        };
+        let packed = self.pools().block(last)?.ok_or(Fault::BlockNotFound)?;
+        let lookup = |n: u64| self.stored_digest(n);
+        let (h, digest, _) = header::extract(&packed, 0, DigestSource::Stored(&lookup), STORED_BLOCK_NOW)?;
+        if h.number != last {
+            return Err(StorageError::corrupt(
+                crate::Pool::Blocks,
+                &crate::pool::block_key(crate::Pool::Blocks, last),
+                format!("holds block {}", h.number),
+            ));
+        }
+        Ok(Tip { height: h.number, digest, version: h.version, timestamp: h.timestamp })
+    }
+
+    /// `AdjustDifficultyAtBlock(height)`: the difficulty after the adjustment at `height`,
+    /// from the timestamps of the previous period's first and last blocks and the value of the
+    /// base block (`BlockNotFound`, `BlockEndEarlierThanBegin`). Heights ≤ 2 keep `current`.
+    pub(crate) fn adjusted_difficulty(&self, height: u64, current: Difficulty) -> Result<Difficulty> {
+        if height <= header::MINIMUM_BLOCK_NUMBER {
+            return Ok(current);
+        }
+        let (begin, end) = difficulty::prev_timespan_blocks(height);
+        let (begin_ts, end_ts) = (self.header(begin)?.timestamp, self.header(end)?.timestamp);
+        if end_ts <= begin_ts {
+            return Err(Fault::BlockEndEarlierThanBegin.into());
+        }
+        let base = self.header(difficulty::difficulty_base_block(height))?.difficulty.value();
+        let mut next = current;
+        next.set_value(difficulty::next_difficulty(end_ts - begin_ts, base));
+        Ok(next)
+    }
+}
