@@ -9,6 +9,9 @@ pub enum NodeError {
     /// A bitmarkd fault, printed with bitmarkd's exact text.
     #[error(transparent)]
     Fault(#[from] Fault),
+    /// The chain database failed or refused something (bitmarkd's fault text where it has one).
+    #[error(transparent)]
+    Storage(#[from] bitmark_storage::StorageError),
     /// Input that is not what the command expects (bad hex, bad JSON shape...).
     #[error("{0}")]
     Input(String),

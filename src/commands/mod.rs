@@ -1,5 +1,8 @@
 //! One module per CLI command.
 
+pub mod chaindir;
+pub mod check;
 pub mod decode;
 pub mod encode;
 pub mod keygen;
+pub mod testchain;

@@ -152,3 +152,37 @@ fn json_of_line(out: &std::process::Output) -> String {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+#[test]
+fn testchain_is_deterministic_and_passes_check() {
+    let base = std::env::temp_dir().join(format!("bitmark-testchain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let build = |name: &str, seed: &str| {
+        let dir = base.join(name);
+        let out = run_node(&["testchain", "--blocks", "4", "--seed", seed, "--data-dir", dir.to_str().unwrap()], "");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        (dir, json_of(&out))
+    };
+    let (dir, a) = build("a", "7");
+    let (_, b) = build("b", "7");
+    let (_, c) = build("c", "8");
+    assert_eq!(a["height"], 4);
+    assert_eq!(a["digest"], b["digest"], "same seed, same chain");
+    assert_ne!(a["digest"], c["digest"], "another seed, another chain");
+
+    let out = run_node(&["check", "--data-dir", dir.to_str().unwrap()], "");
+    assert!(out.status.success());
+    let report = json_of(&out);
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["height"], 4);
+    assert_eq!(report["digest"], a["digest"]);
+    assert_eq!(report["problems"], serde_json::json!([]));
+
+    // A data directory that already holds a chain is not extended with a fresh generator.
+    let out = run_node(&["testchain", "--blocks", "6", "--data-dir", dir.to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(json_of(&out)["error"].as_str().unwrap().contains("already holds a chain at height 4"));
+    let out = run_node(&["check", "--data-dir", base.join("missing").to_str().unwrap()], "");
+    assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&base);
+}
