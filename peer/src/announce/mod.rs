@@ -1,0 +1,40 @@
+//! Peer discovery (bitmarkd's `announce` package, protocol.md §3): who the other nodes are,
+//! which of them to connect to, and telling the network about ourselves.
+//!
+//! * [`peers`]: the peer table, sorted by key, with bitmarkd's rules (future timestamps
+//!   clamped, 55-minute expiry, 7-minute relay threshold), static peers, `Random`,
+//!   `UpdateTime`, `Expire` and the 11-target `ReBalance` ([`rebalance`]).
+//! * [`rpcs`]: the RPC server table.
+//! * [`plausible`]: what we refuse that bitmarkd stores (keys that are not 32 bytes or are ours,
+//!   listener bytes that do not unpack).
+//! * [`backup`]: `peers.json` in bitmarkd's format.
+//! * [`txt`] and [`bootstrap`]: DNS TXT node records and the `nodes` setting.
+//! * [`announcer`]: all of it behind one lock, implementing the listener's
+//!   [`PeerTable`](crate::listener::PeerTable), with the periodic pass as a pure state machine
+//!   (`tick(now) -> Vec<Action>`); [`runner`] drives it on a thread.
+//! * [`clock`]: wall time, real or manual, so every rule is tested in virtual time.
+//!
+//! Our bounds and checks are in the README's deviation table; each module documents its own.
+
+pub mod announcer;
+pub mod backup;
+pub mod bootstrap;
+pub mod clock;
+pub mod peers;
+pub mod plausible;
+pub mod rebalance;
+pub mod rpcs;
+pub mod runner;
+pub mod timing;
+pub mod txt;
+
+#[cfg(test)]
+mod tests;
+
+pub use announcer::{Action, Announcer, Command, ConnectorCommand, RestoreReport, TableLimits};
+pub use bootstrap::{Bootstrap, FixedRecords, LookupError, NodeLookup, Nodes, NotConfigured};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use peers::{AddOutcome, Origin, PeerBook, PeerRecord, PublicKey, Refusal, Target};
+pub use rebalance::Slot;
+pub use rpcs::{Fingerprint, RpcBook, RpcNode, RpcRecord};
+pub use runner::{ActionSink, CommandSender, Runner, RunnerConfig};
