@@ -165,3 +165,23 @@ fn round_trip_through_a_file_and_the_55_minute_rule() {
     assert!(!lonely.backup(&path).unwrap());
     assert!(backup::read(&path).unwrap().is_some());
 }
+
+proptest::proptest! {
+    #[test]
+    fn entries_round_trip(
+        public_key in proptest::collection::vec(proptest::prelude::any::<u8>(), 32),
+        listeners in proptest::collection::vec(proptest::prelude::any::<u8>(), 19..=56),
+        timestamp in proptest::prelude::any::<u64>(),
+    ) {
+        let peer = StoredPeer { public_key, listeners, timestamp };
+        proptest::prop_assert_eq!(decode_entry(&encode_entry(&peer)), Ok(peer));
+    }
+
+    #[test]
+    fn decoding_is_total(text in "[0-9a-fA-F]{0,200}", junk in "\\PC{0,40}") {
+        let _ = decode_entry(&text);
+        let _ = decode_entry(&junk);
+        let _ = decode(&format!("[\"{text}\",{junk}"));
+        let _ = decode(&junk);
+    }
+}

@@ -4,6 +4,7 @@
 mod backup;
 mod bootstrap;
 mod driver;
+mod network;
 mod rpc;
 mod table;
 

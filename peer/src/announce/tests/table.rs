@@ -261,3 +261,18 @@ fn the_r_reply_through_the_listener() {
     handler.handle(&PeerInfo::default(), register(OWN, 3));
     assert_eq!(announcer.peer(&OWN).unwrap().listeners, announcer.own_listeners());
 }
+
+#[test]
+fn the_default_bound_holds_through_the_listeners_trait() {
+    let (_, announcer) = announcer(TableLimits::default());
+    let mut rng = StdRng::seed_from_u64(9);
+    for i in 0..(DEFAULT_MAX_PEERS as u64 + 2_500) {
+        let mut k = [0u8; 32];
+        rng.fill_bytes(&mut k);
+        assert!(announcer.add_peer(&k, &listeners(1), T0 - 3000 + i / 8));
+    }
+    assert_eq!(announcer.peer_count(), DEFAULT_MAX_PEERS);
+    assert_eq!(announcer.peer_stats().evicted, 2_501);
+    assert!(announcer.peer(&OWN).is_some());
+    assert!(announcer.random_peer(&OWN).is_some());
+}
