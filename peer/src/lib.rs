@@ -2,6 +2,8 @@
 //! ([`transport`]), and the request handler over injected chain, pool and peer-table views
 //! ([`listener`]). Upstream clients, the announce table and the connector build on these.
 
+pub mod announce;
+pub mod bus;
 pub mod error;
 pub mod listener;
 pub mod testing;
