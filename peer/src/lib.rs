@@ -3,6 +3,7 @@
 //! ([`listener`]), upstream clients ([`upstream`]) and peer scoring ([`score`]). The announce
 //! table and the connector build on these.
 
+pub mod bench;
 pub mod error;
 pub mod listener;
 pub mod score;
