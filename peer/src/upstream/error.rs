@@ -30,6 +30,10 @@ pub enum UpstreamError {
         /// The end of the ban.
         until: Instant,
     },
+    /// The target is ourselves (bitmarkd lets the rebalance connect a node to itself, §8
+    /// item 10; bitmarkd's text).
+    #[error("connecting to self forbidden")]
+    ConnectingToSelf,
     /// The upstream has been closed.
     #[error("upstream closed")]
     Closed,

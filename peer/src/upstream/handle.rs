@@ -128,6 +128,7 @@ fn admits(waiting: usize, capacity: usize, is_block: bool) -> bool {
 /// One upstream peer, served by its own thread. Dropping it closes it.
 pub struct Upstream {
     shared: Arc<Shared>,
+    own_key: Vec<u8>,
     thread: Option<JoinHandle<()>>,
     call_timeout: Duration,
 }
@@ -142,6 +143,7 @@ impl Upstream {
     /// Start a thread driving `session` (for a seeded jitter, or a session already targeted).
     pub fn start_session<D: Dialer>(session: Session<D>, config: UpstreamConfig) -> Result<Upstream, PeerError> {
         let status = session.status();
+        let own_key = session.own_key().to_vec();
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox {
                 calls: VecDeque::new(),
@@ -158,12 +160,15 @@ impl Upstream {
             .name(session.status().name)
             .spawn(move || Runner { session, shared: thread_shared }.run())
             .map_err(|e| PeerError::Config(format!("cannot start upstream thread: {e}")))?;
-        Ok(Upstream { shared, thread: Some(thread), call_timeout: config.request_timeout })
+        Ok(Upstream { shared, own_key, thread: Some(thread), call_timeout: config.request_timeout })
     }
 
     /// Point at `target` and register with it (bitmarkd's `Connect`, plus the reset and
-    /// registration it forgets). Returns at once.
+    /// registration it forgets). Returns at once. Our own key is refused.
     pub fn retarget(&self, target: Target) -> Result<(), UpstreamError> {
+        if target.public_key.as_slice() == self.own_key.as_slice() {
+            return Err(UpstreamError::ConnectingToSelf);
+        }
         self.shared.call(Call::Retarget(target))
     }
 

@@ -63,9 +63,14 @@ impl<D: Dialer> Session<D> {
 
     /// Point at `target`: drop the link and everything known, and register with it at the next
     /// [`Session::run_due`] (bitmarkd's `Connect`, which forgets to do most of this).
+    /// Our own key is refused (the session is released instead).
     pub fn retarget(&mut self, target: Target) {
         if self.state == LinkState::Closed {
             return;
+        }
+        if target.public_key.as_slice() == self.env.identity.public_key.as_slice() {
+            warn!(target: TARGET, upstream = %self.name, ?target, "not connecting to ourselves");
+            return self.release();
         }
         info!(target: TARGET, upstream = %self.name, ?target, "retarget");
         self.reset();
@@ -157,6 +162,11 @@ impl<D: Dialer> Session<D> {
     /// The target.
     pub fn target(&self) -> Option<Target> {
         self.target
+    }
+
+    /// Our public key, as registered.
+    pub fn own_key(&self) -> &[u8] {
+        &self.env.identity.public_key
     }
 
     /// Now, on the session's clock.

@@ -250,6 +250,10 @@ fn retarget_resets_everything_and_registers_with_the_new_peer() {
     assert_eq!(session.state(), LinkState::Idle);
     assert_eq!(session.next_due(), None);
     assert_eq!(session.status().target, None);
+    // Never ourselves.
+    session.retarget(target(1));
+    session.retarget(Target { address: addr(9), public_key: OUR_KEY });
+    assert_eq!((session.state(), session.target()), (LinkState::Idle, None));
     session.close();
     assert!(matches!(session.get_block_data(2), Err(UpstreamError::Closed)));
     session.retarget(target(1));
@@ -440,6 +444,8 @@ fn the_threaded_upstream_over_memory() {
     let queue = upstream.queue();
     assert!(!queue.offer(Arc::new(BroadcastItem::new("transfer", vec![b"early".to_vec()]))), "not registered");
     assert!(matches!(upstream.get_block_data(2), Err(UpstreamError::NotConnected)));
+    let ourselves = Target { address: addr(9), public_key: OUR_KEY };
+    assert!(matches!(upstream.retarget(ourselves), Err(UpstreamError::ConnectingToSelf)));
     upstream.retarget(target(1)).unwrap();
     let deadline = Instant::now() + 10 * SECOND;
     while upstream.status().remote_digest_of_local_height.is_none() {
@@ -464,4 +470,91 @@ fn the_threaded_upstream_over_memory() {
         std::thread::sleep(Duration::from_millis(5));
     }
     upstream.close();
+}
+
+#[test]
+fn default_timings_are_consistent() {
+    let config = UpstreamConfig::default();
+    // The connector's voters must have answered within 60 s (`activeTime`): two polls fit.
+    assert!(config.poll_interval * 2 <= Duration::from_secs(60));
+    assert!(config.connect_timeout <= config.request_timeout);
+    assert!(config.backoff.initial < config.backoff.max);
+    // A dead peer is retried no more often than bitmarkd's fixed 2 minutes, in the end.
+    assert!(config.backoff.max / 2 >= Duration::from_secs(120));
+    assert_eq!(config.queue_capacity, 1000);
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Up(u8),
+        Down(u8),
+        Retarget(u8),
+        Release,
+        Advance(u64),
+        RunDue,
+        Fetch(u64),
+        Push,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1u8..4).prop_map(Op::Up),
+            (1u8..4).prop_map(Op::Down),
+            (1u8..4).prop_map(Op::Retarget),
+            Just(Op::Release),
+            (0u64..400).prop_map(Op::Advance),
+            Just(Op::RunDue),
+            Just(Op::RunDue),
+            (0u64..6).prop_map(Op::Fetch),
+            Just(Op::Push),
+        ]
+    }
+
+    proptest! {
+        /// Whatever the network does and whatever is asked, the state machine stays coherent:
+        /// registered means targeted, something is due exactly when there is a target, a retry is
+        /// never further away than the back-off cap, and calls only succeed when registered.
+        #[test]
+        fn the_state_machine_stays_coherent(ops in proptest::collection::vec(op(), 1..60)) {
+            let local = Local::new();
+            let mut session = local.session();
+            let max = UpstreamConfig::default().backoff.max;
+            for op in ops {
+                match op {
+                    Op::Up(n) => { local.remote(n); }
+                    Op::Down(n) => local.network.remove(addr(n)),
+                    Op::Retarget(n) => session.retarget(target(n)),
+                    Op::Release => session.release(),
+                    Op::Advance(secs) => local.clock.advance(Duration::from_secs(secs)),
+                    Op::RunDue => session.run_due(),
+                    Op::Fetch(n) => {
+                        let was = session.is_registered();
+                        let outcome = session.get_block_data(n);
+                        prop_assert!(was || matches!(outcome, Err(UpstreamError::NotConnected)));
+                    }
+                    Op::Push => {
+                        let was = session.is_registered();
+                        let outcome = session.push(&BroadcastItem::new("heart", vec![]));
+                        prop_assert!(was || matches!(outcome, Err(UpstreamError::NotConnected)));
+                    }
+                }
+                let status = session.status();
+                let now = local.clock.now();
+                prop_assert_eq!(status.target.is_some(), session.next_due().is_some());
+                if status.is_registered() {
+                    prop_assert!(status.target.is_some());
+                }
+                if let LinkState::Connecting { next_attempt, .. } = status.state {
+                    prop_assert!(next_attempt.saturating_duration_since(now) <= max);
+                }
+                // Nobody here misbehaves: only timeouts from vanished servers are penalised.
+                let banned = matches!(status.state, LinkState::Banned { .. });
+                prop_assert!(!banned);
+            }
+        }
+    }
 }
