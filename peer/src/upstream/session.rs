@@ -133,7 +133,7 @@ impl<D: Dialer> Session<D> {
         match self.exchange(&Request::Block(n))? {
             Reply::Block(block) => Ok(block),
             Reply::Error(_) => Err(UpstreamError::BlockNotFound),
-            reply => Err(self.malformed(&format!("{reply:?} to B"))),
+            reply => Err(self.malformed(&format!("{} to B", kind(&reply)))),
         }
     }
 
@@ -144,7 +144,7 @@ impl<D: Dialer> Session<D> {
         match self.exchange(&Request::Digest(n))? {
             Reply::Digest(digest) => Ok(digest),
             Reply::Error(_) => Err(UpstreamError::BlockNotFound),
-            reply => Err(self.malformed(&format!("{reply:?} to H"))),
+            reply => Err(self.malformed(&format!("{} to H", kind(&reply)))),
         }
     }
 
@@ -257,7 +257,7 @@ impl<D: Dialer> Session<D> {
                 self.retry_later(failures);
             }
             Ok(reply) => {
-                self.offend(Offence::MalformedReply, &format!("{reply:?} to R"));
+                self.offend(Offence::MalformedReply, &format!("{} to R", kind(&reply)));
                 self.retry_later(failures);
             }
             Err(e) => {
@@ -368,7 +368,7 @@ impl<D: Dialer> Session<D> {
                 self.offend(Offence::MalformedReply, &format!("error reply to {function}: {text}"));
                 UpstreamError::Remote(text)
             }
-            reply => self.malformed(&format!("{reply:?} to {function}")),
+            reply => self.malformed(&format!("{} to {function}", kind(&reply))),
         }
     }
 
@@ -410,4 +410,17 @@ impl<D: Dialer> Session<D> {
 /// request's chain frame, `incorrect chain` for the chain parameter of `R`).
 fn refuses_our_chain(text: &str) -> bool {
     text.starts_with("invalid chain") || text == Fault::IncorrectChain.to_string()
+}
+
+/// A reply's kind, for logs (never its payload, which may be a 5 MB block).
+fn kind(reply: &Reply) -> &'static str {
+    match reply {
+        Reply::Info(_) => "an I reply",
+        Reply::Height(_) => "an N reply",
+        Reply::Block(_) => "a B reply",
+        Reply::Digest(_) => "an H reply",
+        Reply::Registered { .. } => "an R reply",
+        Reply::Ack(_) => "an acknowledgement",
+        Reply::Error(_) => "an error reply",
+    }
 }
