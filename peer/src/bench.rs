@@ -27,11 +27,16 @@ const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Measurement {
     /// Requests answered within the run.
     pub requests: u64,
-    /// The run's length, from the start signal to the last client's end.
+    /// The time measured, from the start signal to the last client's end (summed over rounds).
     pub elapsed: Duration,
 }
 
 impl Measurement {
+    fn add(&mut self, other: Measurement) {
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+    }
+
     /// Requests per second.
     pub fn per_second(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
@@ -82,9 +87,10 @@ impl fmt::Display for Report {
     }
 }
 
-/// Measure `N` requests/s from `clients` concurrent CURVE clients for `duration` each, first
-/// against a [`ZmqListener`] serving a [`Fixture`] handler with default limits, then against a
-/// bare CURVE ROUTER echo server, both on 127.0.0.1.
+/// Measure `N` requests/s from `clients` concurrent CURVE clients for `duration` per server:
+/// a [`ZmqListener`] serving a [`Fixture`] handler with default limits, and a bare CURVE
+/// ROUTER echo server, both on 127.0.0.1. The time is cut into rounds of about a second that
+/// alternate between the two, so that load from elsewhere on the machine falls on both alike.
 pub fn listener(clients: usize, duration: Duration) -> Result<Report, PeerError> {
     let clients = clients.max(1);
     let server_context = zmq::Context::new();
@@ -100,13 +106,25 @@ pub fn listener(clients: usize, duration: Duration) -> Result<Report, PeerError>
     };
     let listener = ZmqListener::start(&server_context, config, fixture.handler.clone())?;
     let addr = listener.local_addrs().first().copied().ok_or_else(|| PeerError::Config("not bound".into()))?;
-    let on_listener = run_clients(&client_context, addr, keys.public, clients, duration)?;
-    listener.shutdown();
-
     let echo = EchoServer::start(&server_context)?;
-    let on_echo = run_clients(&client_context, echo.addr, echo.public_key, clients, duration);
+
+    let rounds = duration.as_secs().clamp(1, u64::from(u32::MAX)) as u32;
+    let round = duration / rounds;
+    let mut on_listener = Measurement { requests: 0, elapsed: Duration::ZERO };
+    let mut on_echo = on_listener;
+    let mut outcome = Ok(());
+    for _ in 0..rounds {
+        outcome = run_clients(&client_context, addr, keys.public, clients, round)
+            .map(|m| on_listener.add(m))
+            .and_then(|()| run_clients(&client_context, echo.addr, echo.public_key, clients, round))
+            .map(|m| on_echo.add(m));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    listener.shutdown();
     echo.stop();
-    Ok(Report { clients, listener: on_listener, echo: on_echo? })
+    outcome.map(|()| Report { clients, listener: on_listener, echo: on_echo })
 }
 
 /// `clients` threads, each with its own CURVE REQ socket, sending `[chain]["N"]` and reading
