@@ -1,13 +1,17 @@
 //! The bitmarkd peer wire layer: the codec ([`wire`]), ZeroMQ CURVE and in-memory transports
-//! ([`transport`]), and the request handler over injected chain, pool and peer-table views
-//! ([`listener`]). Upstream clients, the announce table and the connector build on these.
+//! ([`transport`]), the request handler over injected chain, pool and peer-table views
+//! ([`listener`]), upstream clients ([`upstream`]) and peer scoring ([`score`]). The announce
+//! table ([`announce`]) and broadcast bus ([`bus`]); the connector builds on these.
 
 pub mod announce;
+pub mod bench;
 pub mod bus;
 pub mod error;
 pub mod listener;
+pub mod score;
 pub mod testing;
 pub mod transport;
+pub mod upstream;
 pub mod wire;
 
 pub use error::PeerError;

@@ -1,0 +1,233 @@
+//! Listener throughput: requests per second of `N` from concurrent CURVE REQ clients against
+//! the real [`ZmqListener`] and [`Handler`](crate::listener::Handler), beside a bare libzmq
+//! CURVE ROUTER that echoes each request, measured in the same run on the same machine. The
+//! ratio says what the listener's parsing, lanes and hand-back cost over libzmq and CURVE
+//! themselves. The node's `bench listener` command and `cargo bench -p bitmark-peer` call
+//! [`listener`].
+
+use crate::error::PeerError;
+use crate::testing::Fixture;
+use crate::transport::{ClientConfig, CurveKeys, ListenerConfig, ListenerLimits, ZmqClient, ZmqListener};
+use crate::wire::Request;
+use bitmark_record::Chain;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const CHAIN: Chain = Chain::Testing;
+
+/// How long a client waits for one reply before the run is declared failed.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The outcome of one server's run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Measurement {
+    /// Requests answered within the run.
+    pub requests: u64,
+    /// The time measured, from the start signal to the last client's end (summed over rounds).
+    pub elapsed: Duration,
+}
+
+impl Measurement {
+    fn add(&mut self, other: Measurement) {
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+    }
+
+    /// Requests per second.
+    pub fn per_second(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.requests as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The listener beside the echo server.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Report {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// `N` against the listener and handler.
+    pub listener: Measurement,
+    /// `N` against a bare CURVE ROUTER echoing every request.
+    pub echo: Measurement,
+}
+
+impl Report {
+    /// Listener requests/s over echo requests/s.
+    pub fn ratio(&self) -> f64 {
+        let echo = self.echo.per_second();
+        if echo > 0.0 {
+            self.listener.per_second() / echo
+        } else {
+            0.0
+        }
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} concurrent CURVE REQ clients sending N", self.clients)?;
+        for (name, m) in [("listener + handler", self.listener), ("bare CURVE echo", self.echo)] {
+            writeln!(
+                f,
+                "  {name:<20} {:>10.0} requests/s ({} in {:.2} s)",
+                m.per_second(),
+                m.requests,
+                m.elapsed.as_secs_f64()
+            )?;
+        }
+        write!(f, "  ratio                {:>10.2}", self.ratio())
+    }
+}
+
+/// Measure `N` requests/s from `clients` concurrent CURVE clients for `duration` per server:
+/// a [`ZmqListener`] serving a [`Fixture`] handler with default limits, and a bare CURVE
+/// ROUTER echo server, both on 127.0.0.1. The time is cut into rounds of about a second that
+/// alternate between the two, so that load from elsewhere on the machine falls on both alike.
+pub fn listener(clients: usize, duration: Duration) -> Result<Report, PeerError> {
+    let clients = clients.max(1);
+    let server_context = zmq::Context::new();
+    let client_context = zmq::Context::new();
+
+    let keys = CurveKeys::generate()?;
+    let fixture = Fixture::new(CHAIN, 3, crate::testing::FakePool::default());
+    let config = ListenerConfig {
+        chain: CHAIN,
+        listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+        secret_key: keys.secret,
+        limits: ListenerLimits::default(),
+    };
+    let listener = ZmqListener::start(&server_context, config, fixture.handler.clone())?;
+    let addr = listener.local_addrs().first().copied().ok_or_else(|| PeerError::Config("not bound".into()))?;
+    let echo = EchoServer::start(&server_context)?;
+
+    let rounds = duration.as_secs().clamp(1, u64::from(u32::MAX)) as u32;
+    let round = duration / rounds;
+    let mut on_listener = Measurement { requests: 0, elapsed: Duration::ZERO };
+    let mut on_echo = on_listener;
+    let mut outcome = Ok(());
+    for _ in 0..rounds {
+        outcome = run_clients(&client_context, addr, keys.public, clients, round)
+            .map(|m| on_listener.add(m))
+            .and_then(|()| run_clients(&client_context, echo.addr, echo.public_key, clients, round))
+            .map(|m| on_echo.add(m));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    listener.shutdown();
+    echo.stop();
+    outcome.map(|()| Report { clients, listener: on_listener, echo: on_echo })
+}
+
+/// `clients` threads, each with its own CURVE REQ socket, sending `[chain]["N"]` and reading
+/// the reply as fast as they can for `duration` once all are connected.
+fn run_clients(
+    context: &zmq::Context,
+    addr: SocketAddr,
+    server_key: [u8; 32],
+    clients: usize,
+    duration: Duration,
+) -> Result<Measurement, PeerError> {
+    let request = Request::Height.to_frames(CHAIN);
+    let mut connected = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let mut config = ClientConfig::new(CHAIN, CurveKeys::generate()?);
+        config.send_timeout = REPLY_TIMEOUT;
+        config.receive_timeout = REPLY_TIMEOUT;
+        let mut client = ZmqClient::new(context, config);
+        client.connect(addr, server_key)?;
+        // One exchange before the clock starts: the handshake is not what is measured.
+        client.send_unprefixed(&request)?;
+        client.receive()?;
+        connected.push(client);
+    }
+    let start = Arc::new(Barrier::new(clients + 1));
+    let threads: Vec<JoinHandle<Result<u64, PeerError>>> = connected
+        .into_iter()
+        .map(|mut client| {
+            let start = Arc::clone(&start);
+            let request = request.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                let end = Instant::now() + duration;
+                let mut answered = 0u64;
+                while Instant::now() < end {
+                    client.send_unprefixed(&request)?;
+                    client.receive()?;
+                    answered += 1;
+                }
+                Ok(answered)
+            })
+        })
+        .collect();
+    start.wait();
+    let began = Instant::now();
+    let mut requests = 0;
+    for thread in threads {
+        requests += thread.join().map_err(|_| PeerError::Config("bench client panicked".into()))??;
+    }
+    Ok(Measurement { requests, elapsed: began.elapsed() })
+}
+
+/// A bare CURVE ROUTER on 127.0.0.1 that sends every message back as it came: the fastest a
+/// REQ client can be answered through libzmq and CURVE on this machine.
+struct EchoServer {
+    addr: SocketAddr,
+    public_key: [u8; 32],
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl EchoServer {
+    fn start(context: &zmq::Context) -> Result<EchoServer, PeerError> {
+        let keys = CurveKeys::generate()?;
+        let router = context.socket(zmq::ROUTER).map_err(PeerError::Zmq)?;
+        let setup = || -> zmq::Result<String> {
+            router.set_curve_server(true)?;
+            router.set_curve_secretkey(&keys.secret)?;
+            router.set_linger(0)?;
+            router.set_rcvtimeo(50)?;
+            router.bind("tcp://127.0.0.1:*")?;
+            Ok(router.get_last_endpoint()?.unwrap_or_default())
+        };
+        let endpoint = setup().map_err(PeerError::Zmq)?;
+        let addr = endpoint
+            .strip_prefix("tcp://")
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| PeerError::Config(format!("echo server bound to {endpoint:?}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                if let Ok(frames) = router.recv_multipart(0) {
+                    let _ = router.send_multipart(frames, zmq::DONTWAIT);
+                }
+            }
+        });
+        Ok(EchoServer { addr, public_key: keys.public, stop, thread })
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_short_run_measures_both() {
+        let report = super::listener(2, std::time::Duration::from_millis(200)).unwrap();
+        assert!(report.listener.requests > 0 && report.echo.requests > 0, "{report:?}");
+        assert!(report.ratio() > 0.0);
+        assert!(report.to_string().contains("ratio"));
+    }
+}

@@ -1,0 +1,411 @@
+//! The threaded upstream: one thread owns a [`Session`] and its socket; other threads call in
+//! through a mailbox and read a published status.
+
+use super::dial::{Dialer, Target};
+use super::error::UpstreamError;
+use super::item::{BroadcastItem, BroadcastSink};
+use super::session::Session;
+use super::status::{LinkState, UpstreamStatus};
+use super::{UpstreamConfig, UpstreamEnv};
+use crate::error::PeerError;
+use crate::score::PeerKey;
+use bitmark_record::BlockDigest;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tracing::{debug, error, info};
+
+const TARGET: &str = "peer::upstream";
+
+/// Numbers upstreams for their names, as bitmarkd's `upstream@<n>`.
+static NEXT_UPSTREAM: AtomicUsize = AtomicUsize::new(1);
+
+/// A connector request, answered on `reply`.
+enum Query {
+    Block(u64),
+    Digest(u64),
+    Height,
+}
+
+enum Answer {
+    Block(Vec<u8>),
+    Digest(BlockDigest),
+    Height(u64),
+}
+
+type AnswerSender = mpsc::Sender<Result<Answer, UpstreamError>>;
+
+enum Call {
+    Query { query: Query, deadline: Instant, reply: AnswerSender },
+    Retarget(Target),
+    Release,
+}
+
+/// What waits for the upstream's thread.
+struct Inbox {
+    calls: VecDeque<Call>,
+    items: VecDeque<Arc<BroadcastItem>>,
+    capacity: usize,
+    /// Items are only taken while registered (bitmarkd drops them otherwise).
+    accepting: bool,
+    closed: bool,
+}
+
+/// State shared between the handle, the queue handles and the thread.
+struct Shared {
+    inbox: Mutex<Inbox>,
+    wake: Condvar,
+    status: Mutex<UpstreamStatus>,
+}
+
+impl Shared {
+    fn inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn status(&self) -> MutexGuard<'_, UpstreamStatus> {
+        self.status.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn call(&self, call: Call) -> Result<(), UpstreamError> {
+        let mut inbox = self.inbox();
+        if inbox.closed {
+            return Err(UpstreamError::Closed);
+        }
+        inbox.calls.push_back(call);
+        self.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// The bounded queue of broadcast items of one upstream, as the broadcast bus sees it.
+/// Cloning shares the queue.
+#[derive(Clone)]
+pub struct PushQueue {
+    shared: Arc<Shared>,
+}
+
+impl PushQueue {
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.shared.inbox().items.len()
+    }
+
+    /// Whether no item waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl BroadcastSink for PushQueue {
+    /// Queue `item` unless the upstream is not registered or closed, or the queue is full. As
+    /// bitmarkd's `BroadcastQueue`, the last slot is kept for a block.
+    fn offer(&self, item: Arc<BroadcastItem>) -> bool {
+        let mut inbox = self.shared.inbox();
+        if inbox.closed || !inbox.accepting {
+            return false;
+        }
+        if admits(inbox.items.len(), inbox.capacity, item.is_block()) {
+            inbox.items.push_back(item);
+            self.shared.wake.notify_one();
+            true
+        } else {
+            debug!(target: TARGET, "push queue full; item dropped");
+            false
+        }
+    }
+}
+
+/// Whether a queue of `capacity` with `waiting` items takes one more: any item while a slot
+/// beyond the next is free, a block into the last slot too.
+fn admits(waiting: usize, capacity: usize, is_block: bool) -> bool {
+    waiting + 1 < capacity || (is_block && waiting < capacity)
+}
+
+/// One upstream peer, served by its own thread. Dropping it closes it.
+pub struct Upstream {
+    shared: Arc<Shared>,
+    own_key: Vec<u8>,
+    thread: Option<JoinHandle<()>>,
+    call_timeout: Duration,
+}
+
+impl Upstream {
+    /// Start an idle upstream (no target yet; see [`Upstream::retarget`]) named `upstream@<n>`.
+    pub fn start<D: Dialer>(config: UpstreamConfig, dialer: D, env: UpstreamEnv) -> Result<Upstream, PeerError> {
+        let name = format!("upstream@{}", NEXT_UPSTREAM.fetch_add(1, Ordering::SeqCst));
+        Upstream::start_session(Session::new(name, config, dialer, env), config)
+    }
+
+    /// Start a thread driving `session` (for a seeded jitter, or a session already targeted).
+    pub fn start_session<D: Dialer>(session: Session<D>, config: UpstreamConfig) -> Result<Upstream, PeerError> {
+        let status = session.status();
+        let own_key = session.own_key().to_vec();
+        let shared = Arc::new(Shared {
+            inbox: Mutex::new(Inbox {
+                calls: VecDeque::new(),
+                items: VecDeque::new(),
+                capacity: config.queue_capacity.max(1),
+                accepting: status.is_registered(),
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            status: Mutex::new(status),
+        });
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(session.status().name)
+            .spawn(move || Runner { session, shared: thread_shared }.run())
+            .map_err(|e| PeerError::Config(format!("cannot start upstream thread: {e}")))?;
+        Ok(Upstream { shared, own_key, thread: Some(thread), call_timeout: config.request_timeout })
+    }
+
+    /// Point at `target` and register with it (bitmarkd's `Connect`, plus the reset and
+    /// registration it forgets). Returns at once. Our own key is refused.
+    pub fn retarget(&self, target: Target) -> Result<(), UpstreamError> {
+        if target.public_key.as_slice() == self.own_key.as_slice() {
+            return Err(UpstreamError::ConnectingToSelf);
+        }
+        self.shared.call(Call::Retarget(target))
+    }
+
+    /// Forget the target (bitmarkd's `ResetServer`). Returns at once.
+    pub fn release(&self) -> Result<(), UpstreamError> {
+        self.shared.call(Call::Release)
+    }
+
+    /// The packed block at `n` from the peer; any `["E"]` reply is
+    /// [`UpstreamError::BlockNotFound`].
+    pub fn get_block_data(&self, n: u64) -> Result<Vec<u8>, UpstreamError> {
+        match self.query(Query::Block(n))? {
+            Answer::Block(block) => Ok(block),
+            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+        }
+    }
+
+    /// The peer's digest of block `n`; any `["E"]` reply is [`UpstreamError::BlockNotFound`].
+    pub fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, UpstreamError> {
+        match self.query(Query::Digest(n))? {
+            Answer::Digest(digest) => Ok(digest),
+            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+        }
+    }
+
+    /// The peer's height, asked now.
+    pub fn remote_height(&self) -> Result<u64, UpstreamError> {
+        match self.query(Query::Height)? {
+            Answer::Height(height) => Ok(height),
+            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+        }
+    }
+
+    /// The queue the broadcast bus offers items to.
+    pub fn queue(&self) -> PushQueue {
+        PushQueue { shared: Arc::clone(&self.shared) }
+    }
+
+    /// A snapshot, as of the thread's last step.
+    pub fn status(&self) -> UpstreamStatus {
+        self.shared.status().clone()
+    }
+
+    /// Whether registered with the target (bitmarkd's `IsConnected`).
+    pub fn is_registered(&self) -> bool {
+        self.shared.status().is_registered()
+    }
+
+    /// Whether pointed at `key`, registered or not (bitmarkd's `IsConnectedTo`).
+    pub fn is_connected_to(&self, key: &PeerKey) -> bool {
+        self.shared.status().target.is_some_and(|t| &t.public_key == key)
+    }
+
+    /// Stop the thread and close the link. Waits for a request in flight, so for at most the
+    /// request timeout (or the connect timeout during a registration attempt).
+    pub fn close(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        {
+            let mut inbox = self.shared.inbox();
+            inbox.closed = true;
+            self.shared.wake.notify_one();
+        }
+        if thread.join().is_err() {
+            error!(target: TARGET, "upstream thread panicked");
+        }
+    }
+
+    /// Send `query` to the thread and wait for its answer, at most the call timeout in all.
+    fn query(&self, query: Query) -> Result<Answer, UpstreamError> {
+        match self.shared.status().state {
+            LinkState::Registered { .. } => {}
+            LinkState::Banned { until } => return Err(UpstreamError::Banned { until }),
+            LinkState::Closed => return Err(UpstreamError::Closed),
+            LinkState::Idle | LinkState::Connecting { .. } => return Err(UpstreamError::NotConnected),
+        }
+        let (reply, answer) = mpsc::channel();
+        let deadline = Instant::now() + self.call_timeout;
+        self.shared.call(Call::Query { query, deadline, reply })?;
+        match answer.recv_timeout(self.call_timeout) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => Err(UpstreamError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => Err(UpstreamError::Closed),
+        }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The next thing for the thread to do.
+enum Work {
+    Call(Call),
+    Due,
+    Item(Arc<BroadcastItem>),
+    Close,
+}
+
+struct Runner<D: Dialer> {
+    session: Session<D>,
+    shared: Arc<Shared>,
+}
+
+impl<D: Dialer> Runner<D> {
+    fn run(mut self) {
+        debug!(target: TARGET, "started");
+        loop {
+            match self.next_work() {
+                Work::Call(call) => self.call(call),
+                Work::Due => self.session.run_due(),
+                Work::Item(item) => {
+                    if let Err(e) = self.session.push(&item) {
+                        debug!(target: TARGET, error = %e, "push failed");
+                    }
+                }
+                Work::Close => break,
+            }
+            self.publish();
+        }
+        self.session.close();
+        self.publish();
+        // Callers still waiting get `Closed` when their senders drop with the inbox.
+        self.shared.inbox().calls.clear();
+        info!(target: TARGET, "closed");
+    }
+
+    /// Wait for work: calls first, then what is due, then items. Due times are on the
+    /// session's clock; the wait for them is in real time (the thread is for real sockets;
+    /// simulations drive a `Session` directly).
+    fn next_work(&self) -> Work {
+        let mut inbox = self.shared.inbox();
+        loop {
+            if inbox.closed {
+                return Work::Close;
+            }
+            if let Some(call) = inbox.calls.pop_front() {
+                return Work::Call(call);
+            }
+            let now = self.session.now();
+            let due = self.session.next_due();
+            if due.is_some_and(|at| at <= now) {
+                return Work::Due;
+            }
+            if let Some(item) = inbox.items.pop_front() {
+                return Work::Item(item);
+            }
+            inbox = match due {
+                Some(at) => {
+                    let wait = at.saturating_duration_since(now);
+                    self.shared.wake.wait_timeout(inbox, wait).unwrap_or_else(|p| p.into_inner()).0
+                }
+                None => self.shared.wake.wait(inbox).unwrap_or_else(|p| p.into_inner()),
+            };
+        }
+    }
+
+    fn call(&mut self, call: Call) {
+        match call {
+            Call::Retarget(target) => self.session.retarget(target),
+            Call::Release => self.session.release(),
+            Call::Query { query, deadline, reply } => {
+                if Instant::now() >= deadline {
+                    return; // the caller has given up
+                }
+                let answer = match query {
+                    Query::Block(n) => self.session.get_block_data(n).map(Answer::Block),
+                    Query::Digest(n) => self.session.remote_digest_of_height(n).map(Answer::Digest),
+                    Query::Height => self.session.remote_height().map(Answer::Height),
+                };
+                // The caller may have given up meanwhile; nothing to do then.
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    /// Publish the session's status; stop taking items (and drop those waiting) unless
+    /// registered.
+    fn publish(&self) {
+        let status = self.session.status();
+        let registered = status.is_registered();
+        *self.shared.status() = status;
+        let mut inbox = self.shared.inbox();
+        inbox.accepting = registered;
+        if !registered && !inbox.items.is_empty() {
+            debug!(target: TARGET, dropped = inbox.items.len(), "not registered; queued items dropped");
+            inbox.items.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(capacity: usize, accepting: bool) -> PushQueue {
+        let inbox = Inbox { calls: VecDeque::new(), items: VecDeque::new(), capacity, accepting, closed: false };
+        let status = UpstreamStatus {
+            name: "upstream@queue".into(),
+            target: None,
+            state: LinkState::Idle,
+            remote_height: None,
+            local_height: None,
+            remote_digest_of_local_height: None,
+            last_response: None,
+            score: 0.0,
+        };
+        let shared = Shared { inbox: Mutex::new(inbox), wake: Condvar::new(), status: Mutex::new(status) };
+        PushQueue { shared: Arc::new(shared) }
+    }
+
+    fn item(command: &str) -> Arc<BroadcastItem> {
+        Arc::new(BroadcastItem::new(command, vec![vec![1]]))
+    }
+
+    #[test]
+    fn bounded_with_the_last_slot_for_a_block() {
+        let queue = queue(3, true);
+        assert!(queue.offer(item("transfer")));
+        assert!(queue.offer(item("assets")));
+        assert!(!queue.offer(item("transfer")), "the last slot is a block's");
+        assert!(queue.offer(item("block")));
+        assert!(!queue.offer(item("block")), "full");
+        assert_eq!(queue.len(), 3);
+    }
+
+    #[test]
+    fn nothing_is_taken_unless_registered() {
+        let queue = queue(3, false);
+        assert!(!queue.offer(item("block")));
+        assert!(queue.is_empty());
+    }
+}

@@ -1,0 +1,146 @@
+//! Upstream clients: one per remote peer, as bitmarkd's `peer/upstream` (protocol.md §4).
+//!
+//! An upstream registers with its peer (`R`), polls its height (`N`) and its digest of our
+//! height (`H`) every 30 s, pushes broadcast items to it, and answers the connector's
+//! `get_block_data` and `remote_digest_of_height`. It is built in two layers:
+//!
+//! * [`Session`]: the protocol and its state machine, synchronous and single-threaded, over
+//!   any [`Dialer`] (libzmq or the in-memory network) and any [`Clock`]. Simulations and the
+//!   virtual-time tests drive it step by step ([`Session::next_due`], [`Session::run_due`]).
+//! * [`Upstream`]: a thread that owns a `Session` (libzmq sockets are not thread-safe, and REQ
+//!   allows one request at a time), with typed calls from other threads, a bounded queue of
+//!   broadcast items ([`PushQueue`], a [`BroadcastSink`]) and a [`UpstreamStatus`] snapshot.
+//!
+//! # States
+//!
+//! ```text
+//!            retarget                 R answered                 timeout / link error
+//!   Idle ─────────────► Connecting ──────────────► Registered ──────────────────────┐
+//!    ▲     release         │  ▲  R failed:                │ poll N, H every 30 s     │
+//!    └─────────────────────┘  └─ back-off ◄───────────────┼──────────────────────────┘
+//!                          banned │                       │ banned
+//!                                 ▼                       ▼
+//!                               Banned ──── ban over ───► Connecting
+//! ```
+//!
+//! # Where we differ from bitmarkd, and why
+//!
+//! | bitmarkd | here |
+//! |---|---|
+//! | registration is redone only on a libzmq `CONNECTED` event after a `DISCONNECTED` one; `Connect` (retarget) and `ResetServer` leave the flag and the poller state inconsistent, so a retargeted upstream may never register (§8 item 6, §11 items 4-5) | every retarget resets the cache and registers with the new target at once; a lost link (a request that times out or fails) drops the registration and registers again on a fresh socket |
+//! | link state from socket monitor events | from request outcomes: the same on every transport, and what matters is whether the peer answers |
+//! | libzmq retries a dead peer every 2 min for ever | exponential back-off with jitter, 2 s doubling to 5 min ([`Backoff`]); no socket between attempts |
+//! | an `R` answered `["E"]["invalid public key"]` leaves the upstream unregistered until the next reconnect | registered: that error comes after the remote stored us, and only says it knows nobody else to name (every 2-node network hits it) |
+//! | an `R` reply with a short timestamp panics the node | a malformed reply, penalised |
+//! | first poll 30 s after start | first poll right after registering, so the connector has a height at once |
+//! | the `H` poll failing keeps a stale digest | a remote that cannot give a digest for our height has no cached digest (the connector must not vote with an old one) |
+//! | no penalties | timeouts, malformed replies, another chain and a height the peer cannot back up are reported to the [`ScoreBoard`](crate::score::ScoreBoard); a banned peer is dropped and not dialled until the ban ends |
+//! | registration, polls and pushes can interleave on one REQ socket (read locks) | one thread, one request at a time; connector calls go before pushes |
+
+mod backoff;
+mod clock;
+mod dial;
+mod error;
+mod handle;
+mod item;
+mod session;
+mod status;
+
+#[cfg(test)]
+mod tests;
+
+pub use backoff::{Backoff, Jitter};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use dial::{Dialer, MemoryDialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
+pub use error::UpstreamError;
+pub use handle::{PushQueue, Upstream};
+pub use item::{BroadcastItem, BroadcastSink};
+pub use session::Session;
+pub use status::{LinkState, UpstreamStatus};
+
+use crate::listener::{ChainView, PeerTable};
+use crate::score::ScoreBoard;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Timings and bounds of an upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpstreamConfig {
+    /// How long to wait for a reply, and how long a caller waits for its call in all
+    /// (bitmarkd's `connectorTimeout`, 60 s). Shorter gives up on peers serving large blocks
+    /// over slow links; longer stalls the connector on dead peers.
+    pub request_timeout: Duration,
+    /// How long a request may wait to be sent, which with libzmq's IMMEDIATE is the wait for a
+    /// connection and its CURVE handshake (20 s; bitmarkd: 60 s). A handshake is three round
+    /// trips, well under a second on any live link; a dead peer holds the upstream's thread
+    /// for this long per attempt.
+    pub connect_timeout: Duration,
+    /// Time between `N`+`H` polls (bitmarkd's `cycleInterval`, 30 s). The connector's voters
+    /// must have answered within 60 s, so this must stay well under that.
+    pub poll_interval: Duration,
+    /// Delays between registration attempts.
+    pub backoff: Backoff,
+    /// Broadcast items waiting to be pushed (bitmarkd: 1000). A slow peer loses the newest
+    /// items beyond this, except that a block may take the last slot.
+    pub queue_capacity: usize,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> UpstreamConfig {
+        UpstreamConfig {
+            request_timeout: crate::transport::options::REQUEST_TIMEOUT,
+            connect_timeout: Duration::from_secs(20),
+            poll_interval: Duration::from_secs(30),
+            backoff: Backoff::default(),
+            queue_capacity: 1000,
+        }
+    }
+}
+
+/// What we register as: our public key and packed listener addresses, sent in every `R`
+/// (bitmarkd's `receptors.ID()` and `SelfListener()`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Our public key (the CURVE public key of our listener).
+    pub public_key: Vec<u8>,
+    /// Our packed listener addresses (may be empty: we then are not connectable).
+    pub listeners: Vec<u8>,
+}
+
+/// Told when a peer answers a poll, so the announce table keeps peers we are connected to from
+/// expiring (bitmarkd's `Announce.Send("updatetime", key)`, protocol.md §3.5).
+pub trait Liveness: Send + Sync {
+    /// `public_key` answered `N` just now.
+    fn responded(&self, public_key: &[u8]);
+}
+
+impl<F: Fn(&[u8]) + Send + Sync> Liveness for F {
+    fn responded(&self, public_key: &[u8]) {
+        self(public_key)
+    }
+}
+
+/// A [`Liveness`] that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoLiveness;
+
+impl Liveness for NoLiveness {
+    fn responded(&self, _public_key: &[u8]) {}
+}
+
+/// What an upstream uses of the rest of the node; shared by all upstreams.
+#[derive(Clone)]
+pub struct UpstreamEnv {
+    /// What we register as.
+    pub identity: Identity,
+    /// Our chain: its name goes in every request, its height in the `H` poll.
+    pub chain: Arc<dyn ChainView>,
+    /// Where the peer named in an `R` reply goes (`announce.AddPeer`).
+    pub peers: Arc<dyn PeerTable>,
+    /// Told of every answered poll.
+    pub liveness: Arc<dyn Liveness>,
+    /// Where offences are reported and bans looked up.
+    pub scores: Arc<ScoreBoard>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}

@@ -1,0 +1,426 @@
+//! The upstream protocol and state machine, synchronous: whoever owns a [`Session`] drives it
+//! with [`Session::run_due`] when [`Session::next_due`] has come, and makes calls in between.
+
+use super::backoff::Jitter;
+use super::dial::{Dialer, Target};
+use super::error::UpstreamError;
+use super::item::BroadcastItem;
+use super::status::{LinkState, UpstreamStatus};
+use super::{UpstreamConfig, UpstreamEnv};
+use crate::error::PeerError;
+use crate::score::{Offence, PeerKey};
+use crate::transport::Transport;
+use crate::wire::{quote_for_log, Reply, Request};
+use bitmark_record::{BlockDigest, Fault};
+use std::time::Instant;
+use tracing::{debug, info, warn};
+
+const TARGET: &str = "peer::upstream";
+
+/// What is known of the remote; reset on every retarget.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cache {
+    remote_height: Option<u64>,
+    local_height: Option<u64>,
+    remote_digest: Option<BlockDigest>,
+    last_response: Option<Instant>,
+}
+
+/// One upstream's protocol state over links from `D`.
+pub struct Session<D: Dialer> {
+    name: String,
+    config: UpstreamConfig,
+    dialer: D,
+    env: UpstreamEnv,
+    target: Option<Target>,
+    link: Option<D::Link>,
+    state: LinkState,
+    cache: Cache,
+    jitter: Jitter,
+}
+
+impl<D: Dialer> Session<D> {
+    /// An idle session named `name` (no target yet).
+    pub fn new(name: impl Into<String>, config: UpstreamConfig, dialer: D, env: UpstreamEnv) -> Session<D> {
+        Session {
+            name: name.into(),
+            config,
+            dialer,
+            env,
+            target: None,
+            link: None,
+            state: LinkState::Idle,
+            cache: Cache::default(),
+            jitter: Jitter::random(),
+        }
+    }
+
+    /// Use `jitter` for back-off delays (a seeded one makes a simulation repeatable).
+    pub fn with_jitter(mut self, jitter: Jitter) -> Session<D> {
+        self.jitter = jitter;
+        self
+    }
+
+    /// Point at `target`: drop the link and everything known, and register with it at the next
+    /// [`Session::run_due`] (bitmarkd's `Connect`, which forgets to do most of this).
+    /// Our own key is refused (the session is released instead).
+    pub fn retarget(&mut self, target: Target) {
+        if self.state == LinkState::Closed {
+            return;
+        }
+        if target.public_key.as_slice() == self.env.identity.public_key.as_slice() {
+            warn!(target: TARGET, upstream = %self.name, ?target, "not connecting to ourselves");
+            return self.release();
+        }
+        info!(target: TARGET, upstream = %self.name, ?target, "retarget");
+        self.reset();
+        self.target = Some(target);
+        self.state = LinkState::Connecting { failures: 0, next_attempt: self.env.clock.now() };
+    }
+
+    /// Forget the target (bitmarkd's `ResetServer`, the connector's answer to an expired peer).
+    pub fn release(&mut self) {
+        if self.state == LinkState::Closed {
+            return;
+        }
+        if let Some(target) = self.target {
+            info!(target: TARGET, upstream = %self.name, ?target, "released");
+        }
+        self.reset();
+        self.state = LinkState::Idle;
+    }
+
+    /// Close for good: every later call is [`UpstreamError::Closed`].
+    pub fn close(&mut self) {
+        self.reset();
+        self.state = LinkState::Closed;
+    }
+
+    /// When [`Session::run_due`] next has something to do.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.state.due()
+    }
+
+    /// Do what is due now, if anything: a registration attempt, a poll, or the end of a ban.
+    /// One step per call; call again while [`Session::next_due`] is not in the future.
+    pub fn run_due(&mut self) {
+        let now = self.env.clock.now();
+        match self.state {
+            LinkState::Connecting { next_attempt, failures } if next_attempt <= now => self.register(failures),
+            LinkState::Registered { next_poll } if next_poll <= now => self.poll(now),
+            LinkState::Banned { until } if until <= now => {
+                info!(target: TARGET, upstream = %self.name, "ban over; connecting");
+                self.state = LinkState::Connecting { failures: 0, next_attempt: now };
+            }
+            _ => {}
+        }
+    }
+
+    /// Push a broadcast item (`[chain][command][params...]`, reply `[command]["A"]`). Items are
+    /// only pushed while registered, as in bitmarkd.
+    pub fn push(&mut self, item: &BroadcastItem) -> Result<(), UpstreamError> {
+        self.ready()?;
+        match self.exchange(&item.to_request())? {
+            Reply::Ack(_) => Ok(()),
+            reply => Err(self.never_an_error(reply, "push")),
+        }
+    }
+
+    /// The packed block at `n` (bitmarkd's `GetBlockData`): any `["E"]` reply is
+    /// [`UpstreamError::BlockNotFound`]; the block is not checked here.
+    pub fn get_block_data(&mut self, n: u64) -> Result<Vec<u8>, UpstreamError> {
+        self.ready()?;
+        match self.exchange(&Request::Block(n))? {
+            Reply::Block(block) => Ok(block),
+            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
+            reply => Err(self.malformed(&format!("{} to B", kind(&reply)))),
+        }
+    }
+
+    /// The peer's digest of block `n` (bitmarkd's `RemoteDigestOfHeight`): any `["E"]` reply
+    /// is [`UpstreamError::BlockNotFound`].
+    pub fn remote_digest_of_height(&mut self, n: u64) -> Result<BlockDigest, UpstreamError> {
+        self.ready()?;
+        match self.exchange(&Request::Digest(n))? {
+            Reply::Digest(digest) => Ok(digest),
+            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
+            reply => Err(self.malformed(&format!("{} to H", kind(&reply)))),
+        }
+    }
+
+    /// The peer's height now (bitmarkd's `RemoteHeight`); also refreshes the cached height.
+    pub fn remote_height(&mut self) -> Result<u64, UpstreamError> {
+        self.ready()?;
+        self.height()
+    }
+
+    /// Whether registered with the target.
+    pub fn is_registered(&self) -> bool {
+        matches!(self.state, LinkState::Registered { .. })
+    }
+
+    /// The target.
+    pub fn target(&self) -> Option<Target> {
+        self.target
+    }
+
+    /// Our public key, as registered.
+    pub fn own_key(&self) -> &[u8] {
+        &self.env.identity.public_key
+    }
+
+    /// Now, on the session's clock.
+    pub fn now(&self) -> Instant {
+        self.env.clock.now()
+    }
+
+    /// The state.
+    pub fn state(&self) -> LinkState {
+        self.state
+    }
+
+    /// A snapshot.
+    pub fn status(&self) -> UpstreamStatus {
+        let now = self.env.clock.now();
+        UpstreamStatus {
+            name: self.name.clone(),
+            target: self.target,
+            state: self.state,
+            remote_height: self.cache.remote_height,
+            local_height: self.cache.local_height,
+            remote_digest_of_local_height: self.cache.remote_digest,
+            last_response: self.cache.last_response,
+            score: self.target.map_or(0.0, |t| self.env.scores.standing(&t.public_key, now).points),
+        }
+    }
+
+    /// `Ok` when requests may be sent.
+    fn ready(&self) -> Result<(), UpstreamError> {
+        match self.state {
+            LinkState::Registered { .. } => Ok(()),
+            LinkState::Banned { until } => Err(UpstreamError::Banned { until }),
+            LinkState::Closed => Err(UpstreamError::Closed),
+            LinkState::Idle | LinkState::Connecting { .. } => Err(UpstreamError::NotConnected),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.link = None;
+        self.target = None;
+        self.cache = Cache::default();
+    }
+
+    /// One registration attempt on a fresh link.
+    fn register(&mut self, failures: u32) {
+        let Some(target) = self.target else {
+            self.state = LinkState::Idle;
+            return;
+        };
+        let now = self.env.clock.now();
+        if let Some(until) = self.env.scores.banned_until(&target.public_key, now) {
+            self.banned(until);
+            return;
+        }
+        // The old socket goes first (bitmarkd's Reconnect), whatever happens next.
+        self.link = None;
+        let mut link = match self.dialer.dial(&target) {
+            Ok(link) => link,
+            Err(e) => {
+                warn!(target: TARGET, upstream = %self.name, error = %e, "cannot open a link");
+                return self.retry_later(failures);
+            }
+        };
+        let identity = &self.env.identity;
+        let request = Request::Register {
+            chain: self.env.chain.chain(),
+            public_key: identity.public_key.clone(),
+            listeners: identity.listeners.clone(),
+            timestamp: self.env.clock.unix_seconds(),
+        };
+        let outcome = link.request(&request);
+        self.link = Some(link);
+        match outcome {
+            Ok(Reply::Registered { public_key, listeners, timestamp, .. }) => {
+                debug!(target: TARGET, upstream = %self.name, peer = %quote_for_log(&public_key), "named in R reply");
+                self.env.peers.add_peer(&public_key, &listeners, timestamp);
+                self.registered();
+            }
+            // bitmarkd stores the requester before looking for another peer to name.
+            Ok(Reply::Error(text)) if text == Fault::InvalidPublicKey.to_string() => self.registered(),
+            Ok(Reply::Error(text)) => {
+                self.responded();
+                if refuses_our_chain(&text) {
+                    self.offend(Offence::WrongChain, &text);
+                } else {
+                    info!(target: TARGET, upstream = %self.name, error = %text, "registration refused");
+                }
+                self.retry_later(failures);
+            }
+            Ok(reply) => {
+                self.offend(Offence::MalformedReply, &format!("{} to R", kind(&reply)));
+                self.retry_later(failures);
+            }
+            Err(e) => {
+                match &e {
+                    PeerError::ChainMismatch { .. } => self.offend(Offence::WrongChain, &e.to_string()),
+                    PeerError::BadReply(what) => self.offend(Offence::MalformedReply, what),
+                    _ => debug!(target: TARGET, upstream = %self.name, error = %e, "registration failed"),
+                }
+                self.retry_later(failures);
+            }
+        }
+    }
+
+    fn registered(&mut self) {
+        self.responded();
+        info!(target: TARGET, upstream = %self.name, target = ?self.target, "registered");
+        self.state = LinkState::Registered { next_poll: self.env.clock.now() };
+    }
+
+    /// Schedule the next attempt after one more failure, with no link in between.
+    fn retry_later(&mut self, failures: u32) {
+        if !matches!(self.state, LinkState::Connecting { .. } | LinkState::Registered { .. }) {
+            return; // banned meanwhile
+        }
+        self.link = None;
+        let failures = failures.saturating_add(1);
+        let delay = self.config.backoff.delay(failures, &mut self.jitter);
+        debug!(target: TARGET, upstream = %self.name, failures, delay_ms = delay.as_millis() as u64, "will retry");
+        self.state = LinkState::Connecting { failures, next_attempt: self.env.clock.now() + delay };
+    }
+
+    /// `N` then `H(our height)`, caching what they say.
+    fn poll(&mut self, started: Instant) {
+        self.state = LinkState::Registered { next_poll: started + self.config.poll_interval };
+        let remote_height = match self.height() {
+            Ok(height) => {
+                if let Some(target) = self.target {
+                    self.env.liveness.responded(&target.public_key);
+                }
+                Some(height)
+            }
+            Err(e) => {
+                debug!(target: TARGET, upstream = %self.name, error = %e, "height poll failed");
+                None
+            }
+        };
+        if !self.is_registered() {
+            return;
+        }
+        let local = self.env.chain.height();
+        match self.remote_digest_of_height(local) {
+            Ok(digest) => {
+                self.cache.local_height = Some(local);
+                self.cache.remote_digest = Some(digest);
+            }
+            Err(UpstreamError::BlockNotFound) => {
+                self.cache.local_height = Some(local);
+                self.cache.remote_digest = None;
+                // It just claimed a height at or above ours, yet has no block at ours.
+                if local >= 2 && remote_height.is_some_and(|h| h >= local) {
+                    self.offend(
+                        Offence::LyingAboutChain,
+                        &format!("height {remote_height:?} but no digest of {local}"),
+                    );
+                }
+            }
+            Err(e) => debug!(target: TARGET, upstream = %self.name, error = %e, "digest poll failed"),
+        }
+    }
+
+    fn height(&mut self) -> Result<u64, UpstreamError> {
+        match self.exchange(&Request::Height)? {
+            Reply::Height(height) => {
+                self.cache.remote_height = Some(height);
+                Ok(height)
+            }
+            reply => Err(self.never_an_error(reply, "N")),
+        }
+    }
+
+    /// Send `request` on the link and read the reply. Failures are judged here: a timeout or a
+    /// link error loses the registration (the next attempt uses a fresh socket), a timeout or a
+    /// malformed reply is penalised.
+    fn exchange(&mut self, request: &Request) -> Result<Reply, UpstreamError> {
+        let link = self.link.as_mut().ok_or(UpstreamError::NotConnected)?;
+        match link.request(request) {
+            Ok(reply) => {
+                self.responded();
+                Ok(reply)
+            }
+            Err(PeerError::BadReply(what)) => Err(self.malformed(&what)),
+            Err(e) => {
+                let function = quote_for_log(request.function());
+                warn!(target: TARGET, upstream = %self.name, function, error = %e, "request failed; reconnecting");
+                if matches!(e, PeerError::Timeout) {
+                    self.offend(Offence::Timeout, &function);
+                }
+                self.retry_later(0);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// An `["E"]` reply where bitmarkd never sends one (to `N` or a push).
+    fn never_an_error(&mut self, reply: Reply, function: &str) -> UpstreamError {
+        match reply {
+            Reply::Error(text) => {
+                self.offend(Offence::MalformedReply, &format!("error reply to {function}: {text}"));
+                UpstreamError::Remote(text)
+            }
+            reply => self.malformed(&format!("{} to {function}", kind(&reply))),
+        }
+    }
+
+    fn malformed(&mut self, what: &str) -> UpstreamError {
+        self.offend(Offence::MalformedReply, what);
+        UpstreamError::BadReply(what.to_string())
+    }
+
+    fn responded(&mut self) {
+        self.cache.last_response = Some(self.env.clock.now());
+    }
+
+    /// Report `offence` by the target; disconnect if that bans it.
+    fn offend(&mut self, offence: Offence, what: &str) {
+        let Some(target) = self.target else {
+            return;
+        };
+        let now = self.env.clock.now();
+        debug!(target: TARGET, upstream = %self.name, ?target, %offence, what, "offence");
+        if let Some(until) = self.env.scores.report(&target.public_key, offence, now).banned_until {
+            self.banned(until);
+        }
+    }
+
+    fn banned(&mut self, until: Instant) {
+        warn!(target: TARGET, upstream = %self.name, target = ?self.target, "peer banned; disconnected");
+        self.link = None;
+        self.cache = Cache { last_response: self.cache.last_response, ..Cache::default() };
+        self.state = LinkState::Banned { until };
+    }
+
+    /// The key of the target, if any.
+    pub fn target_key(&self) -> Option<PeerKey> {
+        self.target.map(|t| t.public_key)
+    }
+}
+
+/// Whether an error text says the remote runs another chain (`invalid chain: ...` for our
+/// request's chain frame, `incorrect chain` for the chain parameter of `R`).
+fn refuses_our_chain(text: &str) -> bool {
+    text.starts_with("invalid chain") || text == Fault::IncorrectChain.to_string()
+}
+
+/// A reply's kind, for logs (never its payload, which may be a 5 MB block).
+fn kind(reply: &Reply) -> &'static str {
+    match reply {
+        Reply::Info(_) => "an I reply",
+        Reply::Height(_) => "an N reply",
+        Reply::Block(_) => "a B reply",
+        Reply::Digest(_) => "an H reply",
+        Reply::Registered { .. } => "an R reply",
+        Reply::Ack(_) => "an acknowledgement",
+        Reply::Error(_) => "an error reply",
+    }
+}
