@@ -21,6 +21,9 @@ pub enum NodeError {
     /// libzmq on this machine cannot do what bitmarkd peers require.
     #[error("{0}")]
     Zmq(String),
+    /// The peer layer failed (binding, connecting...).
+    #[error(transparent)]
+    Peer(#[from] bitmark_peer::PeerError),
 }
 
 impl NodeError {

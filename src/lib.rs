@@ -5,4 +5,4 @@
 pub mod commands;
 pub mod error;
 pub mod keyfile;
-pub mod zmq_check;
+pub mod node;

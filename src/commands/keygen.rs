@@ -13,7 +13,11 @@ pub const PUBLIC_FILE: &str = "peer.public";
 /// Generate a key pair with libzmq and write `peer.private` (0600) and `peer.public` (0644) in
 /// `dir`, refusing to overwrite either file.
 pub fn run(dir: &Path) -> Result<Value> {
-    crate::zmq_check::require_curve()?;
+    bitmark_peer::transport::options::require_curve().map_err(|e| {
+        NodeError::Zmq(format!(
+            "{e}, which bitmarkd peers require: install Debian's libzmq3-dev (built with libsodium) and rebuild"
+        ))
+    })?;
     std::fs::create_dir_all(dir).map_err(|e| NodeError::io(dir.display(), e))?;
     let (private, public) = (dir.join(PRIVATE_FILE), dir.join(PUBLIC_FILE));
     for path in [&private, &public] {
