@@ -154,7 +154,8 @@ impl Reservoir {
                         ));
                         continue;
                     };
-                    if self.try_proof_unsynced(&PayId(*pay_id), nonce)? == TrackingStatus::Accepted {
+                    let st = self.try_proof_unsynced(&PayId(*pay_id), nonce)?;
+                    if st == TrackingStatus::Accepted {
                         report.proofs_accepted += 1;
                     }
                 }

@@ -54,7 +54,7 @@ impl Options {
 }
 
 /// A transaction's state as the reservoir sees it (`TransactionState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TransactionState {
     /// Neither held nor confirmed.
     Unknown,
