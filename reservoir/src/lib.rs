@@ -71,3 +71,6 @@ pub const EXPIRATION_CHECK_INTERVAL: Duration = Duration::from_secs(5 * 60);
 pub const MINIMUM_NONCE_LENGTH: usize = 8;
 /// Longest client nonce of a proof.
 pub const MAXIMUM_NONCE_LENGTH: usize = 64;
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 mod common;
 
 use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_difficulty};
-use bitmark_record::{Currency, Fault, Link, PayId, PayNonce, PrivateKey, Transaction};
+use bitmark_record::{Currency, Fault, PayId, PayNonce, PrivateKey, Transaction};
 use bitmark_reservoir::{PaymentDetail, TrackingStatus, TransactionState, ASSET_CHECK_INTERVAL};
 use common::*;
 use std::time::Duration;
@@ -80,7 +80,7 @@ fn assets_expire_in_two_phases_unless_a_free_issue_holds_them() {
     assert!(r.cached_asset(&held.asset_id()).is_some());
     // Once its issue leaves the reservoir (here: a block confirms the issue), both phases
     // start again (bitmarkd never releases it).
-    f.confirm(&[info.packed.clone()]);
+    f.confirm(std::slice::from_ref(&info.packed));
     step(phase);
     assert!(r.cached_asset(&held.asset_id()).is_some());
     step(phase);
@@ -127,12 +127,7 @@ fn issue_submission_limits_and_faults() {
     assert_eq!(fault(r.store_issues(&[issue(&k, unknown, 0)])), Fault::AssetNotFound);
     assert_eq!(Fault::AssetNotFound.to_string(), "asset not found");
 
-    // 100 is fine; the same 100 again is a duplicate with the same terms.
-    let hundred = issues(&k, id, 0, 100).into_iter().map(|mut i| {
-        i.nonce = 0;
-        i
-    });
-    let _ = hundred; // nonces must differ for distinct issues of one owner: use paid-style nonces below
+    // A free group; the same issues again are a duplicate with the same terms.
     let group: Vec<_> = (0..3).map(|n| issue(&key(10 + n), id, 0)).collect();
     let info = r.store_issues(&group).unwrap();
     assert!(!info.duplicate);
@@ -326,5 +321,4 @@ fn proof_may_use_any_of_the_last_six_pay_nonces() {
     }
     let sixth = find_nonce(&info.pay_id, &nonce_of(rounded - 5 * 128), 1);
     assert_eq!(r.try_proof(&info.pay_id, &sixth).unwrap(), TrackingStatus::Accepted);
-    let _ = Link::of(b"");
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use bitmark_record::{Chain, Fault, PayId, Transaction};
+use bitmark_record::{Chain, Fault, PayId};
 use bitmark_reservoir::{
     AutoVerify, MemoryChain, Options, Reservoir, SystemClock, TrackingStatus, TransactionState, RESERVOIR_TIMEOUT,
 };

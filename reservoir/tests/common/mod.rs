@@ -131,7 +131,6 @@ pub fn grant(
 }
 
 /// A signed and countersigned swap.
-#[allow(clippy::too_many_arguments)]
 pub fn swap(one: (Link, u64, &PrivateKey), two: (Link, u64, &PrivateKey), before_block: u64) -> ShareSwap {
     let mut tx = Transaction::ShareSwap(ShareSwap {
         share_id_one: one.0,
