@@ -42,7 +42,9 @@ fn setup(durable: bool) -> (tempfile::TempDir, Reservoir, PrivateKey, AssetData)
     map.insert(Currency::Bitcoin, bitcoin::address(bitcoin::Version::Testnet, &[1; 20]));
     map.insert(Currency::Litecoin, litecoin::address(litecoin::Version::Testnet, &[1; 20]));
     let chain = Arc::new(MemoryChain::new(Chain::Testing));
-    chain.append_block(&k.account().unwrap(), &map, &[Transaction::AssetData(asset.clone()).pack_unverified().unwrap()]).unwrap();
+    chain
+        .append_block(&k.account().unwrap(), &map, &[Transaction::AssetData(asset.clone()).pack_unverified().unwrap()])
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut options = Options::for_chain(Chain::Testing).verifier(Arc::new(AutoVerify));
     options.durable = durable;
@@ -89,7 +91,8 @@ fn bench(c: &mut Criterion) {
     // The raw verify rate, 100 verifies per iteration for a like-for-like figure.
     let key = SigningKey::from_bytes(&[3; 32]);
     let vk = key.verifying_key();
-    let messages: Vec<Vec<u8>> = (0..GROUP as u32).map(|n| [b"bitmark issue ".as_slice(), &n.to_le_bytes(), &[0x55; 100]].concat()).collect();
+    let messages: Vec<Vec<u8>> =
+        (0..GROUP as u32).map(|n| [b"bitmark issue ".as_slice(), &n.to_le_bytes(), &[0x55; 100]].concat()).collect();
     let sigs: Vec<_> = messages.iter().map(|m| key.sign(m)).collect();
     g.bench_function("ed25519_verify_100", |b| {
         b.iter(|| {

@@ -193,3 +193,13 @@ fn asset_encoding_round_trips() {
     assert_eq!((back.state, back.deadline, back.refs), (c.state, c.deadline, 0));
     let _: Account = k.account().unwrap();
 }
+
+#[test]
+fn background_thread_runs_and_stops() {
+    let (_d, _c, r) = open(Arc::new(AutoVerify));
+    let r = Arc::new(r);
+    let handle = r.spawn_background();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    drop(handle); // joins
+    assert_eq!(Arc::strong_count(&r), 1);
+}
