@@ -4,13 +4,13 @@
 
 mod common;
 
+use bitmark_peer::clock::SystemClock;
 use bitmark_peer::listener::ChainView;
 use bitmark_peer::score::{Offence, ScoreBoard};
 use bitmark_peer::testing::{FakeChain, FakePeers, FakePool, Fixture};
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, ListenerLimits, ZmqListener};
 use bitmark_peer::upstream::{
-    Backoff, Identity, LinkState, NoLiveness, SystemClock, Target, Upstream, UpstreamConfig, UpstreamEnv,
-    UpstreamError, ZmqDialer,
+    Backoff, Identity, LinkState, NoLiveness, Target, Upstream, UpstreamConfig, UpstreamEnv, UpstreamError, ZmqDialer,
 };
 use bitmark_peer::wire::packed_address;
 use bitmark_record::BlockDigest;

@@ -13,7 +13,7 @@
 //! back (1 or 2 listener records).
 
 use super::peers::PeerRecord;
-use super::timing::unix_secs;
+use crate::clock::unix_secs;
 use bitmark_record::{varint, Fault};
 use std::fmt;
 use std::io::Write;

@@ -12,7 +12,6 @@
 //! * [`announcer`]: all of it behind one lock, implementing the listener's
 //!   [`PeerTable`](crate::listener::PeerTable), with the periodic pass as a pure state machine
 //!   (`tick(now) -> Vec<Action>`); [`runner`] drives it on a thread.
-//! * [`clock`]: wall time, real or manual, so every rule is tested in virtual time.
 //!
 //! # Where we differ from bitmarkd
 //!
@@ -46,7 +45,6 @@
 pub mod announcer;
 pub mod backup;
 pub mod bootstrap;
-pub mod clock;
 pub mod peers;
 pub mod plausible;
 pub mod rebalance;
@@ -60,7 +58,6 @@ mod tests;
 
 pub use announcer::{Action, Announcer, Command, ConnectorCommand, RestoreReport, TableLimits};
 pub use bootstrap::{Bootstrap, FixedRecords, LookupError, NodeLookup, Nodes, NotConfigured};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use peers::{AddOutcome, Origin, PeerBook, PeerRecord, PublicKey, Refusal, Target};
 pub use rebalance::Slot;
 pub use rpcs::{Fingerprint, RpcBook, RpcNode, RpcRecord};

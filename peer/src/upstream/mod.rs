@@ -38,7 +38,6 @@
 //! | registration, polls and pushes can interleave on one REQ socket (read locks) | one thread, one request at a time; connector calls go before pushes |
 
 mod backoff;
-mod clock;
 mod dial;
 mod error;
 mod handle;
@@ -50,7 +49,6 @@ mod status;
 mod tests;
 
 pub use backoff::{Backoff, Jitter};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use dial::{Dialer, MemoryDialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
 pub use error::UpstreamError;
 pub use handle::{PushQueue, Upstream};
@@ -58,6 +56,7 @@ pub use item::{BroadcastItem, BroadcastSink};
 pub use session::Session;
 pub use status::{LinkState, UpstreamStatus};
 
+use crate::clock::Clock;
 use crate::listener::{ChainView, PeerTable};
 use crate::score::ScoreBoard;
 use std::sync::Arc;

@@ -75,7 +75,7 @@ impl<D: Dialer> Session<D> {
         info!(target: TARGET, upstream = %self.name, ?target, "retarget");
         self.reset();
         self.target = Some(target);
-        self.state = LinkState::Connecting { failures: 0, next_attempt: self.env.clock.now() };
+        self.state = LinkState::Connecting { failures: 0, next_attempt: self.env.clock.instant() };
     }
 
     /// Forget the target (bitmarkd's `ResetServer`, the connector's answer to an expired peer).
@@ -104,7 +104,7 @@ impl<D: Dialer> Session<D> {
     /// Do what is due now, if anything: a registration attempt, a poll, or the end of a ban.
     /// One step per call; call again while [`Session::next_due`] is not in the future.
     pub fn run_due(&mut self) {
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         match self.state {
             LinkState::Connecting { next_attempt, failures } if next_attempt <= now => self.register(failures),
             LinkState::Registered { next_poll } if next_poll <= now => self.poll(now),
@@ -171,7 +171,7 @@ impl<D: Dialer> Session<D> {
 
     /// Now, on the session's clock.
     pub fn now(&self) -> Instant {
-        self.env.clock.now()
+        self.env.clock.instant()
     }
 
     /// The state.
@@ -181,7 +181,7 @@ impl<D: Dialer> Session<D> {
 
     /// A snapshot.
     pub fn status(&self) -> UpstreamStatus {
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         UpstreamStatus {
             name: self.name.clone(),
             target: self.target,
@@ -216,7 +216,7 @@ impl<D: Dialer> Session<D> {
             self.state = LinkState::Idle;
             return;
         };
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         if let Some(until) = self.env.scores.banned_until(&target.public_key, now) {
             self.banned(until);
             return;
@@ -274,7 +274,7 @@ impl<D: Dialer> Session<D> {
     fn registered(&mut self) {
         self.responded();
         info!(target: TARGET, upstream = %self.name, target = ?self.target, "registered");
-        self.state = LinkState::Registered { next_poll: self.env.clock.now() };
+        self.state = LinkState::Registered { next_poll: self.env.clock.instant() };
     }
 
     /// Schedule the next attempt after one more failure, with no link in between.
@@ -286,7 +286,7 @@ impl<D: Dialer> Session<D> {
         let failures = failures.saturating_add(1);
         let delay = self.config.backoff.delay(failures, &mut self.jitter);
         debug!(target: TARGET, upstream = %self.name, failures, delay_ms = delay.as_millis() as u64, "will retry");
-        self.state = LinkState::Connecting { failures, next_attempt: self.env.clock.now() + delay };
+        self.state = LinkState::Connecting { failures, next_attempt: self.env.clock.instant() + delay };
     }
 
     /// `N` then `H(our height)`, caching what they say.
@@ -378,7 +378,7 @@ impl<D: Dialer> Session<D> {
     }
 
     fn responded(&mut self) {
-        self.cache.last_response = Some(self.env.clock.now());
+        self.cache.last_response = Some(self.env.clock.instant());
     }
 
     /// Report `offence` by the target; disconnect if that bans it.
@@ -386,7 +386,7 @@ impl<D: Dialer> Session<D> {
         let Some(target) = self.target else {
             return;
         };
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         debug!(target: TARGET, upstream = %self.name, ?target, %offence, what, "offence");
         if let Some(until) = self.env.scores.report(&target.public_key, offence, now).banned_until {
             self.banned(until);

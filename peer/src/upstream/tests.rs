@@ -3,6 +3,7 @@
 //! (The same over libzmq CURVE sockets is in `peer/tests/upstream.rs`.)
 
 use super::*;
+use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::listener::{Handler, PeerTable};
 use crate::score::{Offence, ScoreBoard, ScoreConfig};
 use crate::testing::{FakeChain, FakePeers, FakePool, Fixture, GENESIS};
@@ -37,7 +38,7 @@ struct Local {
 impl Local {
     fn new() -> Local {
         Local {
-            clock: Arc::new(ManualClock::new(1_700_000_000)),
+            clock: Arc::new(ManualClock::at_unix(1_700_000_000)),
             peers: Arc::new(FakePeers::default()),
             scores: Arc::new(ScoreBoard::new(ScoreConfig::default())),
             responded: Arc::new(Mutex::new(Vec::new())),
@@ -86,7 +87,7 @@ impl Local {
     }
 
     fn points(&self, n: u8) -> f64 {
-        self.scores.standing(&[n; 32], self.clock.now()).points
+        self.scores.standing(&[n; 32], self.clock.instant()).points
     }
 }
 
@@ -113,7 +114,7 @@ fn registers_at_once_then_polls_every_30_s() {
     let remote = local.remote(1);
     let mut session = local.session();
     assert_eq!(session.next_due(), None, "idle until targeted");
-    let t0 = local.clock.now();
+    let t0 = local.clock.instant();
     session.retarget(target(1));
     assert_eq!(session.next_due(), Some(t0));
 
@@ -145,8 +146,8 @@ fn registers_at_once_then_polls_every_30_s() {
     assert_eq!(local.responded.lock().unwrap().len(), 1, "not yet");
     assert_eq!(local.step(&mut session), t0 + 30 * SECOND);
     assert_eq!(local.responded.lock().unwrap().len(), 2);
-    assert!(session.status().active_within(Duration::from_secs(60), local.clock.now()));
-    assert!(!session.status().active_within(Duration::from_secs(60), local.clock.now() + 60 * SECOND));
+    assert!(session.status().active_within(Duration::from_secs(60), local.clock.instant()));
+    assert!(!session.status().active_within(Duration::from_secs(60), local.clock.instant() + 60 * SECOND));
     assert_eq!(session.status().score, 0.0);
 }
 
@@ -232,7 +233,7 @@ fn retarget_resets_everything_and_registers_with_the_new_peer() {
     session.run_due();
     assert!(session.status().remote_height.is_some());
 
-    let t = local.clock.now();
+    let t = local.clock.instant();
     session.retarget(target(2));
     let status = session.status();
     assert_eq!(status.target, Some(target(2)));
@@ -543,7 +544,7 @@ mod prop {
                     }
                 }
                 let status = session.status();
-                let now = local.clock.now();
+                let now = local.clock.instant();
                 prop_assert_eq!(status.target.is_some(), session.next_due().is_some());
                 if status.is_registered() {
                     prop_assert!(status.target.is_some());

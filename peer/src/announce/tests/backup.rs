@@ -149,13 +149,13 @@ fn round_trip_through_a_file_and_the_55_minute_rule() {
     // are 1..5 minutes old at T0, so 51..55 minutes old now; all alive. Ourselves is refused.
     clock.advance(minutes(50));
     let (_, restored) = super::announcer(TableLimits::default());
-    let report = restored.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.now());
+    let report = restored.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.wall());
     assert_eq!((report.added, report.refused), (5, 1));
     let keys = |a: &Announcer| a.peers().into_iter().map(|r| (r.public_key, r.listeners)).collect::<Vec<_>>();
     assert_eq!(keys(&restored), keys(&announcer));
     // One second later the oldest is gone.
     let (_, late) = super::announcer(TableLimits::default());
-    let report = late.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.now() + Duration::from_secs(1));
+    let report = late.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.wall() + Duration::from_secs(1));
     assert_eq!(report.added, 4);
     // No file: nothing to restore, no error.
     let missing = scratch("missing.json");
