@@ -17,6 +17,7 @@
 //! Items are the [`Push`] an upstream sends as `[chain][command][params…]`
 //! ([`Push::command`], [`Push::params`]), shared between consumers in an `Arc`.
 
+use crate::error::PeerError;
 use crate::listener::Relay;
 use crate::wire::{command, Push};
 use sha3::{Digest, Sha3_256};
@@ -85,17 +86,6 @@ pub struct BusStats {
     pub duplicates: u64,
     /// Live consumers.
     pub consumers: usize,
-}
-
-/// Why [`Subscriber::recv_timeout`] returned no item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum RecvError {
-    /// Nothing arrived in time.
-    #[error("timed out")]
-    Timeout,
-    /// The bus is closed (or gone) and the queue is empty.
-    #[error("bus closed")]
-    Closed,
 }
 
 struct QueueState {
@@ -247,7 +237,7 @@ impl Bus {
     }
 
     /// Close the bus: later sends are dropped, consumers drain what they have and then see
-    /// [`RecvError::Closed`].
+    /// [`PeerError::BusClosed`].
     pub fn close(&self) {
         let mut state = lock(&self.shared.state);
         state.closed = true;
@@ -289,8 +279,9 @@ impl Subscriber {
         lock(&self.queue.state).items.pop_front()
     }
 
-    /// The oldest queued item, waiting up to `timeout` for one.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<Item, RecvError> {
+    /// The oldest queued item, waiting up to `timeout` for one: [`PeerError::Timeout`] if none
+    /// came, [`PeerError::BusClosed`] once the bus is closed and the queue empty.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Item, PeerError> {
         let deadline = Instant::now() + timeout;
         let mut state = lock(&self.queue.state);
         loop {
@@ -298,11 +289,11 @@ impl Subscriber {
                 return Ok(item);
             }
             if state.closed {
-                return Err(RecvError::Closed);
+                return Err(PeerError::BusClosed);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(RecvError::Timeout);
+                return Err(PeerError::Timeout);
             }
             state = self.queue.ready.wait_timeout(state, left).map_or_else(|p| p.into_inner().0, |(s, _)| s);
         }

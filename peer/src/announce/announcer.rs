@@ -4,13 +4,14 @@
 //! instead of doing it, so it runs in virtual time in tests and on a thread in the node
 //! ([`super::runner`]).
 
-use super::backup::{self, BackupError, Decoded, EntryError};
+use super::backup::{self, Decoded, EntryError};
 use super::peers::{AddOutcome, PeerBook, PeerRecord, PeerStats, PublicKey, Target, DEFAULT_MAX_PEERS};
 use super::plausible::Implausible;
 use super::rpcs::{Fingerprint, RpcBook, RpcNode, RpcRecord, DEFAULT_MAX_RPCS};
 use super::timing::{INITIAL_DELAY, INTERVAL};
 use super::txt::TxtRecord;
 use crate::clock::{unix_secs, Clock};
+use crate::error::PeerError;
 use crate::listener::{PeerEntry, PeerTable};
 use crate::wire::packed_address::pack_all;
 use crate::wire::Push;
@@ -262,13 +263,13 @@ impl Announcer {
     }
 
     /// Write `peers.json` to `path` (see [`backup::write`]). `Ok(false)`: too few entries.
-    pub fn backup(&self, path: &Path) -> Result<bool, BackupError> {
+    pub fn backup(&self, path: &Path) -> Result<bool, PeerError> {
         let records = self.peers();
         backup::write(path, &records)
     }
 
     /// Restore `peers.json` from `path` (see [`backup`]); a missing file restores nothing.
-    pub fn restore(&self, path: &Path) -> Result<RestoreReport, BackupError> {
+    pub fn restore(&self, path: &Path) -> Result<RestoreReport, PeerError> {
         let report = match backup::read(path)? {
             Some(decoded) => self.restore_decoded(decoded, self.clock.wall()),
             None => RestoreReport::default(),

@@ -57,7 +57,7 @@ pub mod txt;
 mod tests;
 
 pub use announcer::{Action, Announcer, Command, ConnectorCommand, RestoreReport, TableLimits};
-pub use bootstrap::{Bootstrap, FixedRecords, LookupError, NodeLookup, Nodes, NotConfigured};
+pub use bootstrap::{Bootstrap, FixedRecords, NodeLookup, Nodes, NotConfigured};
 pub use peers::{AddOutcome, Origin, PeerBook, PeerRecord, PublicKey, Refusal, Target};
 pub use rebalance::Slot;
 pub use rpcs::{Fingerprint, RpcBook, RpcNode, RpcRecord};

@@ -174,10 +174,10 @@ fn subscribers_leave_and_the_bus_closes() {
     assert_eq!(bus.send(numbered(1)), Sent::Queued { delivered: 1, dropped: 0 });
     bus.close();
     assert_eq!(bus.send(numbered(2)), Sent::Queued { delivered: 0, dropped: 0 });
-    assert_eq!(a.recv_timeout(Duration::from_millis(10)).map(|i| (*i).clone()), Ok(numbered(1)));
-    assert_eq!(a.recv_timeout(Duration::from_millis(10)), Err(RecvError::Closed));
+    assert_eq!(*a.recv_timeout(Duration::from_millis(10)).unwrap(), numbered(1));
+    assert!(matches!(a.recv_timeout(Duration::from_millis(10)), Err(PeerError::BusClosed)));
     // Subscribing to a closed bus gives a closed queue.
-    assert_eq!(bus.subscribe("late", 4).recv_timeout(Duration::from_secs(5)), Err(RecvError::Closed));
+    assert!(matches!(bus.subscribe("late", 4).recv_timeout(Duration::from_secs(5)), Err(PeerError::BusClosed)));
 
     // Dropping the last sender closes too, waking a waiting consumer.
     let bus = Bus::new();
@@ -185,20 +185,20 @@ fn subscribers_leave_and_the_bus_closes() {
     let waiter = thread::spawn(move || sub.recv_timeout(Duration::from_secs(30)));
     thread::sleep(Duration::from_millis(50));
     drop(bus);
-    assert_eq!(waiter.join().unwrap(), Err(RecvError::Closed));
+    assert!(matches!(waiter.join().unwrap(), Err(PeerError::BusClosed)));
 }
 
 #[test]
 fn recv_waits_for_an_item() {
     let bus = Bus::new();
     let sub = bus.subscribe("q", 4);
-    assert_eq!(sub.recv_timeout(Duration::from_millis(20)), Err(RecvError::Timeout));
+    assert!(matches!(sub.recv_timeout(Duration::from_millis(20)), Err(PeerError::Timeout)));
     let sender = bus.clone();
     let handle = thread::spawn(move || {
         thread::sleep(Duration::from_millis(50));
         sender.send(block(9));
     });
-    assert_eq!(sub.recv_timeout(Duration::from_secs(10)).map(|i| (*i).clone()), Ok(block(9)));
+    assert_eq!(*sub.recv_timeout(Duration::from_secs(10)).unwrap(), block(9));
     handle.join().unwrap();
 }
 

@@ -2,7 +2,6 @@
 //! through a mailbox and read a published status.
 
 use super::dial::{Dialer, Target};
-use super::error::UpstreamError;
 use super::item::{BroadcastItem, BroadcastSink};
 use super::session::Session;
 use super::status::{LinkState, UpstreamStatus};
@@ -36,7 +35,7 @@ enum Answer {
     Height(u64),
 }
 
-type AnswerSender = mpsc::Sender<Result<Answer, UpstreamError>>;
+type AnswerSender = mpsc::Sender<Result<Answer, PeerError>>;
 
 enum Call {
     Query { query: Query, deadline: Instant, reply: AnswerSender },
@@ -70,10 +69,10 @@ impl Shared {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn call(&self, call: Call) -> Result<(), UpstreamError> {
+    fn call(&self, call: Call) -> Result<(), PeerError> {
         let mut inbox = self.inbox();
         if inbox.closed {
-            return Err(UpstreamError::Closed);
+            return Err(PeerError::UpstreamClosed);
         }
         inbox.calls.push_back(call);
         self.wake.notify_one();
@@ -165,40 +164,40 @@ impl Upstream {
 
     /// Point at `target` and register with it (bitmarkd's `Connect`, plus the reset and
     /// registration it forgets). Returns at once. Our own key is refused.
-    pub fn retarget(&self, target: Target) -> Result<(), UpstreamError> {
+    pub fn retarget(&self, target: Target) -> Result<(), PeerError> {
         if target.public_key.as_slice() == self.own_key.as_slice() {
-            return Err(UpstreamError::ConnectingToSelf);
+            return Err(PeerError::ConnectingToSelf);
         }
         self.shared.call(Call::Retarget(target))
     }
 
     /// Forget the target (bitmarkd's `ResetServer`). Returns at once.
-    pub fn release(&self) -> Result<(), UpstreamError> {
+    pub fn release(&self) -> Result<(), PeerError> {
         self.shared.call(Call::Release)
     }
 
     /// The packed block at `n` from the peer; any `["E"]` reply is
-    /// [`UpstreamError::BlockNotFound`].
-    pub fn get_block_data(&self, n: u64) -> Result<Vec<u8>, UpstreamError> {
+    /// [`PeerError::BlockNotFound`].
+    pub fn get_block_data(&self, n: u64) -> Result<Vec<u8>, PeerError> {
         match self.query(Query::Block(n))? {
             Answer::Block(block) => Ok(block),
-            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+            _ => Err(PeerError::BadReply("answer of another kind".into())),
         }
     }
 
-    /// The peer's digest of block `n`; any `["E"]` reply is [`UpstreamError::BlockNotFound`].
-    pub fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, UpstreamError> {
+    /// The peer's digest of block `n`; any `["E"]` reply is [`PeerError::BlockNotFound`].
+    pub fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, PeerError> {
         match self.query(Query::Digest(n))? {
             Answer::Digest(digest) => Ok(digest),
-            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+            _ => Err(PeerError::BadReply("answer of another kind".into())),
         }
     }
 
     /// The peer's height, asked now.
-    pub fn remote_height(&self) -> Result<u64, UpstreamError> {
+    pub fn remote_height(&self) -> Result<u64, PeerError> {
         match self.query(Query::Height)? {
             Answer::Height(height) => Ok(height),
-            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+            _ => Err(PeerError::BadReply("answer of another kind".into())),
         }
     }
 
@@ -243,20 +242,20 @@ impl Upstream {
     }
 
     /// Send `query` to the thread and wait for its answer, at most the call timeout in all.
-    fn query(&self, query: Query) -> Result<Answer, UpstreamError> {
+    fn query(&self, query: Query) -> Result<Answer, PeerError> {
         match self.shared.status().state {
             LinkState::Registered { .. } => {}
-            LinkState::Banned { until } => return Err(UpstreamError::Banned { until }),
-            LinkState::Closed => return Err(UpstreamError::Closed),
-            LinkState::Idle | LinkState::Connecting { .. } => return Err(UpstreamError::NotConnected),
+            LinkState::Banned { until } => return Err(PeerError::Banned { until }),
+            LinkState::Closed => return Err(PeerError::UpstreamClosed),
+            LinkState::Idle | LinkState::Connecting { .. } => return Err(PeerError::NotConnected),
         }
         let (reply, answer) = mpsc::channel();
         let deadline = Instant::now() + self.call_timeout;
         self.shared.call(Call::Query { query, deadline, reply })?;
         match answer.recv_timeout(self.call_timeout) {
             Ok(result) => result,
-            Err(RecvTimeoutError::Timeout) => Err(UpstreamError::Timeout),
-            Err(RecvTimeoutError::Disconnected) => Err(UpstreamError::Closed),
+            Err(RecvTimeoutError::Timeout) => Err(PeerError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => Err(PeerError::UpstreamClosed),
         }
     }
 }

@@ -39,7 +39,6 @@
 
 mod backoff;
 mod dial;
-mod error;
 mod handle;
 mod item;
 mod session;
@@ -50,7 +49,6 @@ mod tests;
 
 pub use backoff::{Backoff, Jitter};
 pub use dial::{Dialer, MemoryDialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
-pub use error::UpstreamError;
 pub use handle::{PushQueue, Upstream};
 pub use item::{BroadcastItem, BroadcastSink};
 pub use session::Session;

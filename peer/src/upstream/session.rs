@@ -3,7 +3,6 @@
 
 use super::backoff::Jitter;
 use super::dial::{Dialer, Target};
-use super::error::UpstreamError;
 use super::item::BroadcastItem;
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
@@ -90,7 +89,7 @@ impl<D: Dialer> Session<D> {
         self.state = LinkState::Idle;
     }
 
-    /// Close for good: every later call is [`UpstreamError::Closed`].
+    /// Close for good: every later call is [`PeerError::UpstreamClosed`].
     pub fn close(&mut self) {
         self.reset();
         self.state = LinkState::Closed;
@@ -118,7 +117,7 @@ impl<D: Dialer> Session<D> {
 
     /// Push a broadcast item (`[chain][command][params...]`, reply `[command]["A"]`). Items are
     /// only pushed while registered, as in bitmarkd.
-    pub fn push(&mut self, item: &BroadcastItem) -> Result<(), UpstreamError> {
+    pub fn push(&mut self, item: &BroadcastItem) -> Result<(), PeerError> {
         self.ready()?;
         match self.exchange(&item.to_request())? {
             Reply::Ack(_) => Ok(()),
@@ -127,29 +126,29 @@ impl<D: Dialer> Session<D> {
     }
 
     /// The packed block at `n` (bitmarkd's `GetBlockData`): any `["E"]` reply is
-    /// [`UpstreamError::BlockNotFound`]; the block is not checked here.
-    pub fn get_block_data(&mut self, n: u64) -> Result<Vec<u8>, UpstreamError> {
+    /// [`PeerError::BlockNotFound`]; the block is not checked here.
+    pub fn get_block_data(&mut self, n: u64) -> Result<Vec<u8>, PeerError> {
         self.ready()?;
         match self.exchange(&Request::Block(n))? {
             Reply::Block(block) => Ok(block),
-            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
+            Reply::Error(_) => Err(PeerError::BlockNotFound),
             reply => Err(self.malformed(&format!("{} to B", kind(&reply)))),
         }
     }
 
     /// The peer's digest of block `n` (bitmarkd's `RemoteDigestOfHeight`): any `["E"]` reply
-    /// is [`UpstreamError::BlockNotFound`].
-    pub fn remote_digest_of_height(&mut self, n: u64) -> Result<BlockDigest, UpstreamError> {
+    /// is [`PeerError::BlockNotFound`].
+    pub fn remote_digest_of_height(&mut self, n: u64) -> Result<BlockDigest, PeerError> {
         self.ready()?;
         match self.exchange(&Request::Digest(n))? {
             Reply::Digest(digest) => Ok(digest),
-            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
+            Reply::Error(_) => Err(PeerError::BlockNotFound),
             reply => Err(self.malformed(&format!("{} to H", kind(&reply)))),
         }
     }
 
     /// The peer's height now (bitmarkd's `RemoteHeight`); also refreshes the cached height.
-    pub fn remote_height(&mut self) -> Result<u64, UpstreamError> {
+    pub fn remote_height(&mut self) -> Result<u64, PeerError> {
         self.ready()?;
         self.height()
     }
@@ -195,12 +194,12 @@ impl<D: Dialer> Session<D> {
     }
 
     /// `Ok` when requests may be sent.
-    fn ready(&self) -> Result<(), UpstreamError> {
+    fn ready(&self) -> Result<(), PeerError> {
         match self.state {
             LinkState::Registered { .. } => Ok(()),
-            LinkState::Banned { until } => Err(UpstreamError::Banned { until }),
-            LinkState::Closed => Err(UpstreamError::Closed),
-            LinkState::Idle | LinkState::Connecting { .. } => Err(UpstreamError::NotConnected),
+            LinkState::Banned { until } => Err(PeerError::Banned { until }),
+            LinkState::Closed => Err(PeerError::UpstreamClosed),
+            LinkState::Idle | LinkState::Connecting { .. } => Err(PeerError::NotConnected),
         }
     }
 
@@ -313,7 +312,7 @@ impl<D: Dialer> Session<D> {
                 self.cache.local_height = Some(local);
                 self.cache.remote_digest = Some(digest);
             }
-            Err(UpstreamError::BlockNotFound) => {
+            Err(PeerError::BlockNotFound) => {
                 self.cache.local_height = Some(local);
                 self.cache.remote_digest = None;
                 // It just claimed a height at or above ours, yet has no block at ours.
@@ -328,7 +327,7 @@ impl<D: Dialer> Session<D> {
         }
     }
 
-    fn height(&mut self) -> Result<u64, UpstreamError> {
+    fn height(&mut self) -> Result<u64, PeerError> {
         match self.exchange(&Request::Height)? {
             Reply::Height(height) => {
                 self.cache.remote_height = Some(height);
@@ -341,8 +340,8 @@ impl<D: Dialer> Session<D> {
     /// Send `request` on the link and read the reply. Failures are judged here: a timeout or a
     /// link error loses the registration (the next attempt uses a fresh socket), a timeout or a
     /// malformed reply is penalised.
-    fn exchange(&mut self, request: &Request) -> Result<Reply, UpstreamError> {
-        let link = self.link.as_mut().ok_or(UpstreamError::NotConnected)?;
+    fn exchange(&mut self, request: &Request) -> Result<Reply, PeerError> {
+        let link = self.link.as_mut().ok_or(PeerError::NotConnected)?;
         match link.request(request) {
             Ok(reply) => {
                 self.responded();
@@ -356,25 +355,25 @@ impl<D: Dialer> Session<D> {
                     self.offend(Offence::Timeout, &function);
                 }
                 self.retry_later(0);
-                Err(e.into())
+                Err(e)
             }
         }
     }
 
     /// An `["E"]` reply where bitmarkd never sends one (to `N` or a push).
-    fn never_an_error(&mut self, reply: Reply, function: &str) -> UpstreamError {
+    fn never_an_error(&mut self, reply: Reply, function: &str) -> PeerError {
         match reply {
             Reply::Error(text) => {
                 self.offend(Offence::MalformedReply, &format!("error reply to {function}: {text}"));
-                UpstreamError::Remote(text)
+                PeerError::Remote(text)
             }
             reply => self.malformed(&format!("{} to {function}", kind(&reply))),
         }
     }
 
-    fn malformed(&mut self, what: &str) -> UpstreamError {
+    fn malformed(&mut self, what: &str) -> PeerError {
         self.offend(Offence::MalformedReply, what);
-        UpstreamError::BadReply(what.to_string())
+        PeerError::BadReply(what.to_string())
     }
 
     fn responded(&mut self) {

@@ -4,6 +4,7 @@
 use super::*;
 use crate::announce::backup::{self, decode, decode_entry, encode, encode_entry, EntryError, StoredPeer};
 use crate::announce::peers::{Origin, PeerRecord};
+use crate::error::PeerError;
 use bitmark_record::Fault;
 
 /// Entry 1, by hand (spaces are for reading and are removed): `20` (varint 32) ‖ key 01..20 ‖
@@ -110,9 +111,9 @@ fn one_bad_entry_does_not_lose_the_file() {
     );
     assert_eq!(decode("null\n").unwrap().entries, []);
     assert_eq!(decode("[]").unwrap().entries, []);
-    assert!(matches!(decode("{}"), Err(backup::BackupError::NotAList)));
-    assert!(matches!(decode("[\"ab\""), Err(backup::BackupError::Json(_))));
-    assert!(matches!(decode(""), Err(backup::BackupError::Json(_))));
+    assert!(matches!(decode("{}"), Err(PeerError::BackupNotAList)));
+    assert!(matches!(decode("[\"ab\""), Err(PeerError::BackupJson(_))));
+    assert!(matches!(decode(""), Err(PeerError::BackupJson(_))));
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! the refresh schedule.
 
 use super::*;
-use crate::announce::bootstrap::{refresh_interval, Bootstrap, FixedRecords, LookupError, Nodes, NotConfigured};
+use crate::announce::bootstrap::{refresh_interval, Bootstrap, FixedRecords, Nodes, NotConfigured};
+use crate::error::PeerError;
 use bitmark_record::Chain;
 use std::collections::BTreeMap;
 
@@ -18,10 +19,12 @@ fn fixed(domain: &str, texts: Vec<String>, ttl: Option<Duration>) -> Box<FixedRe
 
 #[test]
 fn the_nodes_setting() {
-    assert_eq!("none".parse(), Ok(Nodes::None));
-    assert_eq!("chain".parse(), Ok(Nodes::Chain));
-    assert_eq!("nodes.example.org".parse(), Ok(Nodes::Domain("nodes.example.org".into())));
-    assert!("".parse::<Nodes>().is_err());
+    assert_eq!("none".parse::<Nodes>().unwrap(), Nodes::None);
+    assert_eq!("chain".parse::<Nodes>().unwrap(), Nodes::Chain);
+    assert_eq!("nodes.example.org".parse::<Nodes>().unwrap(), Nodes::Domain("nodes.example.org".into()));
+    let blank = "".parse::<Nodes>().unwrap_err();
+    assert!(matches!(blank, PeerError::BlankNodes));
+    assert_eq!(blank.to_string(), "nodes cannot be blank choose from: none, chain or sub.domain.tld");
     assert_eq!(Nodes::Chain.domain(Chain::Bitmark).as_deref(), Some("nodes.live.bitmark.com"));
     assert_eq!(Nodes::Chain.domain(Chain::Testing).as_deref(), Some("nodes.test.bitmark.com"));
     assert_eq!(Nodes::Chain.domain(Chain::Local).as_deref(), Some("nodes.localdomain"));
@@ -39,7 +42,7 @@ fn records_become_peers() {
         Bootstrap::new(&Nodes::Domain("nodes.test".into()), Chain::Local, fixed("nodes.test", texts, None)).unwrap();
     assert_eq!(bootstrap.domain(), "nodes.test");
     assert!(bootstrap.is_due(clock.wall()));
-    assert_eq!(bootstrap.run(&announcer, clock.wall()), Ok(2));
+    assert_eq!(bootstrap.run(&announcer, clock.wall()).unwrap(), 2);
     let peer = announcer.peer(&key(1)).unwrap();
     let v4: SocketAddr = "192.0.2.1:2136".parse().unwrap();
     let v6: SocketAddr = "[2001:db8::1]:2136".parse().unwrap();
@@ -59,7 +62,7 @@ fn our_own_record_is_not_a_peer() {
     let own = format!("bitmark=v3 a=192.0.2.9 c=2136 r=2130 f={FP} p={}", hex::encode(OWN));
     let mut bootstrap =
         Bootstrap::new(&Nodes::Chain, Chain::Local, fixed("nodes.localdomain", vec![own], None)).unwrap();
-    assert_eq!(bootstrap.run(&announcer, clock.wall()), Ok(1));
+    assert_eq!(bootstrap.run(&announcer, clock.wall()).unwrap(), 1);
     assert_eq!(announcer.peer_count(), 1);
     assert_eq!(announcer.peer(&OWN).unwrap().listeners, announcer.own_listeners());
 }
@@ -68,14 +71,14 @@ fn our_own_record_is_not_a_peer() {
 fn failures_retry_after_five_minutes() {
     let (clock, announcer) = announcer(TableLimits::default());
     let mut bootstrap = Bootstrap::new(&Nodes::Chain, Chain::Bitmark, Box::new(NotConfigured)).unwrap();
-    assert_eq!(bootstrap.run(&announcer, clock.wall()), Err(LookupError::NotConfigured));
+    assert!(matches!(bootstrap.run(&announcer, clock.wall()), Err(PeerError::NoResolver)));
     assert_eq!(bootstrap.next_due(), Some(clock.wall() + minutes(5)));
     let mut unknown = Bootstrap::new(&Nodes::Chain, Chain::Bitmark, fixed("elsewhere", vec![], None)).unwrap();
-    assert!(matches!(unknown.run(&announcer, clock.wall()), Err(LookupError::Failed(_))));
+    assert!(matches!(unknown.run(&announcer, clock.wall()), Err(PeerError::DnsLookup(_))));
     // No records at all is a successful lookup.
     let mut empty =
         Bootstrap::new(&Nodes::Chain, Chain::Bitmark, fixed("nodes.live.bitmark.com", vec![], None)).unwrap();
-    assert_eq!(empty.run(&announcer, clock.wall()), Ok(0));
+    assert_eq!(empty.run(&announcer, clock.wall()).unwrap(), 0);
 }
 
 #[test]
