@@ -4,6 +4,7 @@
 
 mod common;
 
+use bitmark_peer::bus::BroadcastSink;
 use bitmark_peer::clock::SystemClock;
 use bitmark_peer::listener::ChainView;
 use bitmark_peer::score::{Offence, ScoreBoard};
@@ -12,7 +13,7 @@ use bitmark_peer::transport::{CurveKeys, ListenerConfig, ListenerLimits, ZmqList
 use bitmark_peer::upstream::{
     Backoff, Identity, LinkState, NoLiveness, Target, Upstream, UpstreamConfig, UpstreamEnv, ZmqDialer,
 };
-use bitmark_peer::wire::packed_address;
+use bitmark_peer::wire::{packed_address, Push};
 use bitmark_peer::PeerError;
 use bitmark_record::BlockDigest;
 use common::*;
@@ -112,8 +113,7 @@ fn registers_polls_and_fetches_over_curve() {
 
     // Pushes reach the remote's pool.
     let queue = upstream.queue();
-    use bitmark_peer::upstream::{BroadcastItem, BroadcastSink};
-    assert!(queue.offer(Arc::new(BroadcastItem::new("transfer", vec![b"T1".to_vec()]))));
+    assert!(queue.offer(Arc::new(Push::Transfer(b"T1".to_vec()))));
     eventually("the push", || !server.fixture.pool.submitted().is_empty());
     assert_eq!(server.fixture.pool.submitted(), [("transfer", b"T1".to_vec())]);
     upstream.close();

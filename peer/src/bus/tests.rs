@@ -4,6 +4,7 @@
 use super::*;
 use crate::wire::Request;
 use bitmark_record::Chain;
+use std::sync::atomic::Ordering;
 use std::thread;
 
 fn other(command: &str, param: &[u8]) -> Push {
@@ -60,7 +61,7 @@ fn bitmarkd_queue_overflow() {
     assert_eq!(bus.send(Push::Block(vec![0x11, 0x99])), Sent::Queued { delivered: 1, dropped: 0 });
     assert_eq!(sub.len(), 15);
     assert!(drain(&sub).contains(&Push::Block(vec![0x11, 0x99])));
-    assert_eq!(sub.stats(), QueueStats { queued: 15, dropped: 16, displaced: 0 });
+    assert_eq!(sub.stats(), QueueStats { queued: 15, dropped: 16, displaced: 0, discarded: 0 });
 }
 
 #[test]
@@ -122,7 +123,7 @@ fn blocks_displace_the_oldest_non_block_then_the_oldest_block() {
     bus.send(block(6));
     bus.send(block(7));
     assert_eq!(drain(&sub), [block(5), block(6), block(7)]);
-    assert_eq!(sub.stats(), QueueStats { queued: 9, dropped: 1, displaced: 3 });
+    assert_eq!(sub.stats(), QueueStats { queued: 9, dropped: 1, displaced: 3, discarded: 0 });
 }
 
 #[test]
@@ -156,7 +157,7 @@ fn a_stalled_consumer_never_blocks_the_sender_or_the_others() {
     assert!(started.elapsed() < Duration::from_secs(10));
     bus.close();
     assert_eq!(stalled.len(), 9);
-    assert_eq!(stalled.stats(), QueueStats { queued: 9, dropped: u64::from(total) - 9, displaced: 0 });
+    assert_eq!(stalled.stats(), QueueStats { queued: 9, dropped: u64::from(total) - 9, displaced: 0, discarded: 0 });
     // The reader got everything it did not have to drop, and every item is accounted for.
     let (got, stats) = handle.join().unwrap();
     assert_eq!(got, stats.queued);
@@ -211,4 +212,48 @@ fn relaying_through_the_handler_reaches_the_bus() {
     relay.relay(&push);
     relay.relay(&push);
     assert_eq!(drain(&sub), [push]);
+}
+
+/// A sink that takes everything and records whether it heard the bus close.
+#[derive(Default)]
+struct Recording {
+    items: Mutex<Vec<Item>>,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl BroadcastSink for Recording {
+    fn offer(&self, item: Item) -> bool {
+        self.items.lock().unwrap().push(item);
+        true
+    }
+
+    fn bus_closed(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn attached_sinks_share_items_and_leave_when_dropped() {
+    let bus = Bus::new();
+    let sub = bus.subscribe("q", 4);
+    let sink = Arc::new(Recording::default());
+    bus.attach(&sink);
+    assert_eq!(bus.stats().consumers, 2);
+    bus.send(block(1));
+    let held = sink.items.lock().unwrap()[0].clone();
+    // One item, shared: the subscriber's copy is the same allocation.
+    assert!(Arc::ptr_eq(&held, &sub.try_recv().unwrap()));
+    bus.close();
+    assert!(sink.closed.load(Ordering::SeqCst));
+    // Attaching to a closed bus tells the sink at once; dropping a sink unsubscribes it.
+    let bus = Bus::new();
+    let late = Arc::new(Recording::default());
+    bus.attach(&late);
+    drop(late);
+    assert_eq!(bus.send(block(2)), Sent::Queued { delivered: 0, dropped: 0 });
+    assert_eq!(bus.stats().consumers, 0);
+    bus.close();
+    let after = Arc::new(Recording::default());
+    bus.attach(&after);
+    assert!(after.closed.load(Ordering::SeqCst));
 }

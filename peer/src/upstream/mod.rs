@@ -9,7 +9,9 @@
 //!   virtual-time tests drive it step by step ([`Session::next_due`], [`Session::run_due`]).
 //! * [`Upstream`]: a thread that owns a `Session` (libzmq sockets are not thread-safe, and REQ
 //!   allows one request at a time), with typed calls from other threads, a bounded queue of
-//!   broadcast items ([`PushQueue`], a [`BroadcastSink`]) and a [`UpstreamStatus`] snapshot.
+//!   broadcast items ([`PushQueue`], a [`BroadcastSink`](crate::bus::BroadcastSink) that
+//!   [`Upstream::subscribe`] attaches to the [`Bus`](crate::bus::Bus)) and a [`UpstreamStatus`]
+//!   snapshot.
 //!
 //! # States
 //!
@@ -40,7 +42,6 @@
 mod backoff;
 mod dial;
 mod handle;
-mod item;
 mod session;
 mod status;
 
@@ -50,10 +51,10 @@ mod tests;
 pub use backoff::{Backoff, Jitter};
 pub use dial::{Dialer, MemoryDialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
 pub use handle::{PushQueue, Upstream};
-pub use item::{BroadcastItem, BroadcastSink};
 pub use session::Session;
 pub use status::{LinkState, UpstreamStatus};
 
+use crate::bus::DEFAULT_CAPACITY;
 use crate::clock::Clock;
 use crate::listener::{ChainView, PeerTable};
 use crate::score::ScoreBoard;
@@ -89,7 +90,7 @@ impl Default for UpstreamConfig {
             connect_timeout: Duration::from_secs(20),
             poll_interval: Duration::from_secs(30),
             backoff: Backoff::default(),
-            queue_capacity: 1000,
+            queue_capacity: DEFAULT_CAPACITY,
         }
     }
 }

@@ -3,13 +3,12 @@
 
 use super::backoff::Jitter;
 use super::dial::{Dialer, Target};
-use super::item::BroadcastItem;
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
 use crate::error::PeerError;
 use crate::score::{Offence, PeerKey};
 use crate::transport::Transport;
-use crate::wire::{quote_for_log, Reply, Request};
+use crate::wire::{quote_for_log, Push, Reply, Request};
 use bitmark_record::{BlockDigest, Fault};
 use std::time::Instant;
 use tracing::{debug, info, warn};
@@ -117,9 +116,9 @@ impl<D: Dialer> Session<D> {
 
     /// Push a broadcast item (`[chain][command][params...]`, reply `[command]["A"]`). Items are
     /// only pushed while registered, as in bitmarkd.
-    pub fn push(&mut self, item: &BroadcastItem) -> Result<(), PeerError> {
+    pub fn push(&mut self, item: &Push) -> Result<(), PeerError> {
         self.ready()?;
-        match self.exchange(&item.to_request())? {
+        match self.exchange(&Request::Push(item.clone()))? {
             Reply::Ack(_) => Ok(()),
             reply => Err(self.never_an_error(reply, "push")),
         }

@@ -3,13 +3,14 @@
 //! (The same over libzmq CURVE sockets is in `peer/tests/upstream.rs`.)
 
 use super::*;
+use crate::bus::{BroadcastSink, Bus, Sent};
 use crate::clock::{Clock, ManualClock, SystemClock};
 use crate::error::PeerError;
 use crate::listener::{Handler, PeerTable};
 use crate::score::{Offence, ScoreBoard, ScoreConfig};
 use crate::testing::{FakeChain, FakePeers, FakePool, Fixture, GENESIS};
 use crate::transport::{MemoryNetwork, PeerInfo, Service};
-use crate::wire::{Reply, Request};
+use crate::wire::{Push, Reply, Request};
 use bitmark_record::{BlockDigest, Chain};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -103,6 +104,11 @@ impl Service for Scripted {
     fn handle(&self, peer: &PeerInfo, request: Request) -> Reply {
         (self.answer)(&request).unwrap_or_else(|| self.handler.handle(peer, request))
     }
+}
+
+/// A push nobody acts on (bitmarkd's old heartbeat), acknowledged all the same.
+fn heart() -> Push {
+    Push::Other { command: b"heart".to_vec(), params: vec![] }
 }
 
 fn registered(session: &Session<MemoryDialer>) -> bool {
@@ -303,13 +309,14 @@ fn pushes_reach_the_remote_while_registered() {
     let local = Local::new();
     let remote = local.remote(1);
     let mut session = local.session();
-    let item = BroadcastItem::new("transfer", vec![b"T".to_vec()]);
+    let item = Push::Transfer(b"T".to_vec());
     assert!(matches!(session.push(&item), Err(PeerError::NotConnected)));
     session.retarget(target(1));
     session.run_due();
     session.push(&item).unwrap();
-    session.push(&BroadcastItem::new("issues", vec![b"I".to_vec(), vec![0]])).unwrap();
-    session.push(&BroadcastItem::new("heart", vec![])).unwrap();
+    // Frames go out verbatim: the legacy second frame of `issues`, a command nobody acts on.
+    session.push(&Push::Other { command: b"issues".to_vec(), params: vec![b"I".to_vec(), vec![0]] }).unwrap();
+    session.push(&heart()).unwrap();
     let kinds: Vec<_> = remote.pool.submitted().into_iter().collect();
     assert_eq!(kinds, [("transfer", b"T".to_vec()), ("issues", b"I".to_vec())]);
 }
@@ -430,7 +437,7 @@ fn an_error_reply_to_n_or_a_push_is_malformed() {
     session.retarget(target(1));
     session.run_due();
     assert!(matches!(session.remote_height(), Err(PeerError::Remote(text)) if text == "nope"));
-    assert!(matches!(session.push(&BroadcastItem::new("block", vec![vec![1]])), Err(PeerError::Remote(_))));
+    assert!(matches!(session.push(&Push::Block(vec![1])), Err(PeerError::Remote(_))));
     assert_eq!(local.points(1), 2.0 * Offence::MalformedReply.points());
     assert!(registered(&session), "a bad answer is not a lost link");
 }
@@ -443,8 +450,13 @@ fn the_threaded_upstream_over_memory() {
     env.clock = Arc::new(SystemClock);
     let dialer = MemoryDialer::new(&local.network, CHAIN, "us");
     let upstream = Upstream::start(UpstreamConfig::default(), dialer, env).unwrap();
+    let bus = Bus::new();
+    upstream.subscribe(&bus);
+    assert_eq!(bus.stats().consumers, 1);
     let queue = upstream.queue();
-    assert!(!queue.offer(Arc::new(BroadcastItem::new("transfer", vec![b"early".to_vec()]))), "not registered");
+    assert!(!queue.offer(Arc::new(Push::Transfer(b"early".to_vec()))), "not registered");
+    assert_eq!(bus.send(Push::Transfer(b"early too".to_vec())), Sent::Queued { delivered: 0, dropped: 1 });
+    assert_eq!(queue.stats().discarded, 2);
     assert!(matches!(upstream.get_block_data(2), Err(PeerError::NotConnected)));
     let ourselves = Target { address: addr(9), public_key: OUR_KEY };
     assert!(matches!(upstream.retarget(ourselves), Err(PeerError::ConnectingToSelf)));
@@ -460,7 +472,7 @@ fn the_threaded_upstream_over_memory() {
     assert_eq!(upstream.get_block_data(4).unwrap(), b"block-4");
     assert_eq!(upstream.remote_digest_of_height(2).unwrap(), BlockDigest([2; 32]));
     assert_eq!(upstream.remote_height().unwrap(), 4);
-    assert!(queue.offer(Arc::new(BroadcastItem::new("transfer", vec![b"T".to_vec()]))));
+    assert_eq!(bus.send(Push::Transfer(b"T".to_vec())), Sent::Queued { delivered: 1, dropped: 0 });
     while remote.pool.submitted().is_empty() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(5));
@@ -472,6 +484,9 @@ fn the_threaded_upstream_over_memory() {
         std::thread::sleep(Duration::from_millis(5));
     }
     upstream.close();
+    // Closing the upstream unsubscribed it (only the queue handle above keeps it alive).
+    drop(queue);
+    assert_eq!(bus.stats().consumers, 0);
 }
 
 #[test]
@@ -540,7 +555,7 @@ mod prop {
                     }
                     Op::Push => {
                         let was = session.is_registered();
-                        let outcome = session.push(&BroadcastItem::new("heart", vec![]));
+                        let outcome = session.push(&heart());
                         prop_assert!(was || matches!(outcome, Err(PeerError::NotConnected)));
                     }
                 }
