@@ -13,6 +13,7 @@ use super::txt::TxtRecord;
 use crate::clock::{unix_secs, Clock};
 use crate::error::PeerError;
 use crate::listener::{PeerEntry, PeerTable};
+use crate::upstream::Liveness;
 use crate::wire::packed_address::pack_all;
 use crate::wire::Push;
 use bitmark_record::Fault;
@@ -182,6 +183,14 @@ impl Announcer {
         self.lock().peers.update_time(public_key, now)
     }
 
+    /// [`Announcer::update_time`], logging an unknown key (an upstream can be pointed at a
+    /// peer that has since expired from the table).
+    fn refresh(&self, public_key: &[u8], now: SystemTime) {
+        if !self.lock().peers.update_time(public_key, now) {
+            debug!(target: TARGET, key = hex::encode(public_key), "updatetime for an unknown peer");
+        }
+    }
+
     /// bitmarkd's `ReBalance`, as connector commands.
     pub fn rebalance(&self) -> Vec<Action> {
         connects(self.lock().peers.rebalance())
@@ -192,9 +201,7 @@ impl Announcer {
         match command {
             Command::Reconnect => self.rebalance(),
             Command::UpdateTime(key) => {
-                if !self.lock().peers.update_time(&key, now) {
-                    debug!(target: TARGET, key = hex::encode(&key), "updatetime for an unknown peer");
-                }
+                self.refresh(&key, now);
                 Vec::new()
             }
         }
@@ -339,5 +346,14 @@ impl PeerTable for Announcer {
 
     fn add_rpc(&self, fingerprint: &[u8], listeners: &[u8], timestamp: u64) -> bool {
         self.add_rpc_at(fingerprint, listeners, timestamp, self.clock.wall()).relay()
+    }
+}
+
+/// The upstreams keep the peers they poll from expiring: bitmarkd's `updatetime` after each
+/// answered `N` (protocol.md §3.5), applied at once (bitmarkd queues it for the announce
+/// goroutine; here it is one short lock).
+impl Liveness for Announcer {
+    fn responded(&self, public_key: &[u8]) {
+        self.refresh(public_key, self.clock.wall());
     }
 }

@@ -7,6 +7,7 @@ use crate::announce::peers::Target;
 use crate::announce::rebalance::Slot;
 use crate::announce::{Action, Command, ConnectorCommand, Runner, RunnerConfig};
 use crate::listener::PeerTable;
+use crate::upstream::Liveness;
 use crate::wire::Push;
 use bitmark_record::Chain;
 use std::collections::BTreeMap;
@@ -122,6 +123,22 @@ fn commands() {
     assert_eq!(announcer.peer(&key(1)).unwrap().timestamp, later);
     // Unknown keys are ignored.
     assert!(announcer.handle(Command::UpdateTime(b"nobody".to_vec()), later).is_empty());
+}
+
+#[test]
+fn an_answered_poll_refreshes_the_peer() {
+    let (clock, announcer) = announcer(TableLimits::default());
+    announcer.add_peer(&key(1), &listeners(1), T0);
+    clock.advance(minutes(54));
+    let upstreams: &dyn Liveness = &announcer;
+    upstreams.responded(&key(1));
+    upstreams.responded(b"nobody");
+    assert_eq!(announcer.peer(&key(1)).unwrap().timestamp, clock.wall());
+    // Without the poll it would have gone at the pass after T0 + 55 min.
+    announcer.tick(clock.wall());
+    let actions = announcer.tick(clock.wall() + minutes(2));
+    assert!(releases(&actions).is_empty());
+    assert!(announcer.peer(&key(1)).is_some());
 }
 
 #[derive(Clone, Default)]
