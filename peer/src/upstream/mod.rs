@@ -27,17 +27,7 @@
 //!
 //! # Where we differ from bitmarkd, and why
 //!
-//! | bitmarkd | here |
-//! |---|---|
-//! | registration is redone only on a libzmq `CONNECTED` event after a `DISCONNECTED` one; `Connect` (retarget) and `ResetServer` leave the flag and the poller state inconsistent, so a retargeted upstream may never register (§8 item 6, §11 items 4-5) | every retarget resets the cache and registers with the new target at once; a lost link (a request that times out or fails) drops the registration and registers again on a fresh socket |
-//! | link state from socket monitor events | from request outcomes: the same on every transport, and what matters is whether the peer answers |
-//! | libzmq retries a dead peer every 2 min for ever | exponential back-off with jitter, 2 s doubling to 5 min ([`Backoff`]); no socket between attempts |
-//! | an `R` answered `["E"]["invalid public key"]` leaves the upstream unregistered until the next reconnect | registered: that error comes after the remote stored us, and only says it knows nobody else to name (every 2-node network hits it) |
-//! | an `R` reply with a short timestamp panics the node | a malformed reply, penalised |
-//! | first poll 30 s after start | first poll right after registering, so the connector has a height at once |
-//! | the `H` poll failing keeps a stale digest | a remote that cannot give a digest for our height has no cached digest (the connector must not vote with an old one) |
-//! | no penalties | timeouts, malformed replies, another chain and a height the peer cannot back up are reported to the [`ScoreBoard`](crate::score::ScoreBoard); a banned peer is dropped and not dialled until the ban ends |
-//! | registration, polls and pushes can interleave on one REQ socket (read locks) | one thread, one request at a time; connector calls go before pushes |
+//! In the crate's one table of differences, `peer/README.md` (rows marked "upstream").
 
 mod backoff;
 mod dial;
