@@ -1,24 +1,34 @@
 //! The broadcast bus (bitmarkd's `messagebus.BroadcastQueue`, protocol.md §6.1): one side sends
 //! the items to push to other nodes (accepted blocks and transactions, relayed and own
-//! announcements), every consumer (each upstream, a publisher) gets its own bounded queue.
+//! announcements), and the bus fans each out to every consumer's own bounded queue. The
+//! consumers are [`BroadcastSink`]s: each upstream's push queue
+//! ([`Upstream::subscribe`](crate::upstream::Upstream::subscribe)), and [`Subscriber`]s for
+//! anything else (a publisher, tests).
 //!
 //! As bitmarkd:
 //! * an item whose SHA3-256 of `command ‖ param0 ‖ param1 ‖ …` (plain concatenation) is among
 //!   the last [`DEDUP_WINDOW`] sent is dropped for everyone; the cache is kept even with no
 //!   consumer;
 //! * a queue takes a non-block item only while it has more than one free slot, so the last slot
-//!   is kept for a block.
+//!   is kept for a block ([`ItemQueue`], the one implementation of the queue rules).
 //!
 //! Ours: [`Bus::send`] never blocks (bitmarkd's send blocks on a consumer whose queue changed
 //! between its length check and the send); when a queue is completely full, a block displaces
 //! the oldest non-block item, or failing that the oldest block (the newest block is what peers
-//! need to hear); every drop is counted per consumer.
+//! need to hear); every drop is counted per consumer ([`QueueStats`]). The bus holds its
+//! consumers weakly: dropping one unsubscribes it.
 //!
 //! Items are the [`Push`] an upstream sends as `[chain][command][params…]`
-//! ([`Push::command`], [`Push::params`]), shared between consumers in an `Arc`.
+//! ([`Push::command`], [`Push::params`]), shared between consumers in an `Arc`, so a 5 MB block
+//! fanned out to 25 upstreams is held once. [`Push::Other`] carries any frames verbatim.
 
+mod queue;
+
+pub use queue::{ItemQueue, QueueStats};
+
+use crate::error::PeerError;
 use crate::listener::Relay;
-use crate::wire::{command, Push};
+use crate::wire::Push;
 use sha3::{Digest, Sha3_256};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,20 +70,9 @@ pub enum Sent {
     Queued {
         /// Consumers that took it.
         delivered: usize,
-        /// Consumers whose queue was full.
+        /// Consumers that did not take it (queue full, upstream not registered, closed).
         dropped: usize,
     },
-}
-
-/// Counters of one consumer's queue.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct QueueStats {
-    /// Items queued.
-    pub queued: u64,
-    /// Non-block items refused because only the last slot (or none) was free.
-    pub dropped: u64,
-    /// Items pushed out of a full queue by a block.
-    pub displaced: u64,
 }
 
 /// Counters of the bus.
@@ -87,61 +86,40 @@ pub struct BusStats {
     pub consumers: usize,
 }
 
-/// Why [`Subscriber::recv_timeout`] returned no item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum RecvError {
-    /// Nothing arrived in time.
-    #[error("timed out")]
-    Timeout,
-    /// The bus is closed (or gone) and the queue is empty.
-    #[error("bus closed")]
-    Closed,
+/// Takes bus items without blocking: one consumer of the bus.
+pub trait BroadcastSink: Send + Sync {
+    /// Offer `item`; false when it was dropped (queue full, consumer not registered or
+    /// closed). Must not block.
+    fn offer(&self, item: Item) -> bool;
+
+    /// The bus has closed: nothing more will be offered. Nothing to do by default.
+    fn bus_closed(&self) {}
 }
 
 struct QueueState {
-    items: VecDeque<Item>,
+    queue: ItemQueue,
     closed: bool,
-    stats: QueueStats,
 }
 
+/// A [`Subscriber`]'s queue, as the bus sees it.
 struct Queue {
     name: String,
-    capacity: usize,
     state: Mutex<QueueState>,
     ready: Condvar,
 }
 
-impl Queue {
-    /// Offer an item; true if it was queued.
-    fn offer(&self, item: &Item, is_block: bool) -> bool {
+impl BroadcastSink for Queue {
+    fn offer(&self, item: Item) -> bool {
         let mut state = lock(&self.state);
-        if state.closed {
+        if state.closed || !state.queue.offer(item) {
             return false;
         }
-        let len = state.items.len();
-        // bitmarkd: `len < cap-1` for everything, the last slot for blocks only.
-        let fits = len + 1 < self.capacity || (is_block && len < self.capacity);
-        if !fits {
-            if !is_block {
-                state.stats.dropped += 1;
-                return false;
-            }
-            let victim = state.items.iter().position(|i| i.command() != command::BLOCK).unwrap_or(0);
-            if state.items.remove(victim).is_none() {
-                // Capacity 0 cannot happen (subscribe enforces 1), but never queue past it.
-                state.stats.dropped += 1;
-                return false;
-            }
-            state.stats.displaced += 1;
-        }
-        state.items.push_back(item.clone());
-        state.stats.queued += 1;
         drop(state);
         self.ready.notify_one();
         true
     }
 
-    fn close(&self) {
+    fn bus_closed(&self) {
         lock(&self.state).closed = true;
         self.ready.notify_all();
     }
@@ -150,7 +128,7 @@ impl Queue {
 struct BusState {
     recent: VecDeque<[u8; 32]>,
     seen: HashSet<[u8; 32]>,
-    consumers: Vec<Weak<Queue>>,
+    consumers: Vec<Weak<dyn BroadcastSink>>,
     closed: bool,
 }
 
@@ -163,7 +141,7 @@ struct Shared {
 impl Drop for Shared {
     fn drop(&mut self) {
         let state = lock(&self.state);
-        state.consumers.iter().filter_map(Weak::upgrade).for_each(|q| q.close());
+        state.consumers.iter().filter_map(Weak::upgrade).for_each(|c| c.bus_closed());
     }
 }
 
@@ -204,17 +182,26 @@ impl Bus {
     pub fn subscribe(&self, name: impl Into<String>, capacity: usize) -> Subscriber {
         let queue = Arc::new(Queue {
             name: name.into(),
-            capacity: capacity.max(1),
-            state: Mutex::new(QueueState { items: VecDeque::new(), closed: false, stats: QueueStats::default() }),
+            state: Mutex::new(QueueState { queue: ItemQueue::new(capacity), closed: false }),
             ready: Condvar::new(),
         });
+        self.attach(&queue);
+        Subscriber { queue }
+    }
+
+    /// Offer every item sent from now on to `sink`, for as long as it lives: the bus keeps only
+    /// a weak reference, so dropping the sink's last `Arc` unsubscribes it. A sink attached to
+    /// a closed bus is told so at once.
+    pub fn attach<S: BroadcastSink + 'static>(&self, sink: &Arc<S>) {
+        let weak: Weak<dyn BroadcastSink> = Arc::downgrade(sink) as Weak<dyn BroadcastSink>;
         let mut state = lock(&self.shared.state);
         if state.closed {
-            queue.close();
+            drop(state);
+            sink.bus_closed();
+            return;
         }
-        state.consumers.retain(|q| q.strong_count() > 0);
-        state.consumers.push(Arc::downgrade(&queue));
-        Subscriber { queue }
+        state.consumers.retain(|c| c.strong_count() > 0);
+        state.consumers.push(weak);
     }
 
     /// Send an item to every consumer, unless it repeats one of the last [`DEDUP_WINDOW`].
@@ -222,7 +209,7 @@ impl Bus {
     pub fn send(&self, push: Push) -> Sent {
         self.shared.sent.fetch_add(1, Ordering::Relaxed);
         let hash = item_hash(&push);
-        let consumers: Vec<Arc<Queue>> = {
+        let consumers: Vec<Arc<dyn BroadcastSink>> = {
             let mut state = lock(&self.shared.state);
             if state.closed {
                 return Sent::Queued { delivered: 0, dropped: 0 };
@@ -237,26 +224,28 @@ impl Bus {
                     state.seen.remove(&old);
                 }
             }
-            state.consumers.retain(|q| q.strong_count() > 0);
+            state.consumers.retain(|c| c.strong_count() > 0);
             state.consumers.iter().filter_map(Weak::upgrade).collect()
         };
-        let is_block = push.command() == command::BLOCK;
         let item = Arc::new(push);
-        let delivered = consumers.iter().filter(|q| q.offer(&item, is_block)).count();
+        let delivered = consumers.iter().filter(|c| c.offer(Arc::clone(&item))).count();
         Sent::Queued { delivered, dropped: consumers.len() - delivered }
     }
 
-    /// Close the bus: later sends are dropped, consumers drain what they have and then see
-    /// [`RecvError::Closed`].
+    /// Close the bus: later sends are dropped, subscribers drain what they have and then see
+    /// [`PeerError::BusClosed`]; every consumer is told ([`BroadcastSink::bus_closed`]).
     pub fn close(&self) {
-        let mut state = lock(&self.shared.state);
-        state.closed = true;
-        state.consumers.iter().filter_map(Weak::upgrade).for_each(|q| q.close());
+        let consumers: Vec<Arc<dyn BroadcastSink>> = {
+            let mut state = lock(&self.shared.state);
+            state.closed = true;
+            state.consumers.drain(..).filter_map(|c| c.upgrade()).collect()
+        };
+        consumers.iter().for_each(|c| c.bus_closed());
     }
 
     /// The bus counters.
     pub fn stats(&self) -> BusStats {
-        let consumers = lock(&self.shared.state).consumers.iter().filter(|q| q.strong_count() > 0).count();
+        let consumers = lock(&self.shared.state).consumers.iter().filter(|c| c.strong_count() > 0).count();
         BusStats {
             sent: self.shared.sent.load(Ordering::Relaxed),
             duplicates: self.shared.duplicates.load(Ordering::Relaxed),
@@ -286,23 +275,24 @@ impl std::fmt::Debug for Subscriber {
 impl Subscriber {
     /// The oldest queued item, if any.
     pub fn try_recv(&self) -> Option<Item> {
-        lock(&self.queue.state).items.pop_front()
+        lock(&self.queue.state).queue.pop()
     }
 
-    /// The oldest queued item, waiting up to `timeout` for one.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<Item, RecvError> {
+    /// The oldest queued item, waiting up to `timeout` for one: [`PeerError::Timeout`] if none
+    /// came, [`PeerError::BusClosed`] once the bus is closed and the queue empty.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Item, PeerError> {
         let deadline = Instant::now() + timeout;
         let mut state = lock(&self.queue.state);
         loop {
-            if let Some(item) = state.items.pop_front() {
+            if let Some(item) = state.queue.pop() {
                 return Ok(item);
             }
             if state.closed {
-                return Err(RecvError::Closed);
+                return Err(PeerError::BusClosed);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(RecvError::Timeout);
+                return Err(PeerError::Timeout);
             }
             state = self.queue.ready.wait_timeout(state, left).map_or_else(|p| p.into_inner().0, |(s, _)| s);
         }
@@ -310,7 +300,7 @@ impl Subscriber {
 
     /// Items waiting.
     pub fn len(&self) -> usize {
-        lock(&self.queue.state).items.len()
+        lock(&self.queue.state).queue.len()
     }
 
     /// Whether no item is waiting.
@@ -320,17 +310,17 @@ impl Subscriber {
 
     /// The queue's capacity.
     pub fn capacity(&self) -> usize {
-        self.queue.capacity
+        lock(&self.queue.state).queue.capacity()
     }
 
-    /// The name given at [`Bus::subscribe`] (for logs: the upstream's address).
+    /// The name given at [`Bus::subscribe`] (for logs).
     pub fn name(&self) -> &str {
         &self.queue.name
     }
 
     /// The queue's counters.
     pub fn stats(&self) -> QueueStats {
-        lock(&self.queue.state).stats
+        lock(&self.queue.state).queue.stats()
     }
 }
 

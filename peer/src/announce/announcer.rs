@@ -4,14 +4,16 @@
 //! instead of doing it, so it runs in virtual time in tests and on a thread in the node
 //! ([`super::runner`]).
 
-use super::backup::{self, BackupError, Decoded, EntryError};
-use super::clock::Clock;
+use super::backup::{self, Decoded, EntryError};
 use super::peers::{AddOutcome, PeerBook, PeerRecord, PeerStats, PublicKey, Target, DEFAULT_MAX_PEERS};
 use super::plausible::Implausible;
 use super::rpcs::{Fingerprint, RpcBook, RpcNode, RpcRecord, DEFAULT_MAX_RPCS};
-use super::timing::{unix_secs, INITIAL_DELAY, INTERVAL};
+use super::timing::{INITIAL_DELAY, INTERVAL};
 use super::txt::TxtRecord;
+use crate::clock::{unix_secs, Clock};
+use crate::error::PeerError;
 use crate::listener::{PeerEntry, PeerTable};
+use crate::upstream::Liveness;
 use crate::wire::packed_address::pack_all;
 use crate::wire::Push;
 use bitmark_record::Fault;
@@ -118,7 +120,7 @@ impl Announcer {
         limits: TableLimits,
         clock: Arc<dyn Clock>,
     ) -> Announcer {
-        let now = clock.now();
+        let now = clock.wall();
         let peers = PeerBook::new(own_key, pack_all(own_listeners), now, limits.max_peers);
         let state = State { peers, rpcs: RpcBook::new(limits.max_rpcs), next_pass: None };
         Announcer { clock, state: Mutex::new(state) }
@@ -145,13 +147,13 @@ impl Announcer {
 
     /// Our RPC entry (bitmarkd's `SetRPC`): announced every 11 minutes from then on. Once only.
     pub fn set_rpc(&self, fingerprint: Fingerprint, addresses: &[SocketAddr]) -> Result<(), Fault> {
-        let now = self.clock.now();
+        let now = self.clock.wall();
         self.lock().rpcs.set_own(fingerprint, addresses, now)
     }
 
     /// A configured peer (`peering.connect`): pinned in the table, never expired or evicted.
     pub fn add_static(&self, public_key: &[u8], addresses: &[SocketAddr]) -> Result<(), Implausible> {
-        let now = self.clock.now();
+        let now = self.clock.wall();
         self.lock().peers.add_static(public_key, &pack_all(addresses), now)
     }
 
@@ -177,8 +179,16 @@ impl Announcer {
 
     /// bitmarkd's `UpdateTime(key, now)`. False if the key is unknown.
     pub fn update_time(&self, public_key: &[u8]) -> bool {
-        let now = self.clock.now();
+        let now = self.clock.wall();
         self.lock().peers.update_time(public_key, now)
+    }
+
+    /// [`Announcer::update_time`], logging an unknown key (an upstream can be pointed at a
+    /// peer that has since expired from the table).
+    fn refresh(&self, public_key: &[u8], now: SystemTime) {
+        if !self.lock().peers.update_time(public_key, now) {
+            debug!(target: TARGET, key = hex::encode(public_key), "updatetime for an unknown peer");
+        }
     }
 
     /// bitmarkd's `ReBalance`, as connector commands.
@@ -191,9 +201,7 @@ impl Announcer {
         match command {
             Command::Reconnect => self.rebalance(),
             Command::UpdateTime(key) => {
-                if !self.lock().peers.update_time(&key, now) {
-                    debug!(target: TARGET, key = hex::encode(&key), "updatetime for an unknown peer");
-                }
+                self.refresh(&key, now);
                 Vec::new()
             }
         }
@@ -262,15 +270,15 @@ impl Announcer {
     }
 
     /// Write `peers.json` to `path` (see [`backup::write`]). `Ok(false)`: too few entries.
-    pub fn backup(&self, path: &Path) -> Result<bool, BackupError> {
+    pub fn backup(&self, path: &Path) -> Result<bool, PeerError> {
         let records = self.peers();
         backup::write(path, &records)
     }
 
     /// Restore `peers.json` from `path` (see [`backup`]); a missing file restores nothing.
-    pub fn restore(&self, path: &Path) -> Result<RestoreReport, BackupError> {
+    pub fn restore(&self, path: &Path) -> Result<RestoreReport, PeerError> {
         let report = match backup::read(path)? {
-            Some(decoded) => self.restore_decoded(decoded, self.clock.now()),
+            Some(decoded) => self.restore_decoded(decoded, self.clock.wall()),
             None => RestoreReport::default(),
         };
         info!(target: TARGET, path = %path.display(), added = report.added, refused = report.refused,
@@ -329,7 +337,7 @@ fn connects(targets: Vec<Target>) -> Vec<Action> {
 
 impl PeerTable for Announcer {
     fn add_peer(&self, public_key: &[u8], listeners: &[u8], timestamp: u64) -> bool {
-        self.add_peer_at(public_key, listeners, timestamp, self.clock.now()).relay()
+        self.add_peer_at(public_key, listeners, timestamp, self.clock.wall()).relay()
     }
 
     fn random_peer(&self, excluding: &[u8]) -> Option<PeerEntry> {
@@ -337,6 +345,15 @@ impl PeerTable for Announcer {
     }
 
     fn add_rpc(&self, fingerprint: &[u8], listeners: &[u8], timestamp: u64) -> bool {
-        self.add_rpc_at(fingerprint, listeners, timestamp, self.clock.now()).relay()
+        self.add_rpc_at(fingerprint, listeners, timestamp, self.clock.wall()).relay()
+    }
+}
+
+/// The upstreams keep the peers they poll from expiring: bitmarkd's `updatetime` after each
+/// answered `N` (protocol.md §3.5), applied at once (bitmarkd queues it for the announce
+/// goroutine; here it is one short lock).
+impl Liveness for Announcer {
+    fn responded(&self, public_key: &[u8]) {
+        self.refresh(public_key, self.clock.wall());
     }
 }

@@ -13,7 +13,8 @@
 //! back (1 or 2 listener records).
 
 use super::peers::PeerRecord;
-use super::timing::unix_secs;
+use crate::clock::unix_secs;
+use crate::error::PeerError;
 use bitmark_record::{varint, Fault};
 use std::fmt;
 use std::io::Write;
@@ -60,25 +61,6 @@ impl fmt::Display for EntryError {
             EntryError::Fault(fault) => fault.fmt(f),
         }
     }
-}
-
-/// Why the file as a whole could not be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum BackupError {
-    /// Reading or writing failed.
-    #[error("peers.json {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The reason.
-        source: std::io::Error,
-    },
-    /// The file does not start with a JSON value.
-    #[error("peers.json: {0}")]
-    Json(#[from] serde_json::Error),
-    /// The JSON value is neither an array nor `null`.
-    #[error("peers.json: not a list")]
-    NotAList,
 }
 
 /// What a restore found: the valid entries, and the position and reason of each skipped one.
@@ -146,13 +128,14 @@ pub fn encode(records: &[PeerRecord]) -> Option<String> {
 
 /// Parse the file's text. Like Go's `json.Decoder`, only the first JSON value is read, so
 /// anything after it is ignored; `null` is an empty list.
-pub fn decode(text: &str) -> Result<Decoded, BackupError> {
+/// Fails with [`PeerError::BackupJson`] or [`PeerError::BackupNotAList`].
+pub fn decode(text: &str) -> Result<Decoded, PeerError> {
     let value = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>().next();
-    let items = match value.transpose()? {
-        None => return Err(BackupError::Json(serde::de::Error::custom("empty file"))),
+    let items = match value.transpose().map_err(PeerError::BackupJson)? {
+        None => return Err(PeerError::BackupJson(serde::de::Error::custom("empty file"))),
         Some(serde_json::Value::Null) => Vec::new(),
         Some(serde_json::Value::Array(items)) => items,
-        Some(_) => return Err(BackupError::NotAList),
+        Some(_) => return Err(PeerError::BackupNotAList),
     };
     let mut decoded = Decoded::default();
     for (i, item) in items.iter().enumerate() {
@@ -166,11 +149,11 @@ pub fn decode(text: &str) -> Result<Decoded, BackupError> {
 
 /// Write the backup of `records` to `path` (mode 0600 on Unix), atomically. `Ok(false)` when
 /// there were too few entries to write, leaving any previous file alone.
-pub fn write(path: &Path, records: &[PeerRecord]) -> Result<bool, BackupError> {
+pub fn write(path: &Path, records: &[PeerRecord]) -> Result<bool, PeerError> {
     let Some(text) = encode(records) else {
         return Ok(false);
     };
-    let io = |source| BackupError::Io { path: path.to_path_buf(), source };
+    let io = |source| PeerError::BackupIo { path: path.to_path_buf(), source };
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
@@ -185,10 +168,10 @@ pub fn write(path: &Path, records: &[PeerRecord]) -> Result<bool, BackupError> {
 }
 
 /// Read the backup at `path`; `Ok(None)` if there is no file (a first start).
-pub fn read(path: &Path) -> Result<Option<Decoded>, BackupError> {
+pub fn read(path: &Path) -> Result<Option<Decoded>, PeerError> {
     match std::fs::read_to_string(path) {
         Ok(text) => decode(&text).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(BackupError::Io { path: path.to_path_buf(), source }),
+        Err(source) => Err(PeerError::BackupIo { path: path.to_path_buf(), source }),
     }
 }

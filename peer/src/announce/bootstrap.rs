@@ -13,6 +13,7 @@
 
 use super::announcer::Announcer;
 use super::txt::{parse_all, TxtRecord};
+use crate::error::PeerError;
 use bitmark_record::Chain;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -43,19 +44,13 @@ pub enum Nodes {
     Domain(String),
 }
 
-/// The `nodes` setting was empty (bitmarkd: "nodes cannot be blank choose from: none, chain or
-/// sub.domain.tld").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("nodes cannot be blank choose from: none, chain or sub.domain.tld")]
-pub struct BlankNodes;
-
 impl std::str::FromStr for Nodes {
-    type Err = BlankNodes;
+    type Err = PeerError;
 
-    /// `none`, `chain` or a domain; empty is an error, as in bitmarkd.
-    fn from_str(text: &str) -> Result<Nodes, BlankNodes> {
+    /// `none`, `chain` or a domain; empty is [`PeerError::BlankNodes`], as in bitmarkd.
+    fn from_str(text: &str) -> Result<Nodes, PeerError> {
         match text {
-            "" => Err(BlankNodes),
+            "" => Err(PeerError::BlankNodes),
             "none" => Ok(Nodes::None),
             "chain" => Ok(Nodes::Chain),
             domain => Ok(Nodes::Domain(domain.to_string())),
@@ -81,21 +76,11 @@ impl Nodes {
     }
 }
 
-/// Why a lookup failed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum LookupError {
-    /// No resolver is configured.
-    #[error("no DNS resolver configured")]
-    NotConfigured,
-    /// The resolver failed (the text says how).
-    #[error("DNS lookup: {0}")]
-    Failed(String),
-}
-
 /// DNS as the bootstrap needs it. Implementations may block (the runner thread calls them).
 pub trait NodeLookup: Send {
     /// The TXT strings of `domain` (each record's strings joined, as Go's `LookupTXT` gives).
-    fn txt(&mut self, domain: &str) -> Result<Vec<String>, LookupError>;
+    /// A failure is [`PeerError::DnsLookup`] (or [`PeerError::NoResolver`]).
+    fn txt(&mut self, domain: &str) -> Result<Vec<String>, PeerError>;
 
     /// The TTL bitmarkd would use as the refresh interval: that of the first record of the first
     /// non-empty section of a SOA query for `domain.`. `None` if unknown.
@@ -104,13 +89,13 @@ pub trait NodeLookup: Send {
     }
 }
 
-/// A lookup that always fails with [`LookupError::NotConfigured`].
+/// A lookup that always fails with [`PeerError::NoResolver`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NotConfigured;
 
 impl NodeLookup for NotConfigured {
-    fn txt(&mut self, _domain: &str) -> Result<Vec<String>, LookupError> {
-        Err(LookupError::NotConfigured)
+    fn txt(&mut self, _domain: &str) -> Result<Vec<String>, PeerError> {
+        Err(PeerError::NoResolver)
     }
 }
 
@@ -125,8 +110,8 @@ pub struct FixedRecords {
 }
 
 impl NodeLookup for FixedRecords {
-    fn txt(&mut self, domain: &str) -> Result<Vec<String>, LookupError> {
-        self.records.get(domain).cloned().ok_or_else(|| LookupError::Failed(format!("no records for {domain}")))
+    fn txt(&mut self, domain: &str) -> Result<Vec<String>, PeerError> {
+        self.records.get(domain).cloned().ok_or_else(|| PeerError::DnsLookup(format!("no records for {domain}")))
     }
 
     fn refresh_ttl(&mut self, _domain: &str) -> Option<Duration> {
@@ -181,7 +166,7 @@ impl Bootstrap {
     /// Look the domain up and add each valid record's key and listeners to the peer table,
     /// stamped `now` (bitmarkd's `addTXTs`; the RPC fields are not used). Schedules the next
     /// lookup and returns the number of valid records.
-    pub fn run(&mut self, announcer: &Announcer, now: SystemTime) -> Result<usize, LookupError> {
+    pub fn run(&mut self, announcer: &Announcer, now: SystemTime) -> Result<usize, PeerError> {
         let result = self.lookup.txt(&self.domain);
         let records: Vec<TxtRecord> = match result {
             Ok(texts) => parse_all(&texts),

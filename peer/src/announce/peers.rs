@@ -4,7 +4,8 @@
 
 use super::plausible::{check_key, normalise_listeners, Implausible, KEY_LEN};
 use super::rebalance::{targets, Slot};
-use super::timing::{announced_at, is_expired, unix_secs, REBROADCAST};
+use super::timing::{announced_at, is_expired, REBROADCAST};
+use crate::clock::unix_secs;
 use crate::listener::PeerEntry;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};

@@ -141,9 +141,9 @@ struct Worker {
 impl Worker {
     fn run(mut self, rx: &Receiver<Message>) {
         let clock = self.announcer.clock();
-        let mut next_backup = clock.now() + INTERVAL;
+        let mut next_backup = clock.wall() + INTERVAL;
         while !self.stop.load(Ordering::SeqCst) {
-            let now = clock.now();
+            let now = clock.wall();
             if let Some(bootstrap) = self.bootstrap.as_mut().filter(|b| b.is_due(now)) {
                 // Failures are logged and rescheduled inside.
                 let _ = bootstrap.run(&self.announcer, now);
@@ -162,7 +162,7 @@ impl Worker {
                 .fold(self.config.poll, Duration::min);
             match rx.recv_timeout(wait) {
                 Ok(Message::Command(command)) => {
-                    for action in self.announcer.handle(command, clock.now()) {
+                    for action in self.announcer.handle(command, clock.wall()) {
                         self.sink.act(action);
                     }
                 }

@@ -43,11 +43,6 @@ pub fn is_expired(at: SystemTime, now: SystemTime) -> bool {
     at.checked_add(EXPIRY).is_some_and(|deadline| deadline < now)
 }
 
-/// Whole unix seconds of `t` (Go's `Unix()`); 0 for times before 1970.
-pub fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,7 +80,5 @@ mod tests {
         assert_eq!(INTERVAL.as_secs(), 660);
         assert_eq!(EXPIRY.as_secs(), 3_300);
         assert_eq!(REBROADCAST.as_secs(), 420);
-        assert_eq!(unix_secs(at(5) + Duration::from_millis(999)), 5);
-        assert_eq!(unix_secs(UNIX_EPOCH - Duration::from_secs(1)), 0);
     }
 }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::wire::Request;
 use bitmark_record::Chain;
+use std::sync::atomic::Ordering;
 use std::thread;
 
 fn other(command: &str, param: &[u8]) -> Push {
@@ -60,7 +61,7 @@ fn bitmarkd_queue_overflow() {
     assert_eq!(bus.send(Push::Block(vec![0x11, 0x99])), Sent::Queued { delivered: 1, dropped: 0 });
     assert_eq!(sub.len(), 15);
     assert!(drain(&sub).contains(&Push::Block(vec![0x11, 0x99])));
-    assert_eq!(sub.stats(), QueueStats { queued: 15, dropped: 16, displaced: 0 });
+    assert_eq!(sub.stats(), QueueStats { queued: 15, dropped: 16, displaced: 0, discarded: 0 });
 }
 
 #[test]
@@ -122,7 +123,7 @@ fn blocks_displace_the_oldest_non_block_then_the_oldest_block() {
     bus.send(block(6));
     bus.send(block(7));
     assert_eq!(drain(&sub), [block(5), block(6), block(7)]);
-    assert_eq!(sub.stats(), QueueStats { queued: 9, dropped: 1, displaced: 3 });
+    assert_eq!(sub.stats(), QueueStats { queued: 9, dropped: 1, displaced: 3, discarded: 0 });
 }
 
 #[test]
@@ -156,7 +157,7 @@ fn a_stalled_consumer_never_blocks_the_sender_or_the_others() {
     assert!(started.elapsed() < Duration::from_secs(10));
     bus.close();
     assert_eq!(stalled.len(), 9);
-    assert_eq!(stalled.stats(), QueueStats { queued: 9, dropped: u64::from(total) - 9, displaced: 0 });
+    assert_eq!(stalled.stats(), QueueStats { queued: 9, dropped: u64::from(total) - 9, displaced: 0, discarded: 0 });
     // The reader got everything it did not have to drop, and every item is accounted for.
     let (got, stats) = handle.join().unwrap();
     assert_eq!(got, stats.queued);
@@ -174,10 +175,10 @@ fn subscribers_leave_and_the_bus_closes() {
     assert_eq!(bus.send(numbered(1)), Sent::Queued { delivered: 1, dropped: 0 });
     bus.close();
     assert_eq!(bus.send(numbered(2)), Sent::Queued { delivered: 0, dropped: 0 });
-    assert_eq!(a.recv_timeout(Duration::from_millis(10)).map(|i| (*i).clone()), Ok(numbered(1)));
-    assert_eq!(a.recv_timeout(Duration::from_millis(10)), Err(RecvError::Closed));
+    assert_eq!(*a.recv_timeout(Duration::from_millis(10)).unwrap(), numbered(1));
+    assert!(matches!(a.recv_timeout(Duration::from_millis(10)), Err(PeerError::BusClosed)));
     // Subscribing to a closed bus gives a closed queue.
-    assert_eq!(bus.subscribe("late", 4).recv_timeout(Duration::from_secs(5)), Err(RecvError::Closed));
+    assert!(matches!(bus.subscribe("late", 4).recv_timeout(Duration::from_secs(5)), Err(PeerError::BusClosed)));
 
     // Dropping the last sender closes too, waking a waiting consumer.
     let bus = Bus::new();
@@ -185,20 +186,20 @@ fn subscribers_leave_and_the_bus_closes() {
     let waiter = thread::spawn(move || sub.recv_timeout(Duration::from_secs(30)));
     thread::sleep(Duration::from_millis(50));
     drop(bus);
-    assert_eq!(waiter.join().unwrap(), Err(RecvError::Closed));
+    assert!(matches!(waiter.join().unwrap(), Err(PeerError::BusClosed)));
 }
 
 #[test]
 fn recv_waits_for_an_item() {
     let bus = Bus::new();
     let sub = bus.subscribe("q", 4);
-    assert_eq!(sub.recv_timeout(Duration::from_millis(20)), Err(RecvError::Timeout));
+    assert!(matches!(sub.recv_timeout(Duration::from_millis(20)), Err(PeerError::Timeout)));
     let sender = bus.clone();
     let handle = thread::spawn(move || {
         thread::sleep(Duration::from_millis(50));
         sender.send(block(9));
     });
-    assert_eq!(sub.recv_timeout(Duration::from_secs(10)).map(|i| (*i).clone()), Ok(block(9)));
+    assert_eq!(*sub.recv_timeout(Duration::from_secs(10)).unwrap(), block(9));
     handle.join().unwrap();
 }
 
@@ -211,4 +212,48 @@ fn relaying_through_the_handler_reaches_the_bus() {
     relay.relay(&push);
     relay.relay(&push);
     assert_eq!(drain(&sub), [push]);
+}
+
+/// A sink that takes everything and records whether it heard the bus close.
+#[derive(Default)]
+struct Recording {
+    items: Mutex<Vec<Item>>,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl BroadcastSink for Recording {
+    fn offer(&self, item: Item) -> bool {
+        self.items.lock().unwrap().push(item);
+        true
+    }
+
+    fn bus_closed(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn attached_sinks_share_items_and_leave_when_dropped() {
+    let bus = Bus::new();
+    let sub = bus.subscribe("q", 4);
+    let sink = Arc::new(Recording::default());
+    bus.attach(&sink);
+    assert_eq!(bus.stats().consumers, 2);
+    bus.send(block(1));
+    let held = sink.items.lock().unwrap()[0].clone();
+    // One item, shared: the subscriber's copy is the same allocation.
+    assert!(Arc::ptr_eq(&held, &sub.try_recv().unwrap()));
+    bus.close();
+    assert!(sink.closed.load(Ordering::SeqCst));
+    // Attaching to a closed bus tells the sink at once; dropping a sink unsubscribes it.
+    let bus = Bus::new();
+    let late = Arc::new(Recording::default());
+    bus.attach(&late);
+    drop(late);
+    assert_eq!(bus.send(block(2)), Sent::Queued { delivered: 0, dropped: 0 });
+    assert_eq!(bus.stats().consumers, 0);
+    bus.close();
+    let after = Arc::new(Recording::default());
+    bus.attach(&after);
+    assert!(after.closed.load(Ordering::SeqCst));
 }

@@ -1,12 +1,11 @@
 //! The threaded upstream: one thread owns a [`Session`] and its socket; other threads call in
-//! through a mailbox and read a published status.
+//! through a mailbox and read a published status, and the broadcast bus offers it items.
 
 use super::dial::{Dialer, Target};
-use super::error::UpstreamError;
-use super::item::{BroadcastItem, BroadcastSink};
 use super::session::Session;
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
+use crate::bus::{BroadcastSink, Bus, Item, ItemQueue, QueueStats};
 use crate::error::PeerError;
 use crate::score::PeerKey;
 use bitmark_record::BlockDigest;
@@ -36,7 +35,7 @@ enum Answer {
     Height(u64),
 }
 
-type AnswerSender = mpsc::Sender<Result<Answer, UpstreamError>>;
+type AnswerSender = mpsc::Sender<Result<Answer, PeerError>>;
 
 enum Call {
     Query { query: Query, deadline: Instant, reply: AnswerSender },
@@ -47,8 +46,7 @@ enum Call {
 /// What waits for the upstream's thread.
 struct Inbox {
     calls: VecDeque<Call>,
-    items: VecDeque<Arc<BroadcastItem>>,
-    capacity: usize,
+    items: ItemQueue,
     /// Items are only taken while registered (bitmarkd drops them otherwise).
     accepting: bool,
     closed: bool,
@@ -70,10 +68,10 @@ impl Shared {
         self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn call(&self, call: Call) -> Result<(), UpstreamError> {
+    fn call(&self, call: Call) -> Result<(), PeerError> {
         let mut inbox = self.inbox();
         if inbox.closed {
-            return Err(UpstreamError::Closed);
+            return Err(PeerError::UpstreamClosed);
         }
         inbox.calls.push_back(call);
         self.wake.notify_one();
@@ -81,8 +79,30 @@ impl Shared {
     }
 }
 
-/// The bounded queue of broadcast items of one upstream, as the broadcast bus sees it.
-/// Cloning shares the queue.
+impl BroadcastSink for Shared {
+    /// Queue `item` unless the upstream is closed, not registered (counted as discarded) or
+    /// its queue has no room for it ([`ItemQueue`]: bitmarkd's rule, the last slot for a
+    /// block).
+    fn offer(&self, item: Item) -> bool {
+        let mut inbox = self.inbox();
+        if inbox.closed {
+            return false;
+        }
+        if !inbox.accepting {
+            inbox.items.discard();
+            return false;
+        }
+        if !inbox.items.offer(item) {
+            debug!(target: TARGET, "push queue full; item dropped");
+            return false;
+        }
+        self.wake.notify_one();
+        true
+    }
+}
+
+/// The bounded queue of broadcast items of one upstream (bitmarkd: 1000 per upstream), as the
+/// broadcast bus sees it. Cloning shares the queue.
 #[derive(Clone)]
 pub struct PushQueue {
     shared: Arc<Shared>,
@@ -98,31 +118,18 @@ impl PushQueue {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-impl BroadcastSink for PushQueue {
-    /// Queue `item` unless the upstream is not registered or closed, or the queue is full. As
-    /// bitmarkd's `BroadcastQueue`, the last slot is kept for a block.
-    fn offer(&self, item: Arc<BroadcastItem>) -> bool {
-        let mut inbox = self.shared.inbox();
-        if inbox.closed || !inbox.accepting {
-            return false;
-        }
-        if admits(inbox.items.len(), inbox.capacity, item.is_block()) {
-            inbox.items.push_back(item);
-            self.shared.wake.notify_one();
-            true
-        } else {
-            debug!(target: TARGET, "push queue full; item dropped");
-            false
-        }
+    /// The queue's counters.
+    pub fn stats(&self) -> QueueStats {
+        self.shared.inbox().items.stats()
     }
 }
 
-/// Whether a queue of `capacity` with `waiting` items takes one more: any item while a slot
-/// beyond the next is free, a block into the last slot too.
-fn admits(waiting: usize, capacity: usize, is_block: bool) -> bool {
-    waiting + 1 < capacity || (is_block && waiting < capacity)
+impl BroadcastSink for PushQueue {
+    /// As the upstream's own queue: taken only while registered, bitmarkd's last-slot rule.
+    fn offer(&self, item: Item) -> bool {
+        self.shared.offer(item)
+    }
 }
 
 /// One upstream peer, served by its own thread. Dropping it closes it.
@@ -147,8 +154,7 @@ impl Upstream {
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox {
                 calls: VecDeque::new(),
-                items: VecDeque::new(),
-                capacity: config.queue_capacity.max(1),
+                items: ItemQueue::new(config.queue_capacity),
                 accepting: status.is_registered(),
                 closed: false,
             }),
@@ -165,46 +171,53 @@ impl Upstream {
 
     /// Point at `target` and register with it (bitmarkd's `Connect`, plus the reset and
     /// registration it forgets). Returns at once. Our own key is refused.
-    pub fn retarget(&self, target: Target) -> Result<(), UpstreamError> {
+    pub fn retarget(&self, target: Target) -> Result<(), PeerError> {
         if target.public_key.as_slice() == self.own_key.as_slice() {
-            return Err(UpstreamError::ConnectingToSelf);
+            return Err(PeerError::ConnectingToSelf);
         }
         self.shared.call(Call::Retarget(target))
     }
 
     /// Forget the target (bitmarkd's `ResetServer`). Returns at once.
-    pub fn release(&self) -> Result<(), UpstreamError> {
+    pub fn release(&self) -> Result<(), PeerError> {
         self.shared.call(Call::Release)
     }
 
     /// The packed block at `n` from the peer; any `["E"]` reply is
-    /// [`UpstreamError::BlockNotFound`].
-    pub fn get_block_data(&self, n: u64) -> Result<Vec<u8>, UpstreamError> {
+    /// [`PeerError::BlockNotFound`].
+    pub fn get_block_data(&self, n: u64) -> Result<Vec<u8>, PeerError> {
         match self.query(Query::Block(n))? {
             Answer::Block(block) => Ok(block),
-            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+            _ => Err(PeerError::BadReply("answer of another kind".into())),
         }
     }
 
-    /// The peer's digest of block `n`; any `["E"]` reply is [`UpstreamError::BlockNotFound`].
-    pub fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, UpstreamError> {
+    /// The peer's digest of block `n`; any `["E"]` reply is [`PeerError::BlockNotFound`].
+    pub fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, PeerError> {
         match self.query(Query::Digest(n))? {
             Answer::Digest(digest) => Ok(digest),
-            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+            _ => Err(PeerError::BadReply("answer of another kind".into())),
         }
     }
 
     /// The peer's height, asked now.
-    pub fn remote_height(&self) -> Result<u64, UpstreamError> {
+    pub fn remote_height(&self) -> Result<u64, PeerError> {
         match self.query(Query::Height)? {
             Answer::Height(height) => Ok(height),
-            _ => Err(UpstreamError::BadReply("answer of another kind".into())),
+            _ => Err(PeerError::BadReply("answer of another kind".into())),
         }
     }
 
     /// The queue the broadcast bus offers items to.
     pub fn queue(&self) -> PushQueue {
         PushQueue { shared: Arc::clone(&self.shared) }
+    }
+
+    /// Take items from `bus` from now on: it fans every item out into this upstream's queue,
+    /// which pushes them to the peer while registered (bitmarkd's per-upstream
+    /// `Broadcast.Chan`). The bus holds the queue weakly, so closing the upstream unsubscribes.
+    pub fn subscribe(&self, bus: &Bus) {
+        bus.attach(&self.shared);
     }
 
     /// A snapshot, as of the thread's last step.
@@ -243,20 +256,20 @@ impl Upstream {
     }
 
     /// Send `query` to the thread and wait for its answer, at most the call timeout in all.
-    fn query(&self, query: Query) -> Result<Answer, UpstreamError> {
+    fn query(&self, query: Query) -> Result<Answer, PeerError> {
         match self.shared.status().state {
             LinkState::Registered { .. } => {}
-            LinkState::Banned { until } => return Err(UpstreamError::Banned { until }),
-            LinkState::Closed => return Err(UpstreamError::Closed),
-            LinkState::Idle | LinkState::Connecting { .. } => return Err(UpstreamError::NotConnected),
+            LinkState::Banned { until } => return Err(PeerError::Banned { until }),
+            LinkState::Closed => return Err(PeerError::UpstreamClosed),
+            LinkState::Idle | LinkState::Connecting { .. } => return Err(PeerError::NotConnected),
         }
         let (reply, answer) = mpsc::channel();
         let deadline = Instant::now() + self.call_timeout;
         self.shared.call(Call::Query { query, deadline, reply })?;
         match answer.recv_timeout(self.call_timeout) {
             Ok(result) => result,
-            Err(RecvTimeoutError::Timeout) => Err(UpstreamError::Timeout),
-            Err(RecvTimeoutError::Disconnected) => Err(UpstreamError::Closed),
+            Err(RecvTimeoutError::Timeout) => Err(PeerError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => Err(PeerError::UpstreamClosed),
         }
     }
 }
@@ -271,7 +284,7 @@ impl Drop for Upstream {
 enum Work {
     Call(Call),
     Due,
-    Item(Arc<BroadcastItem>),
+    Item(Item),
     Close,
 }
 
@@ -320,7 +333,7 @@ impl<D: Dialer> Runner<D> {
             if due.is_some_and(|at| at <= now) {
                 return Work::Due;
             }
-            if let Some(item) = inbox.items.pop_front() {
+            if let Some(item) = inbox.items.pop() {
                 return Work::Item(item);
             }
             inbox = match due {
@@ -361,8 +374,8 @@ impl<D: Dialer> Runner<D> {
         let mut inbox = self.shared.inbox();
         inbox.accepting = registered;
         if !registered && !inbox.items.is_empty() {
-            debug!(target: TARGET, dropped = inbox.items.len(), "not registered; queued items dropped");
-            inbox.items.clear();
+            let dropped = inbox.items.discard_all();
+            debug!(target: TARGET, dropped, "not registered; queued items dropped");
         }
     }
 }
@@ -370,9 +383,10 @@ impl<D: Dialer> Runner<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Push;
 
     fn queue(capacity: usize, accepting: bool) -> PushQueue {
-        let inbox = Inbox { calls: VecDeque::new(), items: VecDeque::new(), capacity, accepting, closed: false };
+        let inbox = Inbox { calls: VecDeque::new(), items: ItemQueue::new(capacity), accepting, closed: false };
         let status = UpstreamStatus {
             name: "upstream@queue".into(),
             target: None,
@@ -387,8 +401,8 @@ mod tests {
         PushQueue { shared: Arc::new(shared) }
     }
 
-    fn item(command: &str) -> Arc<BroadcastItem> {
-        Arc::new(BroadcastItem::new(command, vec![vec![1]]))
+    fn item(command: &str) -> Item {
+        Arc::new(Push::parse(command.as_bytes(), &[vec![1]]))
     }
 
     #[test]
@@ -398,8 +412,10 @@ mod tests {
         assert!(queue.offer(item("assets")));
         assert!(!queue.offer(item("transfer")), "the last slot is a block's");
         assert!(queue.offer(item("block")));
-        assert!(!queue.offer(item("block")), "full");
+        // Full: a block displaces the oldest non-block (the bus's rule, shared by all queues).
+        assert!(queue.offer(item("block")), "displaces the transfer");
         assert_eq!(queue.len(), 3);
+        assert_eq!(queue.stats(), QueueStats { queued: 4, dropped: 1, displaced: 1, discarded: 0 });
     }
 
     #[test]
@@ -407,5 +423,6 @@ mod tests {
         let queue = queue(3, false);
         assert!(!queue.offer(item("block")));
         assert!(queue.is_empty());
+        assert_eq!(queue.stats().discarded, 1);
     }
 }

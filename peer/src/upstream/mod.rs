@@ -9,7 +9,9 @@
 //!   virtual-time tests drive it step by step ([`Session::next_due`], [`Session::run_due`]).
 //! * [`Upstream`]: a thread that owns a `Session` (libzmq sockets are not thread-safe, and REQ
 //!   allows one request at a time), with typed calls from other threads, a bounded queue of
-//!   broadcast items ([`PushQueue`], a [`BroadcastSink`]) and a [`UpstreamStatus`] snapshot.
+//!   broadcast items ([`PushQueue`], a [`BroadcastSink`](crate::bus::BroadcastSink) that
+//!   [`Upstream::subscribe`] attaches to the [`Bus`](crate::bus::Bus)) and a [`UpstreamStatus`]
+//!   snapshot.
 //!
 //! # States
 //!
@@ -25,24 +27,11 @@
 //!
 //! # Where we differ from bitmarkd, and why
 //!
-//! | bitmarkd | here |
-//! |---|---|
-//! | registration is redone only on a libzmq `CONNECTED` event after a `DISCONNECTED` one; `Connect` (retarget) and `ResetServer` leave the flag and the poller state inconsistent, so a retargeted upstream may never register (§8 item 6, §11 items 4-5) | every retarget resets the cache and registers with the new target at once; a lost link (a request that times out or fails) drops the registration and registers again on a fresh socket |
-//! | link state from socket monitor events | from request outcomes: the same on every transport, and what matters is whether the peer answers |
-//! | libzmq retries a dead peer every 2 min for ever | exponential back-off with jitter, 2 s doubling to 5 min ([`Backoff`]); no socket between attempts |
-//! | an `R` answered `["E"]["invalid public key"]` leaves the upstream unregistered until the next reconnect | registered: that error comes after the remote stored us, and only says it knows nobody else to name (every 2-node network hits it) |
-//! | an `R` reply with a short timestamp panics the node | a malformed reply, penalised |
-//! | first poll 30 s after start | first poll right after registering, so the connector has a height at once |
-//! | the `H` poll failing keeps a stale digest | a remote that cannot give a digest for our height has no cached digest (the connector must not vote with an old one) |
-//! | no penalties | timeouts, malformed replies, another chain and a height the peer cannot back up are reported to the [`ScoreBoard`](crate::score::ScoreBoard); a banned peer is dropped and not dialled until the ban ends |
-//! | registration, polls and pushes can interleave on one REQ socket (read locks) | one thread, one request at a time; connector calls go before pushes |
+//! In the crate's one table of differences, `peer/README.md` (rows marked "upstream").
 
 mod backoff;
-mod clock;
 mod dial;
-mod error;
 mod handle;
-mod item;
 mod session;
 mod status;
 
@@ -50,14 +39,13 @@ mod status;
 mod tests;
 
 pub use backoff::{Backoff, Jitter};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use dial::{Dialer, MemoryDialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
-pub use error::UpstreamError;
 pub use handle::{PushQueue, Upstream};
-pub use item::{BroadcastItem, BroadcastSink};
 pub use session::Session;
 pub use status::{LinkState, UpstreamStatus};
 
+use crate::bus::DEFAULT_CAPACITY;
+use crate::clock::Clock;
 use crate::listener::{ChainView, PeerTable};
 use crate::score::ScoreBoard;
 use std::sync::Arc;
@@ -92,7 +80,7 @@ impl Default for UpstreamConfig {
             connect_timeout: Duration::from_secs(20),
             poll_interval: Duration::from_secs(30),
             backoff: Backoff::default(),
-            queue_capacity: 1000,
+            queue_capacity: DEFAULT_CAPACITY,
         }
     }
 }

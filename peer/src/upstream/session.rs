@@ -3,14 +3,12 @@
 
 use super::backoff::Jitter;
 use super::dial::{Dialer, Target};
-use super::error::UpstreamError;
-use super::item::BroadcastItem;
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
 use crate::error::PeerError;
 use crate::score::{Offence, PeerKey};
 use crate::transport::Transport;
-use crate::wire::{quote_for_log, Reply, Request};
+use crate::wire::{quote_for_log, Push, Reply, Request};
 use bitmark_record::{BlockDigest, Fault};
 use std::time::Instant;
 use tracing::{debug, info, warn};
@@ -75,7 +73,7 @@ impl<D: Dialer> Session<D> {
         info!(target: TARGET, upstream = %self.name, ?target, "retarget");
         self.reset();
         self.target = Some(target);
-        self.state = LinkState::Connecting { failures: 0, next_attempt: self.env.clock.now() };
+        self.state = LinkState::Connecting { failures: 0, next_attempt: self.env.clock.instant() };
     }
 
     /// Forget the target (bitmarkd's `ResetServer`, the connector's answer to an expired peer).
@@ -90,7 +88,7 @@ impl<D: Dialer> Session<D> {
         self.state = LinkState::Idle;
     }
 
-    /// Close for good: every later call is [`UpstreamError::Closed`].
+    /// Close for good: every later call is [`PeerError::UpstreamClosed`].
     pub fn close(&mut self) {
         self.reset();
         self.state = LinkState::Closed;
@@ -104,7 +102,7 @@ impl<D: Dialer> Session<D> {
     /// Do what is due now, if anything: a registration attempt, a poll, or the end of a ban.
     /// One step per call; call again while [`Session::next_due`] is not in the future.
     pub fn run_due(&mut self) {
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         match self.state {
             LinkState::Connecting { next_attempt, failures } if next_attempt <= now => self.register(failures),
             LinkState::Registered { next_poll } if next_poll <= now => self.poll(now),
@@ -118,38 +116,38 @@ impl<D: Dialer> Session<D> {
 
     /// Push a broadcast item (`[chain][command][params...]`, reply `[command]["A"]`). Items are
     /// only pushed while registered, as in bitmarkd.
-    pub fn push(&mut self, item: &BroadcastItem) -> Result<(), UpstreamError> {
+    pub fn push(&mut self, item: &Push) -> Result<(), PeerError> {
         self.ready()?;
-        match self.exchange(&item.to_request())? {
+        match self.exchange(&Request::Push(item.clone()))? {
             Reply::Ack(_) => Ok(()),
             reply => Err(self.never_an_error(reply, "push")),
         }
     }
 
     /// The packed block at `n` (bitmarkd's `GetBlockData`): any `["E"]` reply is
-    /// [`UpstreamError::BlockNotFound`]; the block is not checked here.
-    pub fn get_block_data(&mut self, n: u64) -> Result<Vec<u8>, UpstreamError> {
+    /// [`PeerError::BlockNotFound`]; the block is not checked here.
+    pub fn get_block_data(&mut self, n: u64) -> Result<Vec<u8>, PeerError> {
         self.ready()?;
         match self.exchange(&Request::Block(n))? {
             Reply::Block(block) => Ok(block),
-            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
+            Reply::Error(_) => Err(PeerError::BlockNotFound),
             reply => Err(self.malformed(&format!("{} to B", kind(&reply)))),
         }
     }
 
     /// The peer's digest of block `n` (bitmarkd's `RemoteDigestOfHeight`): any `["E"]` reply
-    /// is [`UpstreamError::BlockNotFound`].
-    pub fn remote_digest_of_height(&mut self, n: u64) -> Result<BlockDigest, UpstreamError> {
+    /// is [`PeerError::BlockNotFound`].
+    pub fn remote_digest_of_height(&mut self, n: u64) -> Result<BlockDigest, PeerError> {
         self.ready()?;
         match self.exchange(&Request::Digest(n))? {
             Reply::Digest(digest) => Ok(digest),
-            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
+            Reply::Error(_) => Err(PeerError::BlockNotFound),
             reply => Err(self.malformed(&format!("{} to H", kind(&reply)))),
         }
     }
 
     /// The peer's height now (bitmarkd's `RemoteHeight`); also refreshes the cached height.
-    pub fn remote_height(&mut self) -> Result<u64, UpstreamError> {
+    pub fn remote_height(&mut self) -> Result<u64, PeerError> {
         self.ready()?;
         self.height()
     }
@@ -171,7 +169,7 @@ impl<D: Dialer> Session<D> {
 
     /// Now, on the session's clock.
     pub fn now(&self) -> Instant {
-        self.env.clock.now()
+        self.env.clock.instant()
     }
 
     /// The state.
@@ -181,7 +179,7 @@ impl<D: Dialer> Session<D> {
 
     /// A snapshot.
     pub fn status(&self) -> UpstreamStatus {
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         UpstreamStatus {
             name: self.name.clone(),
             target: self.target,
@@ -195,12 +193,12 @@ impl<D: Dialer> Session<D> {
     }
 
     /// `Ok` when requests may be sent.
-    fn ready(&self) -> Result<(), UpstreamError> {
+    fn ready(&self) -> Result<(), PeerError> {
         match self.state {
             LinkState::Registered { .. } => Ok(()),
-            LinkState::Banned { until } => Err(UpstreamError::Banned { until }),
-            LinkState::Closed => Err(UpstreamError::Closed),
-            LinkState::Idle | LinkState::Connecting { .. } => Err(UpstreamError::NotConnected),
+            LinkState::Banned { until } => Err(PeerError::Banned { until }),
+            LinkState::Closed => Err(PeerError::UpstreamClosed),
+            LinkState::Idle | LinkState::Connecting { .. } => Err(PeerError::NotConnected),
         }
     }
 
@@ -216,7 +214,7 @@ impl<D: Dialer> Session<D> {
             self.state = LinkState::Idle;
             return;
         };
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         if let Some(until) = self.env.scores.banned_until(&target.public_key, now) {
             self.banned(until);
             return;
@@ -274,7 +272,7 @@ impl<D: Dialer> Session<D> {
     fn registered(&mut self) {
         self.responded();
         info!(target: TARGET, upstream = %self.name, target = ?self.target, "registered");
-        self.state = LinkState::Registered { next_poll: self.env.clock.now() };
+        self.state = LinkState::Registered { next_poll: self.env.clock.instant() };
     }
 
     /// Schedule the next attempt after one more failure, with no link in between.
@@ -286,7 +284,7 @@ impl<D: Dialer> Session<D> {
         let failures = failures.saturating_add(1);
         let delay = self.config.backoff.delay(failures, &mut self.jitter);
         debug!(target: TARGET, upstream = %self.name, failures, delay_ms = delay.as_millis() as u64, "will retry");
-        self.state = LinkState::Connecting { failures, next_attempt: self.env.clock.now() + delay };
+        self.state = LinkState::Connecting { failures, next_attempt: self.env.clock.instant() + delay };
     }
 
     /// `N` then `H(our height)`, caching what they say.
@@ -313,7 +311,7 @@ impl<D: Dialer> Session<D> {
                 self.cache.local_height = Some(local);
                 self.cache.remote_digest = Some(digest);
             }
-            Err(UpstreamError::BlockNotFound) => {
+            Err(PeerError::BlockNotFound) => {
                 self.cache.local_height = Some(local);
                 self.cache.remote_digest = None;
                 // It just claimed a height at or above ours, yet has no block at ours.
@@ -328,7 +326,7 @@ impl<D: Dialer> Session<D> {
         }
     }
 
-    fn height(&mut self) -> Result<u64, UpstreamError> {
+    fn height(&mut self) -> Result<u64, PeerError> {
         match self.exchange(&Request::Height)? {
             Reply::Height(height) => {
                 self.cache.remote_height = Some(height);
@@ -341,8 +339,8 @@ impl<D: Dialer> Session<D> {
     /// Send `request` on the link and read the reply. Failures are judged here: a timeout or a
     /// link error loses the registration (the next attempt uses a fresh socket), a timeout or a
     /// malformed reply is penalised.
-    fn exchange(&mut self, request: &Request) -> Result<Reply, UpstreamError> {
-        let link = self.link.as_mut().ok_or(UpstreamError::NotConnected)?;
+    fn exchange(&mut self, request: &Request) -> Result<Reply, PeerError> {
+        let link = self.link.as_mut().ok_or(PeerError::NotConnected)?;
         match link.request(request) {
             Ok(reply) => {
                 self.responded();
@@ -356,29 +354,29 @@ impl<D: Dialer> Session<D> {
                     self.offend(Offence::Timeout, &function);
                 }
                 self.retry_later(0);
-                Err(e.into())
+                Err(e)
             }
         }
     }
 
     /// An `["E"]` reply where bitmarkd never sends one (to `N` or a push).
-    fn never_an_error(&mut self, reply: Reply, function: &str) -> UpstreamError {
+    fn never_an_error(&mut self, reply: Reply, function: &str) -> PeerError {
         match reply {
             Reply::Error(text) => {
                 self.offend(Offence::MalformedReply, &format!("error reply to {function}: {text}"));
-                UpstreamError::Remote(text)
+                PeerError::Remote(text)
             }
             reply => self.malformed(&format!("{} to {function}", kind(&reply))),
         }
     }
 
-    fn malformed(&mut self, what: &str) -> UpstreamError {
+    fn malformed(&mut self, what: &str) -> PeerError {
         self.offend(Offence::MalformedReply, what);
-        UpstreamError::BadReply(what.to_string())
+        PeerError::BadReply(what.to_string())
     }
 
     fn responded(&mut self) {
-        self.cache.last_response = Some(self.env.clock.now());
+        self.cache.last_response = Some(self.env.clock.instant());
     }
 
     /// Report `offence` by the target; disconnect if that bans it.
@@ -386,7 +384,7 @@ impl<D: Dialer> Session<D> {
         let Some(target) = self.target else {
             return;
         };
-        let now = self.env.clock.now();
+        let now = self.env.clock.instant();
         debug!(target: TARGET, upstream = %self.name, ?target, %offence, what, "offence");
         if let Some(until) = self.env.scores.report(&target.public_key, offence, now).banned_until {
             self.banned(until);

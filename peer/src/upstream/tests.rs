@@ -3,11 +3,14 @@
 //! (The same over libzmq CURVE sockets is in `peer/tests/upstream.rs`.)
 
 use super::*;
+use crate::bus::{BroadcastSink, Bus, Sent};
+use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::error::PeerError;
 use crate::listener::{Handler, PeerTable};
 use crate::score::{Offence, ScoreBoard, ScoreConfig};
 use crate::testing::{FakeChain, FakePeers, FakePool, Fixture, GENESIS};
 use crate::transport::{MemoryNetwork, PeerInfo, Service};
-use crate::wire::{Reply, Request};
+use crate::wire::{Push, Reply, Request};
 use bitmark_record::{BlockDigest, Chain};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -37,7 +40,7 @@ struct Local {
 impl Local {
     fn new() -> Local {
         Local {
-            clock: Arc::new(ManualClock::new(1_700_000_000)),
+            clock: Arc::new(ManualClock::at_unix(1_700_000_000)),
             peers: Arc::new(FakePeers::default()),
             scores: Arc::new(ScoreBoard::new(ScoreConfig::default())),
             responded: Arc::new(Mutex::new(Vec::new())),
@@ -86,7 +89,7 @@ impl Local {
     }
 
     fn points(&self, n: u8) -> f64 {
-        self.scores.standing(&[n; 32], self.clock.now()).points
+        self.scores.standing(&[n; 32], self.clock.instant()).points
     }
 }
 
@@ -103,6 +106,11 @@ impl Service for Scripted {
     }
 }
 
+/// A push nobody acts on (bitmarkd's old heartbeat), acknowledged all the same.
+fn heart() -> Push {
+    Push::Other { command: b"heart".to_vec(), params: vec![] }
+}
+
 fn registered(session: &Session<MemoryDialer>) -> bool {
     session.is_registered()
 }
@@ -113,7 +121,7 @@ fn registers_at_once_then_polls_every_30_s() {
     let remote = local.remote(1);
     let mut session = local.session();
     assert_eq!(session.next_due(), None, "idle until targeted");
-    let t0 = local.clock.now();
+    let t0 = local.clock.instant();
     session.retarget(target(1));
     assert_eq!(session.next_due(), Some(t0));
 
@@ -145,8 +153,8 @@ fn registers_at_once_then_polls_every_30_s() {
     assert_eq!(local.responded.lock().unwrap().len(), 1, "not yet");
     assert_eq!(local.step(&mut session), t0 + 30 * SECOND);
     assert_eq!(local.responded.lock().unwrap().len(), 2);
-    assert!(session.status().active_within(Duration::from_secs(60), local.clock.now()));
-    assert!(!session.status().active_within(Duration::from_secs(60), local.clock.now() + 60 * SECOND));
+    assert!(session.status().active_within(Duration::from_secs(60), local.clock.instant()));
+    assert!(!session.status().active_within(Duration::from_secs(60), local.clock.instant() + 60 * SECOND));
     assert_eq!(session.status().score, 0.0);
 }
 
@@ -210,7 +218,7 @@ fn a_lost_link_drops_the_registration_and_registers_again() {
     local.step(&mut session);
     assert!(!registered(&session), "{:?}", session.state());
     assert_eq!(local.points(1), Offence::Timeout.points());
-    assert!(matches!(session.get_block_data(2), Err(UpstreamError::NotConnected)));
+    assert!(matches!(session.get_block_data(2), Err(PeerError::NotConnected)));
 
     // Back, with a fresh table (it restarted): we register again.
     let restarted = local.remote(1);
@@ -232,13 +240,13 @@ fn retarget_resets_everything_and_registers_with_the_new_peer() {
     session.run_due();
     assert!(session.status().remote_height.is_some());
 
-    let t = local.clock.now();
+    let t = local.clock.instant();
     session.retarget(target(2));
     let status = session.status();
     assert_eq!(status.target, Some(target(2)));
     assert_eq!(status.state, LinkState::Connecting { failures: 0, next_attempt: t });
     assert_eq!((status.remote_height, status.remote_digest_of_local_height, status.last_response), (None, None, None));
-    assert!(matches!(session.remote_height(), Err(UpstreamError::NotConnected)));
+    assert!(matches!(session.remote_height(), Err(PeerError::NotConnected)));
 
     session.run_due();
     assert!(registered(&session));
@@ -255,7 +263,7 @@ fn retarget_resets_everything_and_registers_with_the_new_peer() {
     session.retarget(Target { address: addr(9), public_key: OUR_KEY });
     assert_eq!((session.state(), session.target()), (LinkState::Idle, None));
     session.close();
-    assert!(matches!(session.get_block_data(2), Err(UpstreamError::Closed)));
+    assert!(matches!(session.get_block_data(2), Err(PeerError::UpstreamClosed)));
     session.retarget(target(1));
     assert_eq!(session.state(), LinkState::Closed);
 }
@@ -265,17 +273,17 @@ fn connector_calls() {
     let local = Local::new();
     local.remote(1);
     let mut session = local.session();
-    assert!(matches!(session.get_block_data(2), Err(UpstreamError::NotConnected)));
+    assert!(matches!(session.get_block_data(2), Err(PeerError::NotConnected)));
     session.retarget(target(1));
-    assert!(matches!(session.remote_digest_of_height(2), Err(UpstreamError::NotConnected)));
+    assert!(matches!(session.remote_digest_of_height(2), Err(PeerError::NotConnected)));
     session.run_due();
 
     assert_eq!(session.get_block_data(3).unwrap(), b"block-3");
-    assert!(matches!(session.get_block_data(9), Err(UpstreamError::BlockNotFound)));
-    assert!(matches!(session.get_block_data(1), Err(UpstreamError::BlockNotFound)));
+    assert!(matches!(session.get_block_data(9), Err(PeerError::BlockNotFound)));
+    assert!(matches!(session.get_block_data(1), Err(PeerError::BlockNotFound)));
     assert_eq!(session.remote_digest_of_height(4).unwrap(), BlockDigest([4; 32]));
     assert_eq!(session.remote_digest_of_height(0).unwrap(), GENESIS);
-    assert!(matches!(session.remote_digest_of_height(5), Err(UpstreamError::BlockNotFound)));
+    assert!(matches!(session.remote_digest_of_height(5), Err(PeerError::BlockNotFound)));
     assert_eq!(session.remote_height().unwrap(), 4);
     // "Not found" is not an offence.
     assert_eq!(local.points(1), 0.0);
@@ -291,8 +299,8 @@ fn any_error_reply_to_b_or_h_is_block_not_found() {
     let mut session = local.session();
     session.retarget(target(1));
     session.run_due();
-    assert!(matches!(session.get_block_data(2), Err(UpstreamError::BlockNotFound)));
-    assert!(matches!(session.remote_digest_of_height(7), Err(UpstreamError::BlockNotFound)));
+    assert!(matches!(session.get_block_data(2), Err(PeerError::BlockNotFound)));
+    assert!(matches!(session.remote_digest_of_height(7), Err(PeerError::BlockNotFound)));
     assert!(registered(&session));
 }
 
@@ -301,13 +309,14 @@ fn pushes_reach_the_remote_while_registered() {
     let local = Local::new();
     let remote = local.remote(1);
     let mut session = local.session();
-    let item = BroadcastItem::new("transfer", vec![b"T".to_vec()]);
-    assert!(matches!(session.push(&item), Err(UpstreamError::NotConnected)));
+    let item = Push::Transfer(b"T".to_vec());
+    assert!(matches!(session.push(&item), Err(PeerError::NotConnected)));
     session.retarget(target(1));
     session.run_due();
     session.push(&item).unwrap();
-    session.push(&BroadcastItem::new("issues", vec![b"I".to_vec(), vec![0]])).unwrap();
-    session.push(&BroadcastItem::new("heart", vec![])).unwrap();
+    // Frames go out verbatim: the legacy second frame of `issues`, a command nobody acts on.
+    session.push(&Push::Other { command: b"issues".to_vec(), params: vec![b"I".to_vec(), vec![0]] }).unwrap();
+    session.push(&heart()).unwrap();
     let kinds: Vec<_> = remote.pool.submitted().into_iter().collect();
     assert_eq!(kinds, [("transfer", b"T".to_vec()), ("issues", b"I".to_vec())]);
 }
@@ -329,7 +338,7 @@ fn malformed_replies_are_penalised_until_the_peer_is_banned() {
     let t = local.step(&mut session);
     let until = t + ScoreConfig::default().ban_duration;
     assert_eq!(session.state(), LinkState::Banned { until });
-    assert!(matches!(session.get_block_data(2), Err(UpstreamError::Banned { until: u }) if u == until));
+    assert!(matches!(session.get_block_data(2), Err(PeerError::Banned { until: u }) if u == until));
 
     // Not dialled during the ban. After it, attempts resume; on probation (half the threshold)
     // it takes only two or three more malformed replies to ban it again, for twice as long.
@@ -427,8 +436,8 @@ fn an_error_reply_to_n_or_a_push_is_malformed() {
     let mut session = local.session();
     session.retarget(target(1));
     session.run_due();
-    assert!(matches!(session.remote_height(), Err(UpstreamError::Remote(text)) if text == "nope"));
-    assert!(matches!(session.push(&BroadcastItem::new("block", vec![vec![1]])), Err(UpstreamError::Remote(_))));
+    assert!(matches!(session.remote_height(), Err(PeerError::Remote(text)) if text == "nope"));
+    assert!(matches!(session.push(&Push::Block(vec![1])), Err(PeerError::Remote(_))));
     assert_eq!(local.points(1), 2.0 * Offence::MalformedReply.points());
     assert!(registered(&session), "a bad answer is not a lost link");
 }
@@ -441,11 +450,16 @@ fn the_threaded_upstream_over_memory() {
     env.clock = Arc::new(SystemClock);
     let dialer = MemoryDialer::new(&local.network, CHAIN, "us");
     let upstream = Upstream::start(UpstreamConfig::default(), dialer, env).unwrap();
+    let bus = Bus::new();
+    upstream.subscribe(&bus);
+    assert_eq!(bus.stats().consumers, 1);
     let queue = upstream.queue();
-    assert!(!queue.offer(Arc::new(BroadcastItem::new("transfer", vec![b"early".to_vec()]))), "not registered");
-    assert!(matches!(upstream.get_block_data(2), Err(UpstreamError::NotConnected)));
+    assert!(!queue.offer(Arc::new(Push::Transfer(b"early".to_vec()))), "not registered");
+    assert_eq!(bus.send(Push::Transfer(b"early too".to_vec())), Sent::Queued { delivered: 0, dropped: 1 });
+    assert_eq!(queue.stats().discarded, 2);
+    assert!(matches!(upstream.get_block_data(2), Err(PeerError::NotConnected)));
     let ourselves = Target { address: addr(9), public_key: OUR_KEY };
-    assert!(matches!(upstream.retarget(ourselves), Err(UpstreamError::ConnectingToSelf)));
+    assert!(matches!(upstream.retarget(ourselves), Err(PeerError::ConnectingToSelf)));
     upstream.retarget(target(1)).unwrap();
     let deadline = Instant::now() + 10 * SECOND;
     while upstream.status().remote_digest_of_local_height.is_none() {
@@ -458,7 +472,7 @@ fn the_threaded_upstream_over_memory() {
     assert_eq!(upstream.get_block_data(4).unwrap(), b"block-4");
     assert_eq!(upstream.remote_digest_of_height(2).unwrap(), BlockDigest([2; 32]));
     assert_eq!(upstream.remote_height().unwrap(), 4);
-    assert!(queue.offer(Arc::new(BroadcastItem::new("transfer", vec![b"T".to_vec()]))));
+    assert_eq!(bus.send(Push::Transfer(b"T".to_vec())), Sent::Queued { delivered: 1, dropped: 0 });
     while remote.pool.submitted().is_empty() {
         assert!(Instant::now() < deadline);
         std::thread::sleep(Duration::from_millis(5));
@@ -470,6 +484,9 @@ fn the_threaded_upstream_over_memory() {
         std::thread::sleep(Duration::from_millis(5));
     }
     upstream.close();
+    // Closing the upstream unsubscribed it (only the queue handle above keeps it alive).
+    drop(queue);
+    assert_eq!(bus.stats().consumers, 0);
 }
 
 #[test]
@@ -534,16 +551,16 @@ mod prop {
                     Op::Fetch(n) => {
                         let was = session.is_registered();
                         let outcome = session.get_block_data(n);
-                        prop_assert!(was || matches!(outcome, Err(UpstreamError::NotConnected)));
+                        prop_assert!(was || matches!(outcome, Err(PeerError::NotConnected)));
                     }
                     Op::Push => {
                         let was = session.is_registered();
-                        let outcome = session.push(&BroadcastItem::new("heart", vec![]));
-                        prop_assert!(was || matches!(outcome, Err(UpstreamError::NotConnected)));
+                        let outcome = session.push(&heart());
+                        prop_assert!(was || matches!(outcome, Err(PeerError::NotConnected)));
                     }
                 }
                 let status = session.status();
-                let now = local.clock.now();
+                let now = local.clock.instant();
                 prop_assert_eq!(status.target.is_some(), session.next_due().is_some());
                 if status.is_registered() {
                     prop_assert!(status.target.is_some());

@@ -68,7 +68,10 @@ pub enum Push {
     },
     /// A command bitmarkd acknowledges without acting on it: an unknown or legacy command
     /// (`heart`, `P`), or a known one with too few parameters or a timestamp that is not
-    /// 8 bytes. Kept whole so a relay or capture can see what arrived.
+    /// 8 bytes. Kept whole so a relay or capture can see what arrived. Also how a sender puts
+    /// frames on the broadcast bus verbatim (`issues` with its legacy `[0x00]` frame, as
+    /// bitmarkd's RPC sends it): the frames, the dedup hash and the block rule are the same
+    /// as for a typed variant of the same command.
     Other {
         /// The function frame.
         command: Vec<u8>,

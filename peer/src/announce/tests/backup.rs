@@ -4,6 +4,7 @@
 use super::*;
 use crate::announce::backup::{self, decode, decode_entry, encode, encode_entry, EntryError, StoredPeer};
 use crate::announce::peers::{Origin, PeerRecord};
+use crate::error::PeerError;
 use bitmark_record::Fault;
 
 /// Entry 1, by hand (spaces are for reading and are removed): `20` (varint 32) ‖ key 01..20 ‖
@@ -110,9 +111,9 @@ fn one_bad_entry_does_not_lose_the_file() {
     );
     assert_eq!(decode("null\n").unwrap().entries, []);
     assert_eq!(decode("[]").unwrap().entries, []);
-    assert!(matches!(decode("{}"), Err(backup::BackupError::NotAList)));
-    assert!(matches!(decode("[\"ab\""), Err(backup::BackupError::Json(_))));
-    assert!(matches!(decode(""), Err(backup::BackupError::Json(_))));
+    assert!(matches!(decode("{}"), Err(PeerError::BackupNotAList)));
+    assert!(matches!(decode("[\"ab\""), Err(PeerError::BackupJson(_))));
+    assert!(matches!(decode(""), Err(PeerError::BackupJson(_))));
 }
 
 #[test]
@@ -149,13 +150,13 @@ fn round_trip_through_a_file_and_the_55_minute_rule() {
     // are 1..5 minutes old at T0, so 51..55 minutes old now; all alive. Ourselves is refused.
     clock.advance(minutes(50));
     let (_, restored) = super::announcer(TableLimits::default());
-    let report = restored.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.now());
+    let report = restored.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.wall());
     assert_eq!((report.added, report.refused), (5, 1));
     let keys = |a: &Announcer| a.peers().into_iter().map(|r| (r.public_key, r.listeners)).collect::<Vec<_>>();
     assert_eq!(keys(&restored), keys(&announcer));
     // One second later the oldest is gone.
     let (_, late) = super::announcer(TableLimits::default());
-    let report = late.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.now() + Duration::from_secs(1));
+    let report = late.restore_decoded(backup::read(&path).unwrap().unwrap(), clock.wall() + Duration::from_secs(1));
     assert_eq!(report.added, 4);
     // No file: nothing to restore, no error.
     let missing = scratch("missing.json");

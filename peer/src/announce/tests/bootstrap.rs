@@ -2,7 +2,8 @@
 //! the refresh schedule.
 
 use super::*;
-use crate::announce::bootstrap::{refresh_interval, Bootstrap, FixedRecords, LookupError, Nodes, NotConfigured};
+use crate::announce::bootstrap::{refresh_interval, Bootstrap, FixedRecords, Nodes, NotConfigured};
+use crate::error::PeerError;
 use bitmark_record::Chain;
 use std::collections::BTreeMap;
 
@@ -18,10 +19,12 @@ fn fixed(domain: &str, texts: Vec<String>, ttl: Option<Duration>) -> Box<FixedRe
 
 #[test]
 fn the_nodes_setting() {
-    assert_eq!("none".parse(), Ok(Nodes::None));
-    assert_eq!("chain".parse(), Ok(Nodes::Chain));
-    assert_eq!("nodes.example.org".parse(), Ok(Nodes::Domain("nodes.example.org".into())));
-    assert!("".parse::<Nodes>().is_err());
+    assert_eq!("none".parse::<Nodes>().unwrap(), Nodes::None);
+    assert_eq!("chain".parse::<Nodes>().unwrap(), Nodes::Chain);
+    assert_eq!("nodes.example.org".parse::<Nodes>().unwrap(), Nodes::Domain("nodes.example.org".into()));
+    let blank = "".parse::<Nodes>().unwrap_err();
+    assert!(matches!(blank, PeerError::BlankNodes));
+    assert_eq!(blank.to_string(), "nodes cannot be blank choose from: none, chain or sub.domain.tld");
     assert_eq!(Nodes::Chain.domain(Chain::Bitmark).as_deref(), Some("nodes.live.bitmark.com"));
     assert_eq!(Nodes::Chain.domain(Chain::Testing).as_deref(), Some("nodes.test.bitmark.com"));
     assert_eq!(Nodes::Chain.domain(Chain::Local).as_deref(), Some("nodes.localdomain"));
@@ -38,19 +41,19 @@ fn records_become_peers() {
     let mut bootstrap =
         Bootstrap::new(&Nodes::Domain("nodes.test".into()), Chain::Local, fixed("nodes.test", texts, None)).unwrap();
     assert_eq!(bootstrap.domain(), "nodes.test");
-    assert!(bootstrap.is_due(clock.now()));
-    assert_eq!(bootstrap.run(&announcer, clock.now()), Ok(2));
+    assert!(bootstrap.is_due(clock.wall()));
+    assert_eq!(bootstrap.run(&announcer, clock.wall()).unwrap(), 2);
     let peer = announcer.peer(&key(1)).unwrap();
     let v4: SocketAddr = "192.0.2.1:2136".parse().unwrap();
     let v6: SocketAddr = "[2001:db8::1]:2136".parse().unwrap();
     assert_eq!(peer.listeners, pack_all(&[v4, v6]));
-    assert_eq!(peer.timestamp, clock.now());
+    assert_eq!(peer.timestamp, clock.wall());
     assert!(announcer.peer(&key(2)).is_some());
     assert_eq!(announcer.peer_count(), 3);
     // Next lookup an hour later (no TTL known).
-    assert_eq!(bootstrap.next_due(), Some(clock.now() + Duration::from_secs(3600)));
-    assert!(!bootstrap.is_due(clock.now() + Duration::from_secs(3599)));
-    assert!(bootstrap.is_due(clock.now() + Duration::from_secs(3600)));
+    assert_eq!(bootstrap.next_due(), Some(clock.wall() + Duration::from_secs(3600)));
+    assert!(!bootstrap.is_due(clock.wall() + Duration::from_secs(3599)));
+    assert!(bootstrap.is_due(clock.wall() + Duration::from_secs(3600)));
 }
 
 #[test]
@@ -59,7 +62,7 @@ fn our_own_record_is_not_a_peer() {
     let own = format!("bitmark=v3 a=192.0.2.9 c=2136 r=2130 f={FP} p={}", hex::encode(OWN));
     let mut bootstrap =
         Bootstrap::new(&Nodes::Chain, Chain::Local, fixed("nodes.localdomain", vec![own], None)).unwrap();
-    assert_eq!(bootstrap.run(&announcer, clock.now()), Ok(1));
+    assert_eq!(bootstrap.run(&announcer, clock.wall()).unwrap(), 1);
     assert_eq!(announcer.peer_count(), 1);
     assert_eq!(announcer.peer(&OWN).unwrap().listeners, announcer.own_listeners());
 }
@@ -68,14 +71,14 @@ fn our_own_record_is_not_a_peer() {
 fn failures_retry_after_five_minutes() {
     let (clock, announcer) = announcer(TableLimits::default());
     let mut bootstrap = Bootstrap::new(&Nodes::Chain, Chain::Bitmark, Box::new(NotConfigured)).unwrap();
-    assert_eq!(bootstrap.run(&announcer, clock.now()), Err(LookupError::NotConfigured));
-    assert_eq!(bootstrap.next_due(), Some(clock.now() + minutes(5)));
+    assert!(matches!(bootstrap.run(&announcer, clock.wall()), Err(PeerError::NoResolver)));
+    assert_eq!(bootstrap.next_due(), Some(clock.wall() + minutes(5)));
     let mut unknown = Bootstrap::new(&Nodes::Chain, Chain::Bitmark, fixed("elsewhere", vec![], None)).unwrap();
-    assert!(matches!(unknown.run(&announcer, clock.now()), Err(LookupError::Failed(_))));
+    assert!(matches!(unknown.run(&announcer, clock.wall()), Err(PeerError::DnsLookup(_))));
     // No records at all is a successful lookup.
     let mut empty =
         Bootstrap::new(&Nodes::Chain, Chain::Bitmark, fixed("nodes.live.bitmark.com", vec![], None)).unwrap();
-    assert_eq!(empty.run(&announcer, clock.now()), Ok(0));
+    assert_eq!(empty.run(&announcer, clock.wall()).unwrap(), 0);
 }
 
 #[test]
@@ -94,6 +97,6 @@ fn refresh_follows_the_ttl_within_bounds() {
         fixed("nodes.localdomain", vec![record(1)], Some(Duration::from_secs(300))),
     )
     .unwrap();
-    bootstrap.run(&announcer, clock.now()).unwrap();
-    assert_eq!(bootstrap.next_due(), Some(clock.now() + Duration::from_secs(300)));
+    bootstrap.run(&announcer, clock.wall()).unwrap();
+    assert_eq!(bootstrap.next_due(), Some(clock.wall() + Duration::from_secs(300)));
 }

@@ -7,6 +7,7 @@ use crate::announce::peers::Target;
 use crate::announce::rebalance::Slot;
 use crate::announce::{Action, Command, ConnectorCommand, Runner, RunnerConfig};
 use crate::listener::PeerTable;
+use crate::upstream::Liveness;
 use crate::wire::Push;
 use bitmark_record::Chain;
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ fn schedule_two_minutes_then_every_eleven() {
     let (clock, announcer) = announcer(TableLimits::default());
     announcer.add_peer(&key(1), &listeners(1), T0);
     // First tick: bitmarkd's start-up rebalance; nothing else.
-    let actions = announcer.tick(clock.now());
+    let actions = announcer.tick(clock.wall());
     assert_eq!(connects(&actions), [(Slot::N1, key(1))]);
     assert_eq!(actions.len(), 1);
     assert_eq!(announcer.next_due(), Some(at(T0) + minutes(2)));
@@ -67,10 +68,10 @@ fn a_pass_announces_rpc_then_peer_expires_and_rebalances() {
     announcer.set_rpc(key(0x55), &[SocketAddr::from(([198, 51, 100, 1], 2130))]).unwrap();
     announcer.add_peer(&key(1), &listeners(1), T0);
     announcer.add_peer(&key(2), &listeners(2), T0);
-    announcer.tick(clock.now());
+    announcer.tick(clock.wall());
     // Key 3 arrives later and key 2 is kept alive by polls.
     announcer.add_peer_at(&key(3), &listeners(3), T0 + 600, at(T0 + 600));
-    clock.set(at(T0) + minutes(50));
+    clock.set_wall(at(T0) + minutes(50));
     assert!(announcer.update_time(&key(2)));
     // Pass at 2 minutes: rpc then peer, then the rebalance for key 3.
     let actions = announcer.tick(at(T0) + minutes(2));
@@ -116,12 +117,28 @@ fn a_pass_announces_rpc_then_peer_expires_and_rebalances() {
 fn commands() {
     let (clock, announcer) = announcer(TableLimits::default());
     announcer.add_peer(&key(1), &listeners(1), T0);
-    assert_eq!(connects(&announcer.handle(Command::Reconnect, clock.now())), [(Slot::N1, key(1))]);
+    assert_eq!(connects(&announcer.handle(Command::Reconnect, clock.wall())), [(Slot::N1, key(1))]);
     let later = at(T0) + minutes(30);
     assert!(announcer.handle(Command::UpdateTime(key(1).to_vec()), later).is_empty());
     assert_eq!(announcer.peer(&key(1)).unwrap().timestamp, later);
     // Unknown keys are ignored.
     assert!(announcer.handle(Command::UpdateTime(b"nobody".to_vec()), later).is_empty());
+}
+
+#[test]
+fn an_answered_poll_refreshes_the_peer() {
+    let (clock, announcer) = announcer(TableLimits::default());
+    announcer.add_peer(&key(1), &listeners(1), T0);
+    clock.advance(minutes(54));
+    let upstreams: &dyn Liveness = &announcer;
+    upstreams.responded(&key(1));
+    upstreams.responded(b"nobody");
+    assert_eq!(announcer.peer(&key(1)).unwrap().timestamp, clock.wall());
+    // Without the poll it would have gone at the pass after T0 + 55 min.
+    announcer.tick(clock.wall());
+    let actions = announcer.tick(clock.wall() + minutes(2));
+    assert!(releases(&actions).is_empty());
+    assert!(announcer.peer(&key(1)).is_some());
 }
 
 #[derive(Clone, Default)]
@@ -174,7 +191,7 @@ fn the_runner_thread() {
     recorder.wait_for("reconnect", |a| connects(a).contains(&(Slot::N1, key(7))));
     assert!(commands.send(Command::UpdateTime(key(7).to_vec())));
     let deadline = Instant::now() + Duration::from_secs(20);
-    while announcer.peer(&key(7)).unwrap().timestamp != clock.now() {
+    while announcer.peer(&key(7)).unwrap().timestamp != clock.wall() {
         assert!(Instant::now() < deadline, "updatetime not applied");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -184,5 +201,5 @@ fn the_runner_thread() {
     assert_eq!(crate::announce::backup::read(&path).unwrap().unwrap().entries.len(), 3);
     assert!(!commands.send(Command::Reconnect));
     assert_eq!(commands.dropped(), 1);
-    let _ = clock.now();
+    let _ = clock.wall();
 }

@@ -8,8 +8,8 @@ mod network;
 mod rpc;
 mod table;
 
-use super::clock::{Clock, ManualClock};
 use super::{Announcer, TableLimits};
+use crate::clock::{Clock, ManualClock};
 use crate::wire::packed_address::pack_all;
 use std::net::SocketAddr;
 use std::sync::Arc;

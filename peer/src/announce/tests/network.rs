@@ -91,14 +91,14 @@ fn two_nodes_register_and_relay_an_announcement() {
 
     // B's first tick (start-up rebalance) and its pass at 2 minutes: it announces itself to A.
     // A registered it at T0, so a stamp of T0 + 2 min is not 7 minutes newer: not relayed.
-    b.announcer.tick(clock.now());
+    b.announcer.tick(clock.wall());
     clock.advance(minutes(2));
-    tick_and_push(&b, &a, &network, clock.now());
+    tick_and_push(&b, &a, &network, clock.wall());
     assert!(a.upstream.is_empty());
 
     // B's next pass at 13 minutes is: A updates B and relays the announcement to its upstreams.
     clock.advance(minutes(11));
-    tick_and_push(&b, &a, &network, clock.now());
+    tick_and_push(&b, &a, &network, clock.wall());
     let relayed = a.upstream.try_recv().expect("A relays B's announcement");
     assert_eq!(
         *relayed,

@@ -120,7 +120,7 @@ fn a_flood_stays_bounded_and_keeps_ours() {
     assert!(book.records().iter().any(|r| r.local));
     // The survivors are the newest 19.
     let mut times: Vec<u64> =
-        book.records().iter().filter(|r| !r.local).map(|r| crate::announce::timing::unix_secs(r.timestamp)).collect();
+        book.records().iter().filter(|r| !r.local).map(|r| crate::clock::unix_secs(r.timestamp)).collect();
     times.sort_unstable();
     assert_eq!(times, (T0 + 4981..T0 + 5000).collect::<Vec<_>>());
     // Older than everything: refused.
