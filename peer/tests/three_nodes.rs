@@ -1,4 +1,5 @@
-//! The pieces joined, over the in-memory network, on one manual clock: each node has an
+//! The pieces joined, over the in-memory network and over real CURVE sockets on loopback, on
+//! one manual clock: each node has an
 //! `Announcer` as its listener's peer table and upstreams' liveness, and a `Bus` as its
 //! listener's relay with its upstreams' push queues subscribed. The rebalance names the peer to
 //! connect to, the upstream registers and learns a peer from the `R` reply, its polls keep the
@@ -15,8 +16,8 @@ use bitmark_peer::clock::{Clock, ManualClock};
 use bitmark_peer::listener::{Handler, PeerTable};
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::testing::{FakeChain, FakePool};
-use bitmark_peer::transport::MemoryNetwork;
-use bitmark_peer::upstream::{Identity, MemoryDialer, Target, Upstream, UpstreamConfig, UpstreamEnv};
+use bitmark_peer::transport::{CurveKeys, ListenerConfig, ListenerLimits, MemoryNetwork, ZmqListener};
+use bitmark_peer::upstream::{Identity, MemoryDialer, Target, Upstream, UpstreamConfig, UpstreamEnv, ZmqDialer};
 use bitmark_peer::wire::packed_address::{pack_all, unpack_all};
 use bitmark_peer::wire::Push;
 use bitmark_record::Chain;
@@ -29,25 +30,51 @@ const CHAIN: Chain = Chain::Local;
 /// Start of virtual time.
 const T0: u64 = 1_700_000_000;
 
-fn addr(n: u8) -> SocketAddr {
-    SocketAddr::from(([10, 0, 0, n], 22136))
+/// How the nodes reach each other.
+#[derive(Clone)]
+enum Net {
+    /// The in-memory network: fake addresses, no keys needed.
+    Memory(MemoryNetwork),
+    /// libzmq with CURVE on 127.0.0.1.
+    Zmq(zmq::Context),
 }
 
-/// One node: its announcer, bus and pool, serving its handler at `addr(n)`.
+impl Net {
+    /// Where node `n` listens, and its key pair.
+    fn place(&self, n: u8) -> (SocketAddr, CurveKeys) {
+        match self {
+            Net::Memory(_) => {
+                let key = [n << 4; 32];
+                (SocketAddr::from(([10, 0, 0, n], 22136)), CurveKeys { public: key, secret: key })
+            }
+            Net::Zmq(_) => {
+                // A free port: bind, read it, release it for the listener.
+                let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+                (SocketAddr::from(([127, 0, 0, 1], port)), CurveKeys::generate().unwrap())
+            }
+        }
+    }
+}
+
+/// One node: its announcer, bus and pool, serving its handler at `addr`.
 struct Node {
     name: &'static str,
     key: [u8; 32],
+    keys: CurveKeys,
+    addr: SocketAddr,
     announcer: Arc<Announcer>,
     bus: Bus,
     pool: Arc<FakePool>,
-    network: MemoryNetwork,
+    net: Net,
+    _listener: Option<ZmqListener>,
     clock: Arc<ManualClock>,
 }
 
 impl Node {
-    fn new(name: &'static str, n: u8, network: &MemoryNetwork, clock: &Arc<ManualClock>) -> Node {
-        let key = [n << 4; 32];
-        let announcer = Arc::new(Announcer::new(key, &[addr(n)], TableLimits::default(), clock.clone()));
+    fn new(name: &'static str, n: u8, net: &Net, clock: &Arc<ManualClock>) -> Node {
+        let (addr, keys) = net.place(n);
+        let key = keys.public;
+        let announcer = Arc::new(Announcer::new(key, &[addr], TableLimits::default(), clock.clone()));
         let bus = Bus::new();
         let pool = Arc::new(FakePool::default());
         let handler = Handler::new(
@@ -57,8 +84,33 @@ impl Node {
             announcer.clone(),
             Arc::new(bus.clone()),
         );
-        network.listen(addr(n), CHAIN, Arc::new(handler));
-        Node { name, key, announcer, bus, pool, network: network.clone(), clock: clock.clone() }
+        let listener = match net {
+            Net::Memory(network) => {
+                network.listen(addr, CHAIN, Arc::new(handler));
+                None
+            }
+            Net::Zmq(context) => {
+                let config = ListenerConfig {
+                    chain: CHAIN,
+                    listen: vec![addr],
+                    secret_key: keys.secret,
+                    limits: ListenerLimits::default(),
+                };
+                Some(ZmqListener::start(context, config, Arc::new(handler)).unwrap())
+            }
+        };
+        Node {
+            name,
+            key,
+            keys,
+            addr,
+            announcer,
+            bus,
+            pool,
+            net: net.clone(),
+            _listener: listener,
+            clock: clock.clone(),
+        }
     }
 
     /// An upstream of this node: registers as this node, tells its announcer about the peers
@@ -72,8 +124,15 @@ impl Node {
             scores: Arc::new(ScoreBoard::default()),
             clock: self.clock.clone(),
         };
-        let dialer = MemoryDialer::new(&self.network, CHAIN, self.name);
-        let upstream = Upstream::start(UpstreamConfig::default(), dialer, env).unwrap();
+        let config = UpstreamConfig::default();
+        let upstream = match &self.net {
+            Net::Memory(network) => Upstream::start(config, MemoryDialer::new(network, CHAIN, self.name), env),
+            Net::Zmq(context) => {
+                let dialer = ZmqDialer::for_upstream(context, CHAIN, self.keys.clone(), &config);
+                Upstream::start(config, dialer, env)
+            }
+        }
+        .unwrap();
         upstream.subscribe(&self.bus);
         upstream
     }
@@ -104,12 +163,20 @@ fn eventually(what: &str, condition: impl Fn() -> bool) {
 }
 
 #[test]
-fn announce_upstream_bus_and_listener_work_together() {
-    let network = MemoryNetwork::new();
+fn announce_upstream_bus_and_listener_work_together_in_memory() {
+    three_nodes(Net::Memory(MemoryNetwork::new()));
+}
+
+#[test]
+fn announce_upstream_bus_and_listener_work_together_over_curve() {
+    three_nodes(Net::Zmq(zmq::Context::new()));
+}
+
+fn three_nodes(net: Net) {
     let clock = Arc::new(ManualClock::at_unix(T0));
-    let a = Node::new("a", 0xa, &network, &clock);
-    let b = Node::new("b", 0xb, &network, &clock);
-    let c = Node::new("c", 0xc, &network, &clock);
+    let a = Node::new("a", 0xa, &net, &clock);
+    let b = Node::new("b", 0xb, &net, &clock);
+    let c = Node::new("c", 0xc, &net, &clock);
 
     // Bootstrap (DNS or peers.json in a node): A knows B, heard of 10 minutes ago; B knows C.
     let b_listeners = b.announcer.own_listeners();
@@ -119,7 +186,7 @@ fn announce_upstream_bus_and_listener_work_together() {
     // B's rebalance points its upstream at C; it registers (C stores B, and names nobody).
     let b_to_c = b.upstream();
     let target = b.rebalance_target();
-    assert_eq!(target, Target { address: addr(0xc), public_key: c.key });
+    assert_eq!(target, Target { address: c.addr, public_key: c.key });
     b_to_c.retarget(target).unwrap();
     eventually("B registered with C", || b_to_c.is_registered());
     assert_eq!(c.announcer.peer(&b.key).map(|p| p.listeners), Some(b_listeners.clone()));
@@ -127,7 +194,7 @@ fn announce_upstream_bus_and_listener_work_together() {
     // A's upstream registers with B: B stores A and names C, which A's table learns.
     let a_to_b = a.upstream();
     let target = a.rebalance_target();
-    assert_eq!(target, Target { address: addr(0xb), public_key: b.key });
+    assert_eq!(target, Target { address: b.addr, public_key: b.key });
     a_to_b.retarget(target).unwrap();
     eventually("A polled B", || a_to_b.status().local_height.is_some());
     assert!(b.announcer.peer(&a.key).is_some());
@@ -141,7 +208,7 @@ fn announce_upstream_bus_and_listener_work_together() {
     // Items sent on A's bus reach B through A's upstream; B accepts them and relays them on its
     // bus, so its upstream pushes them on to C. The peer D is new to B, so B relays it.
     let d_key = [0xd0; 32];
-    let d_listeners = pack_all(&[addr(0xd)]);
+    let d_listeners = pack_all(&[SocketAddr::from(([10, 0, 0, 0xd], 22136))]);
     let announcement = Push::Peer { public_key: d_key.to_vec(), listeners: d_listeners.clone(), timestamp: T0 };
     let transfer = Push::Transfer(b"a transfer".to_vec());
     assert_eq!(a.bus.send(announcement.clone()), Sent::Queued { delivered: 1, dropped: 0 });
