@@ -183,8 +183,30 @@ impl Observer {
 mod tests {
     use super::*;
 
+    fn upstream(state: LinkState, remote_height: Option<u64>) -> UpstreamStatus {
+        UpstreamStatus {
+            name: "upstream@t".into(),
+            target: None,
+            state,
+            remote_height,
+            local_height: None,
+            remote_digest_of_local_height: None,
+            last_response: None,
+            score: 0.0,
+        }
+    }
+
     #[test]
     fn progress_follows_the_highest_registered_upstream() {
         assert_eq!(SyncProgress::of(5, &[]), SyncProgress::default());
+        let registered = LinkState::Registered { next_poll: Instant::now() };
+        let upstreams = [
+            upstream(registered, Some(20)),
+            upstream(registered, None),
+            // Not registered: its height is stale and does not count.
+            upstream(LinkState::Connecting { failures: 1, next_attempt: Instant::now() }, Some(99)),
+        ];
+        assert_eq!(SyncProgress::of(5, &upstreams), SyncProgress { target_height: Some(20), percent: Some(25.0) });
+        assert_eq!(SyncProgress::of(30, &upstreams).percent, Some(100.0));
     }
 }
