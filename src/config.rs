@@ -657,6 +657,19 @@ mod tests {
         assert_eq!(resolve_text("", &args).unwrap().connect[0].address, "127.0.0.1:5".parse().unwrap());
     }
 
+    /// The annotated example shipped in `config/` (and shown in the README) stays valid.
+    #[test]
+    fn the_shipped_example_parses() {
+        let file = parse(include_str!("../config/bitmark-node.toml")).unwrap();
+        let s = Settings::resolve(file, &RunArgs::default(), Path::new("/srv"), Path::new("/")).unwrap();
+        assert_eq!(s.chain, Chain::Bitmark);
+        assert_eq!(s.listen, vec!["[::]:2136".parse().unwrap()]);
+        assert_eq!(s.connect.len(), 1);
+        assert_eq!(s.limits, ListenerLimits::default());
+        assert_eq!(s.table, TableLimits::default());
+        assert!(s.unsupported().is_none());
+    }
+
     #[test]
     fn durations_are_human_readable() {
         let file = parse("chain = \"local\"\nproduce_blocks = \"1m 30s\"").unwrap();

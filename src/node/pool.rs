@@ -84,3 +84,42 @@ impl PoolView for NodePool {
         self.no_reservoir("proof")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitmark_record::Chain;
+    use bitmark_storage::testchain::{TestChain, TestChainConfig};
+    use bitmark_storage::{ChainDb, StoreOptions};
+
+    fn store(height: u64) -> Arc<BlockStore> {
+        let store = BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap();
+        TestChain::new(TestChainConfig { seed: 9, txs_per_block: 2, ..Default::default() })
+            .extend(&store, height, |_| {})
+            .unwrap();
+        Arc::new(store)
+    }
+
+    #[test]
+    fn pushed_blocks_are_stored_once_and_transactions_wait_for_the_reservoir() {
+        let (ours, taller) = (store(3), store(4));
+        let metrics = Arc::new(Metrics::new());
+        let pool = NodePool::new(Arc::clone(&ours), Arc::clone(&metrics));
+        let block4 = taller.block(4).unwrap().unwrap();
+        assert_eq!(pool.submit_block(&block4), Ok(()));
+        assert_eq!(ours.height(), 4);
+        assert_eq!(metrics.blocks_applied(), 1);
+        // The same block again is refused with the store's fault, and counted.
+        let refused = pool.submit_block(&block4).unwrap_err();
+        assert_eq!(ours.height(), 4);
+        assert!(metrics
+            .errors()
+            .iter()
+            .any(|(s, kind, n)| *s == ErrorSource::Push && *kind == format!("block: {refused}") && *n == 1));
+        for result in
+            [pool.submit_assets(b"x"), pool.submit_issues(b"x"), pool.submit_transfer(b"x"), pool.submit_proof(b"x")]
+        {
+            assert_eq!(result, Err(Fault::MissingReservoir));
+        }
+    }
+}

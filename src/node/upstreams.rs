@@ -147,3 +147,61 @@ impl Drop for UpstreamSet {
         self.stop.store(true, Ordering::SeqCst);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitmark_peer::score::ScoreBoard;
+    use bitmark_peer::testing::{FakeChain, FakePeers, FakePool, Fixture};
+    use bitmark_peer::transport::{ListenerConfig, ListenerLimits, ZmqListener};
+    use bitmark_peer::upstream::{Identity, NoLiveness, SystemClock};
+    use bitmark_peer::wire::Push;
+
+    fn eventually(what: &str, condition: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !condition() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn bus_items_reach_the_peer_once_registered_and_close_is_prompt() {
+        let context = zmq::Context::new();
+        let remote = Fixture::new(Chain::Local, 3, FakePool::default());
+        let remote_keys = CurveKeys::generate().unwrap();
+        let listener = ZmqListener::start(
+            &context,
+            ListenerConfig {
+                chain: Chain::Local,
+                listen: vec!["127.0.0.1:0".parse().unwrap()],
+                secret_key: remote_keys.secret,
+                limits: ListenerLimits::default(),
+            },
+            remote.handler.clone(),
+        )
+        .unwrap();
+        let keys = CurveKeys::generate().unwrap();
+        let env = UpstreamEnv {
+            identity: Identity { public_key: keys.public.to_vec(), listeners: Vec::new() },
+            chain: Arc::new(FakeChain::new(Chain::Local, 1)),
+            peers: Arc::new(FakePeers::default()),
+            liveness: Arc::new(NoLiveness),
+            scores: Arc::new(ScoreBoard::default()),
+            clock: Arc::new(SystemClock),
+        };
+        let bus = Bus::new();
+        let set = UpstreamSet::new(&context, Chain::Local, keys, UpstreamConfig::default(), env, bus.clone());
+        let target = Target { address: listener.local_addrs()[0], public_key: remote_keys.public };
+        let upstream = set.add(Some(target)).unwrap();
+        eventually("registration", || upstream.is_registered());
+        assert_eq!(set.statuses()[0].remote_height, Some(4));
+        assert_eq!(set.handles().len(), 1);
+
+        bus.send(Push::Block(b"a block".to_vec()));
+        eventually("the pushed block", || remote.pool.submitted().contains(&("block", b"a block".to_vec())));
+        drop(upstream);
+        assert_eq!(set.close_all(Instant::now() + Duration::from_secs(3)), 0);
+        assert!(set.statuses().is_empty());
+    }
+}
