@@ -140,7 +140,8 @@ fn run(cli: &Cli) -> Result<Output> {
     use commands::*;
     Ok(match &cli.command {
         Command::Run(args) => {
-            run::run(args, |ready| println!("{}", print_json(cli.pretty, ready)))?;
+            // Always one line, `--pretty` or not: scripts read the first line.
+            run::run(args, |ready| println!("{ready}"))?;
             Output::Nothing
         }
         Command::Decode(DecodeCommand::Tx { chain, hex }) => Output::Json(decode::tx(*chain, &arg_or_stdin(hex)?)?),

@@ -33,6 +33,7 @@ use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
 use bitmark_peer::upstream::{self, Identity, Target, UpstreamConfig, UpstreamEnv};
 use bitmark_storage::{BlockStore, StoreOptions};
 use serde_json::{json, Value};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, TrySendError};
 use std::sync::Arc;
@@ -80,6 +81,13 @@ impl Node {
             return Err(e.into());
         }
         let started = Instant::now();
+        // The status port first: a taken port fails the start before any thread runs.
+        let status_socket = match settings.status {
+            Some(addr) => {
+                Some(TcpListener::bind(addr).map_err(|e| NodeError::Io(format!("status server on {addr}: {e}")))?)
+            }
+            None => None,
+        };
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
         let (keys, keys_created) =
             keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keygen::create_pair)?;
@@ -196,10 +204,10 @@ impl Node {
             public_key: keys.public,
             started,
         });
-        let status = match settings.status {
-            Some(addr) => Some(
-                HttpServer::start(addr, routes(Arc::clone(&observer)))
-                    .map_err(|e| NodeError::Io(format!("status server on {addr}: {e}")))?,
+        let status = match status_socket {
+            Some(socket) => Some(
+                HttpServer::serve(socket, routes(Arc::clone(&observer)))
+                    .map_err(|e| NodeError::io("status server", e))?,
             ),
             None => None,
         };

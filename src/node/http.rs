@@ -79,7 +79,12 @@ pub struct HttpServer {
 impl HttpServer {
     /// Bind `addr` (port 0 picks a free port) and serve `routes` on a thread.
     pub fn start(addr: SocketAddr, routes: Routes) -> std::io::Result<HttpServer> {
-        let listener = TcpListener::bind(addr)?;
+        HttpServer::serve(TcpListener::bind(addr)?, routes)
+    }
+
+    /// Serve `routes` on a thread from `listener`, bound beforehand (so that a node can fail on
+    /// a taken port before it starts anything else).
+    pub fn serve(listener: TcpListener, routes: Routes) -> std::io::Result<HttpServer> {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));

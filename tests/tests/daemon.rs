@@ -255,3 +255,22 @@ fn a_node_stops_in_time_while_an_upstream_waits_on_a_dead_peer() {
     let (exit, took) = node.stop_with("TERM", STOP_LIMIT);
     assert!(exit.success() && took < STOP_LIMIT, "{exit:?} after {took:?}");
 }
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = tmp.path().join("n");
+    let base = ["run", "--chain", "local", "--data-dir", data.to_str().unwrap(), "--standalone"];
+    for (flags, want) in [
+        (["--listen", "127.0.0.1:0", "--status", addr.as_str()], format!("status server on {addr}")),
+        (["--listen", addr.as_str(), "--status", "127.0.0.1:0"], format!("bind tcp://{addr}")),
+    ] {
+        let args: Vec<&str> = base.iter().chain(flags.iter()).copied().collect();
+        let out = run_node(&args, "");
+        assert_eq!(out.status.code(), Some(1));
+        let error = json_of(&out)["error"].as_str().unwrap_or_default().to_string();
+        assert!(error.contains(&want), "{error}");
+    }
+}
