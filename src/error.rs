@@ -21,6 +21,9 @@ pub enum NodeError {
     /// libzmq on this machine cannot do what bitmarkd peers require.
     #[error("{0}")]
     Zmq(String),
+    /// The configuration cannot be run with: which field, and why.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The peer layer failed (binding, connecting...).
     #[error(transparent)]
     Peer(#[from] bitmark_peer::PeerError),

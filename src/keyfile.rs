@@ -3,6 +3,7 @@
 //! made here can be used by a Go node and the other way round.
 
 use crate::error::{NodeError, Result};
+use bitmark_peer::transport::CurveKeys;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -68,6 +69,53 @@ pub fn write_new(path: &Path, kind: KeyKind, key: &[u8; 32], mode: u32) -> Resul
     writeln!(f, "{}", encode(kind, key)).map_err(|e| NodeError::io(path.display(), e))
 }
 
+/// The CURVE public key of `secret` (X25519 of the base point, as libzmq derives it), to check
+/// that a key pair's two files belong together.
+pub fn public_of(secret: &[u8; 32]) -> [u8; 32] {
+    curve25519_dalek::montgomery::MontgomeryPoint::mul_base_clamped(*secret).to_bytes()
+}
+
+/// The node's key pair from `public` and `private`; when neither file exists, a new pair is
+/// made and written (`create` is [`crate::commands::keygen::create_pair`]). One file without
+/// the other, or two files that do not belong together, is an error naming them.
+pub fn load_or_create(
+    public: &Path,
+    private: &Path,
+    create: impl FnOnce(&Path, &Path) -> Result<CurveKeys>,
+) -> Result<(CurveKeys, bool)> {
+    match (public.exists(), private.exists()) {
+        (false, false) => {
+            for path in [public, private] {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| NodeError::io(dir.display(), e))?;
+                }
+            }
+            Ok((create(private, public)?, true))
+        }
+        (true, true) => {
+            let named = |path: &Path, e: NodeError| NodeError::Input(format!("{}: {e}", path.display()));
+            let public_key = read(KeyKind::Public, public).map_err(|e| named(public, e))?;
+            let secret = read(KeyKind::Private, private).map_err(|e| named(private, e))?;
+            if public_of(&secret) != public_key {
+                return Err(NodeError::Input(format!(
+                    "{} does not hold the public key of {}",
+                    public.display(),
+                    private.display()
+                )));
+            }
+            Ok((CurveKeys { public: public_key, secret }, false))
+        }
+        (has_public, _) => {
+            let (found, missing) = if has_public { (public, private) } else { (private, public) };
+            Err(NodeError::Input(format!(
+                "{} exists but {} does not: restore it, or remove both to make a new pair",
+                found.display(),
+                missing.display()
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +130,35 @@ mod tests {
         assert_eq!(parse(KeyKind::Private, &public).unwrap_err().to_string(), "invalid private key");
         assert_eq!(parse(KeyKind::Public, "abcd").unwrap_err().to_string(), "invalid public key");
         assert_eq!(parse(KeyKind::Public, "PUBLIC:abcd").unwrap_err().to_string(), "invalid public key");
+    }
+
+    #[test]
+    fn public_of_matches_libzmq() {
+        for _ in 0..4 {
+            let keys = CurveKeys::generate().unwrap();
+            assert_eq!(public_of(&keys.secret), keys.public);
+        }
+    }
+
+    #[test]
+    fn load_or_create_makes_a_pair_once_and_checks_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (public, private) = (dir.path().join("k/peer.public"), dir.path().join("k/peer.private"));
+        let create = crate::commands::keygen::create_pair;
+        let (made, created) = load_or_create(&public, &private, create).unwrap();
+        assert!(created);
+        let (read, created) = load_or_create(&public, &private, create).unwrap();
+        assert!(!created);
+        assert_eq!(read, made);
+        // A public key from another pair is refused.
+        std::fs::remove_file(&public).unwrap();
+        let other = CurveKeys::generate().unwrap();
+        write_new(&public, KeyKind::Public, &other.public, 0o644).unwrap();
+        let e = load_or_create(&public, &private, create).unwrap_err().to_string();
+        assert!(e.contains("does not hold the public key"), "{e}");
+        // One file alone is refused, naming both.
+        std::fs::remove_file(&public).unwrap();
+        let e = load_or_create(&public, &private, create).unwrap_err().to_string();
+        assert!(e.contains("peer.private exists but") && e.contains("peer.public does not"), "{e}");
     }
 }

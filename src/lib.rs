@@ -3,6 +3,8 @@
 //! so tests can call it directly.
 
 pub mod commands;
+pub mod config;
 pub mod error;
 pub mod keyfile;
+pub mod logging;
 pub mod node;

@@ -5,6 +5,7 @@
 //! text is bitmarkd's fault text, so tools can compare our answers with bitmarkd's.
 
 use bitmark_node::commands;
+use bitmark_node::config::RunArgs;
 use bitmark_node::error::{NodeError, Result};
 use bitmark_record::Chain;
 use clap::{Parser, Subcommand};
@@ -24,6 +25,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the node: serve the chain to peers, connect to the configured ones, report status.
+    /// Prints one JSON line when it is up; SIGINT or SIGTERM stops it cleanly.
+    Run(RunArgs),
     /// Decode a packed transaction, block or account and report what bitmarkd would.
     #[command(subcommand)]
     Decode(DecodeCommand),
@@ -128,11 +132,18 @@ fn arg_or_stdin(arg: &str) -> Result<String> {
 enum Output {
     Json(serde_json::Value),
     Line(String),
+    /// Printed already (`run` prints when the node is up).
+    Nothing,
 }
 
 fn run(cli: &Cli) -> Result<Output> {
     use commands::*;
     Ok(match &cli.command {
+        Command::Run(args) => {
+            // Always one line, `--pretty` or not: scripts read the first line.
+            run::run(args, |ready| println!("{ready}"))?;
+            Output::Nothing
+        }
         Command::Decode(DecodeCommand::Tx { chain, hex }) => Output::Json(decode::tx(*chain, &arg_or_stdin(hex)?)?),
         Command::Decode(DecodeCommand::Block { chain, hex }) => {
             Output::Json(decode::block(*chain, &arg_or_stdin(hex)?)?)
@@ -153,11 +164,13 @@ fn run(cli: &Cli) -> Result<Output> {
     })
 }
 
+fn print_json(pretty: bool, v: &serde_json::Value) -> String {
+    if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let print = |v: &serde_json::Value| {
-        if cli.pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default()
-    };
+    let print = |v: &serde_json::Value| print_json(cli.pretty, v);
     match run(&cli) {
         Ok(Output::Json(v)) => {
             println!("{}", print(&v));
@@ -173,6 +186,7 @@ fn main() -> ExitCode {
             println!("{s}");
             ExitCode::SUCCESS
         }
+        Ok(Output::Nothing) => ExitCode::SUCCESS,
         Err(e) => {
             println!("{}", print(&serde_json::json!({ "error": e.to_string() })));
             ExitCode::FAILURE

@@ -55,3 +55,145 @@ pub fn vectors() -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(workspace_root().join("testdata/bitmarkd-vectors.json")).expect("vector file");
     serde_json::from_str(&text).expect("vector JSON")
 }
+
+/// A `bitmark-node run` child process, with the JSON line it printed when it came up.
+pub struct RunningNode {
+    child: std::process::Child,
+    /// The start-up report (`listening`, `status`, `publicKey`, `height`...).
+    pub ready: serde_json::Value,
+    /// Where its stderr (the log) goes.
+    pub log: PathBuf,
+}
+
+/// How long a node may take to come up or to answer.
+pub const NODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl RunningNode {
+    /// Start `bitmark-node run` with `args`, logging to `log`, and wait for its ready line.
+    /// Panics (with the log) if it exits or says nothing within [`NODE_TIMEOUT`].
+    pub fn start(args: &[&str], log: &Path) -> RunningNode {
+        use std::io::BufRead;
+        let log_file = std::fs::File::create(log).expect("log file");
+        let mut child = Command::new(node_binary())
+            .arg("run")
+            .args(args)
+            .env("RUST_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .expect("bitmark-node starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(NODE_TIMEOUT).unwrap_or_default();
+        let ready: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no ready line ({e}): {line:?}\n{}", std::fs::read_to_string(log).unwrap_or_default())
+        });
+        assert!(ready.get("error").is_none(), "node refused to start: {ready}");
+        RunningNode { child, ready, log: log.to_path_buf() }
+    }
+
+    /// The first listener address.
+    pub fn peer_addr(&self) -> std::net::SocketAddr {
+        self.ready["listening"][0].as_str().and_then(|a| a.parse().ok()).expect("a listener address")
+    }
+
+    /// The status server address.
+    pub fn status_addr(&self) -> std::net::SocketAddr {
+        self.ready["status"].as_str().and_then(|a| a.parse().ok()).expect("a status address")
+    }
+
+    /// `GET path` on the status server: status code and body.
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.status_addr(), path)
+    }
+
+    /// `/status`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let (code, body) = self.get("/status");
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str(&body).expect("status JSON")
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send `signal` (`TERM`, `INT`) and wait up to `limit` for the exit; the exit status and
+    /// how long it took. Panics with the log if it does not exit in time.
+    pub fn stop_with(
+        mut self,
+        signal: &str,
+        limit: std::time::Duration,
+    ) -> (std::process::ExitStatus, std::time::Duration) {
+        let sent = std::time::Instant::now();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status, sent.elapsed());
+            }
+            if sent.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "no exit within {limit:?} of SIG{signal}\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        // A test that failed half-way must not leave a node running.
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A one-shot HTTP/1.0 `GET`: status code and body.
+pub fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, NODE_TIMEOUT).expect("status server reachable");
+    stream.set_read_timeout(Some(NODE_TIMEOUT)).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("request sent");
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("response read");
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, body.to_string())
+}
+
+/// Wait until `condition` holds, for at most [`NODE_TIMEOUT`]; false if it never did.
+pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + NODE_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}

@@ -5,4 +5,5 @@ pub mod check;
 pub mod decode;
 pub mod encode;
 pub mod keygen;
+pub mod run;
 pub mod testchain;

@@ -1,4 +1,21 @@
 //! Node assembly: the views the peer layer asks for, implemented over the node's storage and
-//! reservoir (ARCHITECTURE.md: `peer` never reaches into sled; the node injects these).
+//! reservoir (ARCHITECTURE.md: `peer` never reaches into sled; the node injects these), and
+//! the daemon that wires them to the listener, the upstreams, the announcer and the status
+//! server.
+//!
+//! * [`daemon`]: [`daemon::Node`], start-up and shutdown.
+//! * [`views`]: the listener's chain view over the block store; the mode flag.
+//! * [`pool`]: the listener's pool view (pushed blocks to the store; transactions refused
+//!   until the reservoir lands).
+//! * [`upstreams`]: the outbound peers, fed from the broadcast bus.
+//! * [`sync`]: the seam where the connector plugs in.
+//! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
 
+pub mod daemon;
+pub mod http;
+pub mod metrics;
+pub mod pool;
+pub mod status;
+pub mod sync;
+pub mod upstreams;
 pub mod views;

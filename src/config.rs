@@ -1,0 +1,756 @@
+//! The node's configuration: a TOML file with bitmarkd's concepts and names (`chain`,
+//! `data_directory`, `nodes`, `fast_sync`, `standalone`, `[peering]` with `listen`, `announce`,
+//! `connect`, `dynamic_connections`, `prefer_ipv6` and the key files), plus the settings that
+//! are ours (`min_clients`, `status`, `capture`, `produce_blocks`, `log_json`, listener and
+//! table bounds). Command-line flags override the file, the file overrides the defaults.
+//!
+//! [`ConfigFile`] is what the file says (serde, `deny_unknown_fields`: a misspelt key is an
+//! error, never silently a default). [`Settings::resolve`] turns it into what the node runs
+//! with — paths made absolute, addresses parsed, keys checked — and every refusal names the
+//! field and says why ([`ConfigError`]).
+//!
+//! Differences from bitmarkd's configuration: it is Lua and passes the key files' *contents*
+//! (`public_key = read_file("peer.public")`); here `peering.public_key`/`private_key` name the
+//! files, and a missing pair is created on first run. `data_directory` defaults to the
+//! directory of the configuration file (bitmarkd's `"."`), or the current directory without
+//! one, instead of refusing to start. `nodes` defaults to `none`.
+
+use crate::keyfile::{self, KeyKind};
+use bitmark_peer::announce::{Nodes, TableLimits};
+use bitmark_peer::transport::ListenerLimits;
+use bitmark_record::Chain;
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The peer listen port on the live chain (bitmarkd's 2136); `testing` adds 10000 and `local`
+/// 20000 (`bitmarkd.conf.sub:65-90`).
+pub const BASE_PEER_PORT: u16 = 2136;
+
+/// bitmarkd's minimum number of connected clients before the connector trusts an election
+/// (`peer/connector.go`, `minimumClients`).
+pub const DEFAULT_MIN_CLIENTS: usize = 5;
+
+/// The default key file names, relative to the data directory.
+pub const DEFAULT_PUBLIC_KEY_FILE: &str = "peer.public";
+/// See [`DEFAULT_PUBLIC_KEY_FILE`].
+pub const DEFAULT_PRIVATE_KEY_FILE: &str = "peer.private";
+
+/// The default peer listen port of `chain`.
+pub fn default_peer_port(chain: Chain) -> u16 {
+    match chain {
+        Chain::Bitmark => BASE_PEER_PORT,
+        Chain::Testing => BASE_PEER_PORT + 10_000,
+        Chain::Local => BASE_PEER_PORT + 20_000,
+    }
+}
+
+/// The configuration file as written. Every field may be left out; the defaults are those
+/// documented on each field.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfigFile {
+    /// `bitmark`, `testing` or `local` (default `bitmark`, as bitmarkd).
+    #[serde(deserialize_with = "chain_name")]
+    pub chain: Option<Chain>,
+    /// Where the chain database, the key files and `peers.json` live. Relative paths are
+    /// relative to the configuration file's directory. Default: that directory.
+    pub data_directory: Option<PathBuf>,
+    /// DNS TXT bootstrap: `none`, `chain` (the chain's own domain) or a domain (default
+    /// `none`). No resolver ships yet, so anything but `none` only logs failed lookups.
+    pub nodes: Option<String>,
+    /// bitmarkd's fast sync: trust block digests from the next block's header while catching
+    /// up (default false). Not yet supported: needs the connector.
+    pub fast_sync: bool,
+    /// bitmarkd's standalone mode: normal mode at once, no outbound peering (default false).
+    pub standalone: bool,
+    /// Connected clients the connector wants before it votes; the vote quorum is
+    /// `(1 + min_clients) / 2` (default 5, bitmarkd's, giving 3).
+    pub min_clients: Option<usize>,
+    /// Address of the HTTP status and metrics server, e.g. `127.0.0.1:22139` (default: none,
+    /// no server). It has no authentication: bind it to loopback.
+    pub status: Option<String>,
+    /// File to record every peer message in and out (default: none). Not yet supported.
+    pub capture: Option<PathBuf>,
+    /// Local chain only: build a block this often, e.g. `"10s"` (default: never). Not yet
+    /// supported: needs the reservoir.
+    #[serde(with = "humantime_serde")]
+    pub produce_blocks: Option<Duration>,
+    /// Log one JSON object per line instead of the human format (default false).
+    pub log_json: bool,
+    /// Peer-to-peer settings.
+    pub peering: PeeringFile,
+}
+
+/// The `[peering]` table.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PeeringFile {
+    /// Addresses to accept peers on, `HOST:PORT`; `*` is every address, IPv4 and IPv6 (default
+    /// `["*:<port>"]`, the port being 2136, 12136 or 22136 by chain). Port 0 picks a free port.
+    pub listen: Option<Vec<String>>,
+    /// Addresses to announce to the network as ours, `IP:PORT` (default none: other nodes
+    /// cannot find us, though we can still connect to them).
+    pub announce: Vec<String>,
+    /// Static peers, always connected (default none).
+    pub connect: Vec<StaticPeerFile>,
+    /// Whether the connector may connect to peers learnt from the network besides the static
+    /// ones (default true, as bitmarkd).
+    pub dynamic_connections: bool,
+    /// Prefer a peer's IPv6 address when it has both (default true, as bitmarkd).
+    pub prefer_ipv6: bool,
+    /// Our public key file, relative to the data directory (default `peer.public`).
+    pub public_key: PathBuf,
+    /// Our private key file, relative to the data directory (default `peer.private`). When
+    /// neither key file exists, a new pair is made.
+    pub private_key: PathBuf,
+    /// Listener worker and queue bounds (see `bitmark_peer::transport::ListenerLimits`).
+    pub limits: ListenerLimits,
+    /// Peer and RPC table bounds (see `bitmark_peer::announce::TableLimits`).
+    pub table: TableLimits,
+}
+
+impl Default for PeeringFile {
+    fn default() -> PeeringFile {
+        PeeringFile {
+            listen: None,
+            announce: Vec::new(),
+            connect: Vec::new(),
+            dynamic_connections: true,
+            prefer_ipv6: true,
+            public_key: PathBuf::from(DEFAULT_PUBLIC_KEY_FILE),
+            private_key: PathBuf::from(DEFAULT_PRIVATE_KEY_FILE),
+            limits: ListenerLimits::default(),
+            table: TableLimits::default(),
+        }
+    }
+}
+
+/// One `[[peering.connect]]` entry, as bitmarkd writes it.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPeerFile {
+    /// The peer's key as its key file has it: `PUBLIC:` followed by 64 hex digits.
+    pub public_key: String,
+    /// Its listener, `HOST:PORT`.
+    pub address: String,
+}
+
+fn chain_name<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Chain>, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!("chain {name:?} is not supported: use bitmark, testing or local"))
+    })
+}
+
+/// A configuration the node cannot run with: which field, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field, as in the file (`peering.connect[1].address`) or the flag (`--connect`).
+    pub field: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// `field` is wrong because of `reason`.
+    pub fn new(field: impl Into<String>, reason: impl fmt::Display) -> ConfigError {
+        ConfigError { field: field.into(), reason: reason.to_string() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration: {}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Flags of `bitmark-node run`; each one given overrides the configuration file.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct RunArgs {
+    /// The TOML configuration file.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// bitmark, testing or local.
+    #[arg(long)]
+    pub chain: Option<Chain>,
+    /// The data directory (relative to the current directory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address to accept peers on (repeatable; replaces `peering.listen`). Port 0 picks a free
+    /// port, reported when the node is ready.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Vec<String>,
+    /// Static peer `<public key hex>@HOST:PORT` (repeatable; replaces `peering.connect`).
+    #[arg(long, value_name = "KEY@HOST:PORT")]
+    pub connect: Vec<String>,
+    /// Clients wanted before the connector votes (quorum `(1 + K) / 2`).
+    #[arg(long, value_name = "K")]
+    pub min_clients: Option<usize>,
+    /// Serve `/status` and `/metrics` over HTTP on this address (port 0 picks one).
+    #[arg(long, value_name = "ADDR")]
+    pub status: Option<String>,
+    /// Record peer messages to this file (not yet supported).
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+    /// Trust digests from the next block's header while catching up (not yet supported).
+    #[arg(long)]
+    pub fast_sync: bool,
+    /// Normal mode at once, no outbound peering.
+    #[arg(long)]
+    pub standalone: bool,
+    /// Local chain: produce a block every SECS seconds (not yet supported).
+    #[arg(long, value_name = "SECS")]
+    pub produce_blocks: Option<u64>,
+    /// Log JSON lines instead of the human format.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+/// A static peer, resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaticPeer {
+    /// Its public key (CURVE server key).
+    pub public_key: [u8; 32],
+    /// Its listener.
+    pub address: SocketAddr,
+}
+
+/// Where the node's keys are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyFiles {
+    /// The public key file.
+    pub public: PathBuf,
+    /// The private key file.
+    pub private: PathBuf,
+}
+
+/// What the node runs with: the file and the flags merged, checked and resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// The chain.
+    pub chain: Chain,
+    /// The data directory, absolute.
+    pub data_dir: PathBuf,
+    /// DNS TXT bootstrap.
+    pub nodes: Nodes,
+    /// Fast sync requested.
+    pub fast_sync: bool,
+    /// Standalone mode.
+    pub standalone: bool,
+    /// Clients wanted before voting.
+    pub min_clients: usize,
+    /// Status server address.
+    pub status: Option<SocketAddr>,
+    /// Capture file, absolute.
+    pub capture: Option<PathBuf>,
+    /// Block production interval.
+    pub produce_blocks: Option<Duration>,
+    /// JSON logs.
+    pub log_json: bool,
+    /// Listener addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Announced addresses.
+    pub announce: Vec<SocketAddr>,
+    /// Static peers.
+    pub connect: Vec<StaticPeer>,
+    /// Dynamic connections allowed.
+    pub dynamic_connections: bool,
+    /// IPv6 preferred.
+    pub prefer_ipv6: bool,
+    /// Key files, absolute.
+    pub keys: KeyFiles,
+    /// Listener bounds.
+    pub limits: ListenerLimits,
+    /// Table bounds.
+    pub table: TableLimits,
+}
+
+impl Settings {
+    /// The vote quorum the connector uses: `(1 + min_clients) / 2`, as bitmarkd derives 3 from 5
+    /// (the same as `min_clients / 2` rounded up).
+    pub fn quorum(&self) -> usize {
+        self.min_clients.div_ceil(2)
+    }
+
+    /// Read `args.config` (if any), apply the flags, and resolve. `cwd` anchors relative
+    /// paths given on the command line.
+    pub fn load(args: &RunArgs, cwd: &Path) -> Result<Settings, ConfigError> {
+        let (file, file_dir) = match &args.config {
+            Some(path) => {
+                let path = cwd.join(path);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError::new("--config", format!("{}: {e}", path.display())))?;
+                let dir = path.parent().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+                let file =
+                    parse(&text).map_err(|e| ConfigError::new(format!("{}: {}", path.display(), e.field), e.reason))?;
+                (file, dir)
+            }
+            None => (ConfigFile::default(), cwd.to_path_buf()),
+        };
+        Settings::resolve(file, args, &file_dir, cwd)
+    }
+
+    /// Merge `file` (whose relative paths are anchored at `file_dir`) with the flags in `args`
+    /// (anchored at `cwd`) and check everything.
+    pub fn resolve(file: ConfigFile, args: &RunArgs, file_dir: &Path, cwd: &Path) -> Result<Settings, ConfigError> {
+        let chain = args.chain.or(file.chain).unwrap_or(Chain::Bitmark);
+        let data_dir = match (&args.data_dir, &file.data_directory) {
+            (Some(d), _) => cwd.join(d),
+            (None, Some(d)) => file_dir.join(d),
+            (None, None) => file_dir.to_path_buf(),
+        };
+        if data_dir.as_os_str().is_empty() || data_dir.is_file() {
+            return Err(ConfigError::new("data_directory", format!("{} is not a directory", data_dir.display())));
+        }
+        let nodes = match &file.nodes {
+            None => Nodes::None,
+            Some(text) => text.parse().map_err(|e| ConfigError::new("nodes", e))?,
+        };
+        let min_clients = args.min_clients.or(file.min_clients).unwrap_or(DEFAULT_MIN_CLIENTS);
+        if min_clients == 0 {
+            return Err(ConfigError::new(
+                field_or_flag(args.min_clients.is_some(), "min_clients"),
+                "must be at least 1",
+            ));
+        }
+        let status = match args.status.as_ref().or(file.status.as_ref()) {
+            None => None,
+            Some(text) => Some(
+                parse_listen(text, 0)
+                    .map_err(|e| ConfigError::new(field_or_flag(args.status.is_some(), "status"), e))?,
+            ),
+        };
+        let produce_blocks = match args.produce_blocks {
+            Some(0) => return Err(ConfigError::new("--produce-blocks", "must be at least 1 second")),
+            Some(secs) => Some(Duration::from_secs(secs)),
+            None => file.produce_blocks,
+        };
+        if produce_blocks.is_some() && chain != Chain::Local {
+            return Err(ConfigError::new(
+                field_or_flag(args.produce_blocks.is_some(), "produce_blocks"),
+                "blocks can only be produced on the local chain",
+            ));
+        }
+
+        let peering = file.peering;
+        let listen = if args.listen.is_empty() {
+            let texts = peering.listen.unwrap_or_else(|| vec![format!("*:{}", default_peer_port(chain))]);
+            listen_addresses(&texts, "peering.listen")?
+        } else {
+            listen_addresses(&args.listen, "--listen")?
+        };
+        let announce = peering
+            .announce
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                parse_peer_address(text, peering.prefer_ipv6)
+                    .map_err(|e| ConfigError::new(format!("peering.announce[{i}]"), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let connect = if args.connect.is_empty() {
+            peering
+                .connect
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    let field = |name: &str| format!("peering.connect[{i}].{name}");
+                    Ok(StaticPeer {
+                        public_key: keyfile::parse(KeyKind::Public, &entry.public_key)
+                            .map_err(|e| ConfigError::new(field("public_key"), expected_key(e)))?,
+                        address: parse_peer_address(&entry.address, peering.prefer_ipv6)
+                            .map_err(|e| ConfigError::new(field("address"), e))?,
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            args.connect
+                .iter()
+                .map(|text| parse_connect_flag(text, peering.prefer_ipv6).map_err(|e| ConfigError::new("--connect", e)))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        let keys =
+            KeyFiles { public: data_dir.join(&peering.public_key), private: data_dir.join(&peering.private_key) };
+        if keys.public == keys.private {
+            return Err(ConfigError::new("peering.private_key", "must not be the public key file"));
+        }
+        for (field, value) in
+            [("query_workers", peering.limits.query_workers), ("query_queue", peering.limits.query_queue)]
+                .into_iter()
+                .chain([("push_workers", peering.limits.push_workers), ("push_queue", peering.limits.push_queue)])
+        {
+            if value == 0 {
+                return Err(ConfigError::new(format!("peering.limits.{field}"), "must be at least 1"));
+            }
+        }
+        let settings = Settings {
+            chain,
+            capture: args.capture.as_ref().map(|p| cwd.join(p)).or_else(|| file.capture.map(|p| data_dir.join(p))),
+            data_dir,
+            nodes,
+            fast_sync: args.fast_sync || file.fast_sync,
+            standalone: args.standalone || file.standalone,
+            min_clients,
+            status,
+            produce_blocks,
+            log_json: args.log_json || file.log_json,
+            listen,
+            announce,
+            connect,
+            dynamic_connections: peering.dynamic_connections,
+            prefer_ipv6: peering.prefer_ipv6,
+            keys,
+            limits: peering.limits,
+            table: peering.table,
+        };
+        Ok(settings)
+    }
+
+    /// Settings that are accepted but not implemented yet: the node refuses to start with any
+    /// of them rather than run without what was asked for.
+    pub fn unsupported(&self) -> Option<ConfigError> {
+        if self.capture.is_some() {
+            return Some(ConfigError::new("capture", "not yet supported (message capture is still to come)"));
+        }
+        if self.fast_sync {
+            return Some(ConfigError::new("fast_sync", "not yet supported (needs the connector, issue 6)"));
+        }
+        if self.produce_blocks.is_some() {
+            return Some(ConfigError::new("produce_blocks", "not yet supported (needs the reservoir, issue 4)"));
+        }
+        None
+    }
+}
+
+/// Parse a configuration file's text. An error names the field where it was found (the key
+/// on that line, under its `[table]`), the line, and toml's reason.
+pub fn parse(text: &str) -> Result<ConfigFile, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let at = e.span().map_or(0, |span| span.start);
+        let (field, line) = field_at(text, at);
+        ConfigError::new(field, format!("{} (line {line})", e.message().trim()))
+    })
+}
+
+/// The dotted name of the key on the line holding byte `at` (or of its table, when the line
+/// is a table header), and that line's number.
+fn field_at(text: &str, at: usize) -> (String, usize) {
+    let before = text.get(..at).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_number = before.matches('\n').count() + 1;
+    let line = text.get(line_start..).unwrap_or_default().lines().next().unwrap_or_default().trim();
+    let header = |l: &str| {
+        let l = l.trim();
+        l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    };
+    if let Some(table) = header(line) {
+        return (table, line_number);
+    }
+    let table = text.get(..line_start).unwrap_or_default().lines().rev().find_map(header);
+    let key = line.split('=').next().unwrap_or_default().trim().trim_matches('"');
+    let field = match (table, key.is_empty()) {
+        (_, true) => "configuration file".to_string(),
+        (Some(table), false) => format!("{table}.{key}"),
+        (None, false) => key.to_string(),
+    };
+    (field, line_number)
+}
+
+fn field_or_flag(flag: bool, field: &str) -> String {
+    if flag {
+        format!("--{}", field.replace('_', "-"))
+    } else {
+        field.to_string()
+    }
+}
+
+fn expected_key(e: crate::error::NodeError) -> String {
+    format!("{e}: expected \"PUBLIC:\" followed by 64 hex digits")
+}
+
+/// Split `HOST:PORT` (`[v6]:PORT` for IPv6) into host and port.
+fn split_host_port(text: &str) -> Result<(&str, u16), String> {
+    let text = text.trim();
+    let (host, port) = text.rsplit_once(':').ok_or_else(|| format!("{text:?}: expected HOST:PORT"))?;
+    let port = port.parse::<u16>().map_err(|_| format!("{text:?}: invalid port number"))?;
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if host.is_empty() {
+        return Err(format!("{text:?}: missing host"));
+    }
+    Ok((host, port))
+}
+
+/// Resolve `host` (an IP or a name) to one address, IPv6 first when `prefer_ipv6`.
+fn resolve(host: &str, port: u16, prefer_ipv6: bool) -> Result<SocketAddr, String> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let found: Vec<SocketAddr> =
+        (host, port).to_socket_addrs().map_err(|e| format!("{host:?}: cannot resolve: {e}"))?.collect();
+    found
+        .iter()
+        .find(|a| a.is_ipv6() == prefer_ipv6)
+        .or_else(|| found.first())
+        .copied()
+        .ok_or_else(|| format!("{host:?}: no address"))
+}
+
+/// A listen address: `HOST:PORT`, `*` being every IPv4 and IPv6 address (`[::]`, dual stack,
+/// as bitmarkd on Linux). Port 0 asks for a free port; `min_port` refuses it where that makes
+/// no sense.
+fn parse_listen(text: &str, min_port: u16) -> Result<SocketAddr, String> {
+    let (host, port) = split_host_port(text)?;
+    if port < min_port {
+        return Err(format!("{text:?}: invalid port number"));
+    }
+    if host == "*" {
+        return Ok(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port));
+    }
+    resolve(host, port, false)
+}
+
+fn listen_addresses(texts: &[String], field: &str) -> Result<Vec<SocketAddr>, ConfigError> {
+    if texts.is_empty() {
+        return Err(ConfigError::new(field, "at least one address is needed"));
+    }
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| parse_listen(text, 0).map_err(|e| ConfigError::new(format!("{field}[{i}]"), e)))
+        .collect()
+}
+
+/// A peer's address: a specified host and a port from 1.
+fn parse_peer_address(text: &str, prefer_ipv6: bool) -> Result<SocketAddr, String> {
+    let (host, port) = split_host_port(text)?;
+    if port == 0 {
+        return Err(format!("{text:?}: invalid port number"));
+    }
+    let addr = resolve(host, port, prefer_ipv6)?;
+    if addr.ip().is_unspecified() {
+        return Err(format!("{text:?}: not a specific address"));
+    }
+    Ok(addr)
+}
+
+/// `--connect <public key>@HOST:PORT`; the key as 64 hex digits, with or without `PUBLIC:`.
+fn parse_connect_flag(text: &str, prefer_ipv6: bool) -> Result<StaticPeer, String> {
+    let (key, address) =
+        text.split_once('@').ok_or_else(|| format!("{text:?}: expected <public key hex>@HOST:PORT"))?;
+    let key = key.trim();
+    let key = if key.starts_with("PUBLIC:") { key.to_string() } else { format!("PUBLIC:{key}") };
+    let public_key = keyfile::parse(KeyKind::Public, &key).map_err(|e| format!("{text:?}: {}", expected_key(e)))?;
+    Ok(StaticPeer { public_key, address: parse_peer_address(address, prefer_ipv6)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key_hex() -> String {
+        "ab".repeat(32)
+    }
+
+    fn resolve_text(text: &str, args: &RunArgs) -> Result<Settings, ConfigError> {
+        let file = parse(text)?;
+        Settings::resolve(file, args, Path::new("/etc/bitmark"), Path::new("/home/me"))
+    }
+
+    #[test]
+    fn defaults_are_bitmarkds() {
+        let s = resolve_text("", &RunArgs::default()).unwrap();
+        assert_eq!(s.chain, Chain::Bitmark);
+        assert_eq!(s.data_dir, Path::new("/etc/bitmark"));
+        assert_eq!(s.listen, vec!["[::]:2136".parse().unwrap()]);
+        assert_eq!(s.nodes, Nodes::None);
+        assert_eq!((s.min_clients, s.quorum()), (5, 3));
+        assert!(s.dynamic_connections && s.prefer_ipv6 && !s.standalone && !s.fast_sync && !s.log_json);
+        assert_eq!(s.keys.public, Path::new("/etc/bitmark/peer.public"));
+        assert_eq!(s.keys.private, Path::new("/etc/bitmark/peer.private"));
+        assert!(s.status.is_none() && s.capture.is_none() && s.produce_blocks.is_none());
+        assert!(s.unsupported().is_none());
+        let local = resolve_text("chain = \"local\"", &RunArgs::default()).unwrap();
+        assert_eq!(local.listen, vec!["[::]:22136".parse().unwrap()]);
+    }
+
+    #[test]
+    fn a_full_file_resolves() {
+        let text = format!(
+            r#"
+            chain = "local"
+            data_directory = "data"
+            nodes = "chain"
+            min_clients = 1
+            status = "127.0.0.1:9000"
+            standalone = true
+            log_json = true
+            [peering]
+            listen = ["127.0.0.1:22136", "[::1]:0"]
+            announce = ["192.0.2.1:22136"]
+            dynamic_connections = false
+            prefer_ipv6 = false
+            public_key = "keys/p.pub"
+            private_key = "/secret/p.key"
+            [[peering.connect]]
+            public_key = "PUBLIC:{}"
+            address = "127.0.0.1:22137"
+            [peering.limits]
+            push_workers = 4
+            [peering.table]
+            max_peers = 50
+            "#,
+            key_hex()
+        );
+        let s = resolve_text(&text, &RunArgs::default()).unwrap();
+        assert_eq!(s.chain, Chain::Local);
+        assert_eq!(s.data_dir, Path::new("/etc/bitmark/data"));
+        assert_eq!(s.nodes, Nodes::Chain);
+        assert_eq!((s.min_clients, s.quorum()), (1, 1));
+        assert_eq!(s.status, Some("127.0.0.1:9000".parse().unwrap()));
+        assert!(s.standalone && s.log_json && !s.dynamic_connections && !s.prefer_ipv6);
+        assert_eq!(s.listen, vec!["127.0.0.1:22136".parse().unwrap(), "[::1]:0".parse().unwrap()]);
+        assert_eq!(s.announce, vec!["192.0.2.1:22136".parse().unwrap()]);
+        assert_eq!(s.connect, vec![StaticPeer { public_key: [0xab; 32], address: "127.0.0.1:22137".parse().unwrap() }]);
+        assert_eq!(s.keys.public, Path::new("/etc/bitmark/data/keys/p.pub"));
+        assert_eq!(s.keys.private, Path::new("/secret/p.key"));
+        assert_eq!(s.limits.push_workers, 4);
+        assert_eq!(s.limits.query_workers, ListenerLimits::default().query_workers);
+        assert_eq!(s.table.max_peers, 50);
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let text = r#"
+            chain = "testing"
+            data_directory = "/var/lib/node"
+            min_clients = 7
+            status = "127.0.0.1:1"
+            [peering]
+            listen = ["127.0.0.1:1"]
+        "#;
+        let args = RunArgs {
+            chain: Some(Chain::Local),
+            data_dir: Some("here".into()),
+            listen: vec!["127.0.0.1:0".into()],
+            connect: vec![format!("{}@127.0.0.1:5", key_hex())],
+            min_clients: Some(1),
+            status: Some("127.0.0.1:0".into()),
+            standalone: true,
+            log_json: true,
+            ..RunArgs::default()
+        };
+        let s = resolve_text(text, &args).unwrap();
+        assert_eq!(s.chain, Chain::Local);
+        assert_eq!(s.data_dir, Path::new("/home/me/here"));
+        assert_eq!(s.min_clients, 1);
+        assert_eq!(s.status, Some("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(s.listen, vec!["127.0.0.1:0".parse().unwrap()]);
+        assert_eq!(s.connect[0].public_key, [0xab; 32]);
+        assert!(s.standalone && s.log_json);
+        // The key may carry bitmarkd's prefix on the command line too.
+        let args = RunArgs { connect: vec![format!("PUBLIC:{}@127.0.0.1:5", key_hex())], ..RunArgs::default() };
+        assert_eq!(resolve_text("", &args).unwrap().connect[0].address, "127.0.0.1:5".parse().unwrap());
+    }
+
+    /// The annotated example shipped in `config/` (and shown in the README) stays valid.
+    #[test]
+    fn the_shipped_example_parses() {
+        let file = parse(include_str!("../config/bitmark-node.toml")).unwrap();
+        let s = Settings::resolve(file, &RunArgs::default(), Path::new("/srv"), Path::new("/")).unwrap();
+        assert_eq!(s.chain, Chain::Bitmark);
+        assert_eq!(s.listen, vec!["[::]:2136".parse().unwrap()]);
+        assert_eq!(s.connect.len(), 1);
+        assert_eq!(s.limits, ListenerLimits::default());
+        assert_eq!(s.table, TableLimits::default());
+        assert!(s.unsupported().is_none());
+    }
+
+    #[test]
+    fn durations_are_human_readable() {
+        let file = parse("chain = \"local\"\nproduce_blocks = \"1m 30s\"").unwrap();
+        assert_eq!(file.produce_blocks, Some(Duration::from_secs(90)));
+        let s = Settings::resolve(file, &RunArgs::default(), Path::new("/"), Path::new("/")).unwrap();
+        assert_eq!(s.unsupported().unwrap().field, "produce_blocks");
+        let args = RunArgs { chain: Some(Chain::Local), produce_blocks: Some(5), ..RunArgs::default() };
+        assert_eq!(resolve_text("", &args).unwrap().produce_blocks, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn unsupported_settings_are_reported() {
+        let args = RunArgs { fast_sync: true, ..RunArgs::default() };
+        assert_eq!(resolve_text("", &args).unwrap().unsupported().unwrap().field, "fast_sync");
+        let s = resolve_text("capture = \"cap.bin\"", &RunArgs::default()).unwrap();
+        assert_eq!(s.capture, Some(PathBuf::from("/etc/bitmark/cap.bin")));
+        assert_eq!(s.unsupported().unwrap().field, "capture");
+    }
+
+    /// Each bad input, and the field and reason its error must name.
+    #[test]
+    fn errors_name_the_field_and_the_reason() {
+        let cases: Vec<(String, RunArgs, &str, &str)> = vec![
+            ("colour = 1".into(), RunArgs::default(), "colour", "unknown field `colour`"),
+            ("chain = \"local\"\n[peering]\nlisen = []".into(), RunArgs::default(), "peering.lisen", "(line 3)"),
+            ("chain = \"main\"".into(), RunArgs::default(), "chain", "chain \"main\" is not supported"),
+            ("min_clients = \"five\"".into(), RunArgs::default(), "min_clients", "invalid type"),
+            ("produce_blocks = \"soon\"".into(), RunArgs::default(), "produce_blocks", "expected a duration"),
+            ("[peering.limits]\npush_queue = -1".into(), RunArgs::default(), "peering.limits.push_queue", "invalid"),
+            ("status = ".into(), RunArgs::default(), "status", "(line 1)"),
+            ("nodes = \"\"".into(), RunArgs::default(), "nodes", "nodes cannot be blank"),
+            ("min_clients = 0".into(), RunArgs::default(), "min_clients", "at least 1"),
+            ("status = \"localhost\"".into(), RunArgs::default(), "status", "expected HOST:PORT"),
+            ("[peering]\nlisten = []".into(), RunArgs::default(), "peering.listen", "at least one"),
+            ("[peering]\nlisten = [\"*:99999\"]".into(), RunArgs::default(), "peering.listen[0]", "invalid port"),
+            ("[peering]\nannounce = [\"0.0.0.0:1\"]".into(), RunArgs::default(), "peering.announce[0]", "specific"),
+            (
+                format!("[[peering.connect]]\npublic_key = \"{}\"\naddress = \"127.0.0.1:1\"", key_hex()),
+                RunArgs::default(),
+                "peering.connect[0].public_key",
+                "invalid public key: expected \"PUBLIC:\"",
+            ),
+            (
+                format!("[[peering.connect]]\npublic_key = \"PUBLIC:{}\"\naddress = \"127.0.0.1:0\"", key_hex()),
+                RunArgs::default(),
+                "peering.connect[0].address",
+                "invalid port number",
+            ),
+            (
+                "[[peering.connect]]\naddress = \"127.0.0.1:1\"".into(),
+                RunArgs::default(),
+                "peering.connect",
+                "missing field `public_key`",
+            ),
+            (
+                "[peering.limits]\npush_workers = 0".into(),
+                RunArgs::default(),
+                "peering.limits.push_workers",
+                "at least",
+            ),
+            ("produce_blocks = \"5s\"".into(), RunArgs::default(), "produce_blocks", "only be produced on the local"),
+            (String::new(), RunArgs { connect: vec!["nokey".into()], ..RunArgs::default() }, "--connect", "expected"),
+            (
+                String::new(),
+                RunArgs { connect: vec!["abcd@127.0.0.1:1".into()], ..RunArgs::default() },
+                "--connect",
+                "invalid public key",
+            ),
+            (String::new(), RunArgs { min_clients: Some(0), ..RunArgs::default() }, "--min-clients", "at least 1"),
+            (String::new(), RunArgs { produce_blocks: Some(0), ..RunArgs::default() }, "--produce-blocks", "at least"),
+            (
+                String::new(),
+                RunArgs { listen: vec!["1.2.3.4".into()], ..RunArgs::default() },
+                "--listen[0]",
+                "HOST:PORT",
+            ),
+        ];
+        for (text, args, field, reason) in cases {
+            let e = resolve_text(&text, &args).expect_err(&text);
+            assert_eq!(e.field, field, "{text}: {e}");
+            assert!(e.reason.contains(reason), "{text}: {e}");
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The node assembled: storage, listener, announcer, broadcast bus, upstreams, the sync seam
+//! and the status server, started in bitmarkd's order and stopped in reverse.
+//!
+//! Start-up (`command/bitmarkd/main.go`, protocol.md §0): keys, the block store, the
+//! announcer (our entry, static peers, `peers.json`), the listener, then the upstreams to the
+//! static peers and the synchroniser ([`super::sync::start`], where the connector plugs in).
+//! A standalone node starts no upstreams and is in normal mode at once.
+//!
+//! Shutdown ([`Node::shutdown`]) stops taking requests first, then saves `peers.json`,
+//! flushes the block store, and only then closes the upstreams, whose threads may be waiting
+//! on a peer: whatever has not finished by the deadline is left to the process exit, after
+//! everything that must reach the disk has.
+
+use super::http::{HttpServer, Response, Routes};
+use super::metrics::{CountingService, ErrorSource, Metrics};
+use super::pool::NodePool;
+use super::status::Observer;
+use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
+use super::upstreams::UpstreamSet;
+use super::views::{Mode, StoreChainView};
+use crate::commands::{chaindir, keygen};
+use crate::config::{ConfigError, Settings};
+use crate::error::{NodeError, Result};
+use crate::keyfile;
+use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
+use bitmark_peer::announce::{
+    self, Action, Announcer, Bootstrap, ConnectorCommand, NotConfigured, Runner, RunnerConfig,
+};
+use bitmark_peer::bus::Bus;
+use bitmark_peer::listener::{ChainView, Handler, PeerTable};
+use bitmark_peer::score::ScoreBoard;
+use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
+use bitmark_peer::upstream::{self, Identity, Target, UpstreamConfig, UpstreamEnv};
+use bitmark_storage::{BlockStore, StoreOptions};
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, TrySendError};
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{debug, error, info, warn};
+
+const TARGET: &str = "node";
+
+/// What the node reports as its version in `I` replies.
+pub const VERSION: &str = concat!("bitmark-node ", env!("CARGO_PKG_VERSION"));
+
+/// Connector commands waiting for the connector (bitmarkd's Connector queue holds 50); the
+/// announcer's sends never block, so beyond this they are dropped.
+const CONNECTOR_QUEUE: usize = 64;
+
+/// The running node.
+pub struct Node {
+    context: zmq::Context,
+    store: Arc<BlockStore>,
+    keys_created: bool,
+    data_dir: PathBuf,
+    observer: Arc<Observer>,
+    listener: Arc<ZmqListener>,
+    bus: Bus,
+    runner: Runner,
+    upstreams: Arc<UpstreamSet>,
+    sync: Arc<dyn Synchroniser>,
+    status: Option<HttpServer>,
+}
+
+/// What [`Node::shutdown`] managed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// The block store was flushed.
+    pub flushed: bool,
+    /// Upstreams still busy at the deadline, left to the process exit.
+    pub stragglers: usize,
+}
+
+impl Node {
+    /// Start a node with `settings`. Settings the node cannot honour yet are refused
+    /// ([`Settings::unsupported`]).
+    pub fn start(settings: &Settings) -> Result<Node> {
+        if let Some(e) = settings.unsupported() {
+            return Err(e.into());
+        }
+        let started = Instant::now();
+        // The status port first: a taken port fails the start before any thread runs.
+        let status_socket = match settings.status {
+            Some(addr) => {
+                Some(TcpListener::bind(addr).map_err(|e| NodeError::Io(format!("status server on {addr}: {e}")))?)
+            }
+            None => None,
+        };
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
+        let (keys, keys_created) =
+            keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keygen::create_pair)?;
+        if keys_created {
+            info!(target: TARGET, public = %settings.keys.public.display(), "made a new key pair");
+        }
+
+        let store = Arc::new(chaindir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
+        let tip = store.tip();
+        info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
+              data = %settings.data_dir.display(), "opened the chain");
+        let mode = Arc::new(Mode::new(false));
+        let metrics = Arc::new(Metrics::new());
+        let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), Arc::clone(&mode)));
+
+        let announcer =
+            Arc::new(Announcer::new(keys.public, &settings.announce, settings.table, Arc::new(announce::SystemClock)));
+        for (i, peer) in settings.connect.iter().enumerate() {
+            announcer.add_static(&peer.public_key, &[peer.address]).map_err(|why| {
+                ConfigError::new(format!("peering.connect[{i}]"), format!("refused by the peer table: {why:?}"))
+            })?;
+        }
+        let peers_file = settings.data_dir.join(PEERS_FILE);
+        match announcer.restore(&peers_file) {
+            Ok(report) if !report.skipped.is_empty() => {
+                warn!(target: TARGET, skipped = report.skipped.len(), "peers.json: malformed entries skipped")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                metrics.error(ErrorSource::Node, "peers.json unreadable");
+                warn!(target: TARGET, error = %e, "peers.json not restored");
+            }
+        }
+
+        let bus = Bus::new();
+        let (connector_tx, connector_rx) = sync_channel::<ConnectorCommand>(CONNECTOR_QUEUE);
+        let bootstrap = Bootstrap::new(&settings.nodes, settings.chain, Box::new(NotConfigured));
+        if let Some(b) = &bootstrap {
+            warn!(target: TARGET, domain = b.domain(),
+                  "no DNS resolver in this build: TXT bootstrap lookups will fail; use peering.connect");
+        }
+        let runner = {
+            let bus = bus.clone();
+            let sink = move |action: Action| match action {
+                Action::Broadcast(push) => {
+                    bus.send(push);
+                }
+                Action::Connector(command) => match connector_tx.try_send(command) {
+                    Ok(()) => {}
+                    Err(TrySendError::Full(c) | TrySendError::Disconnected(c)) => {
+                        debug!(target: TARGET, command = c.name(), "connector queue full; command dropped")
+                    }
+                },
+            };
+            Runner::spawn(
+                Arc::clone(&announcer),
+                bootstrap,
+                Box::new(sink),
+                RunnerConfig { backup: Some(peers_file), ..RunnerConfig::default() },
+            )
+            .map_err(|e| NodeError::io("announce thread", e))?
+        };
+
+        let handler = Handler::new(
+            VERSION,
+            Arc::clone(&view),
+            Arc::new(NodePool::new(Arc::clone(&store), Arc::clone(&metrics))),
+            Arc::clone(&announcer) as Arc<dyn PeerTable>,
+            Arc::new(bus.clone()),
+        );
+        let service: Arc<dyn Service> = Arc::new(CountingService::new(Arc::new(handler), Arc::clone(&metrics)));
+        let context = zmq::Context::new();
+        let listener = Arc::new(ZmqListener::start(
+            &context,
+            ListenerConfig {
+                chain: settings.chain,
+                listen: settings.listen.clone(),
+                secret_key: keys.secret,
+                limits: settings.limits,
+            },
+            service,
+        )?);
+
+        let upstreams = Arc::new(start_upstreams(settings, &context, &keys, &announcer, &runner, &view, &bus)?);
+        let sync: Arc<dyn Synchroniser> = Arc::from(sync::start(
+            SyncEnv {
+                store: Arc::clone(&store),
+                mode: Arc::clone(&mode),
+                upstreams: Arc::clone(&upstreams),
+                commands: connector_rx,
+                announce: runner.commands(),
+                bus: bus.clone(),
+                metrics: Arc::clone(&metrics),
+                settings: SyncSettings {
+                    min_clients: settings.min_clients,
+                    quorum: settings.quorum(),
+                    fast_sync: settings.fast_sync,
+                    dynamic_connections: settings.dynamic_connections,
+                    prefer_ipv6: settings.prefer_ipv6,
+                },
+            },
+            settings.standalone,
+        ));
+
+        let observer = Arc::new(Observer {
+            store: Arc::clone(&store),
+            mode,
+            listener: Arc::clone(&listener),
+            upstreams: Arc::clone(&upstreams),
+            announcer,
+            sync: Arc::clone(&sync),
+            bus: bus.clone(),
+            metrics,
+            public_key: keys.public,
+            started,
+        });
+        let status = match status_socket {
+            Some(socket) => Some(
+                HttpServer::serve(socket, routes(Arc::clone(&observer)))
+                    .map_err(|e| NodeError::io("status server", e))?,
+            ),
+            None => None,
+        };
+        Ok(Node {
+            context,
+            store,
+            keys_created,
+            data_dir: settings.data_dir.clone(),
+            observer,
+            listener,
+            bus,
+            runner,
+            upstreams,
+            sync,
+            status,
+        })
+    }
+
+    /// The line `bitmark-node run` prints when the node is up: where it listens, its key and
+    /// its chain, so scripts (and tests) can reach a node started on port 0.
+    pub fn ready_report(&self) -> Value {
+        let snapshot = self.observer.snapshot();
+        json!({
+            "chain": snapshot.chain.name(),
+            "height": snapshot.height,
+            "digest": snapshot.digest.raw_hex(),
+            "mode": if snapshot.normal { "normal" } else { "resynchronise" },
+            "publicKey": hex::encode(snapshot.public_key),
+            "keysCreated": self.keys_created,
+            "listening": snapshot.listening.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "status": self.status.as_ref().map(|s| s.local_addr().to_string()),
+            "dataDir": self.data_dir.display().to_string(),
+        })
+    }
+
+    /// What `/status` would answer now.
+    pub fn status(&self) -> Value {
+        self.observer.snapshot().to_json()
+    }
+
+    /// Stop everything, in the order described in the module documentation, giving the
+    /// upstreams until `deadline`.
+    pub fn shutdown(self, deadline: Instant) -> ShutdownReport {
+        let Node { context, store, observer, listener, bus, runner, upstreams, sync, status, .. } = self;
+        info!(target: TARGET, "shutting down");
+        if let Some(status) = status {
+            status.stop();
+        }
+        sync.stop();
+        // The status server held the observer, and the observer the listener: with both gone
+        // the listener is ours alone.
+        drop(observer);
+        match Arc::try_unwrap(listener) {
+            Ok(listener) => listener.shutdown(),
+            Err(_) => warn!(target: TARGET, "listener still shared; it stops when released"),
+        }
+        runner.stop(); // writes peers.json
+        let flushed = match store.db().flush() {
+            Ok(()) => true,
+            Err(e) => {
+                error!(target: TARGET, error = %e, "flushing the block store failed");
+                false
+            }
+        };
+        bus.close();
+        let stragglers = upstreams.close_all(deadline);
+        if stragglers > 0 {
+            warn!(target: TARGET, stragglers, "upstreams still busy at the deadline; leaving them");
+            // Never terminate the context under them: zmq_ctx_term would wait for their sockets.
+            std::mem::forget(context.clone());
+        }
+        info!(target: TARGET, height = store.height(), "stopped");
+        ShutdownReport { flushed, stragglers }
+    }
+}
+
+/// The upstreams: one per static peer, pointed at it at once; none when standalone.
+fn start_upstreams(
+    settings: &Settings,
+    context: &zmq::Context,
+    keys: &CurveKeys,
+    announcer: &Arc<Announcer>,
+    runner: &Runner,
+    view: &Arc<dyn ChainView>,
+    bus: &Bus,
+) -> Result<UpstreamSet> {
+    let liveness = {
+        let commands = runner.commands();
+        move |key: &[u8]| {
+            commands.send(announce::Command::UpdateTime(key.to_vec()));
+        }
+    };
+    let env = UpstreamEnv {
+        identity: Identity { public_key: keys.public.to_vec(), listeners: announcer.own_listeners() },
+        chain: Arc::clone(view),
+        peers: Arc::clone(announcer) as Arc<dyn PeerTable>,
+        liveness: Arc::new(liveness),
+        scores: Arc::new(ScoreBoard::default()),
+        clock: Arc::new(upstream::SystemClock),
+    };
+    let set = UpstreamSet::new(context, settings.chain, keys.clone(), UpstreamConfig::default(), env, bus.clone());
+    if settings.standalone {
+        if !settings.connect.is_empty() {
+            warn!(target: TARGET, peers = settings.connect.len(), "standalone: static peers are not connected");
+        }
+        return Ok(set);
+    }
+    for peer in &settings.connect {
+        set.add(Some(Target { address: peer.address, public_key: peer.public_key }))?;
+        info!(target: TARGET, address = %peer.address, key = hex::encode(peer.public_key), "upstream to a static peer");
+    }
+    Ok(set)
+}
+
+/// `/status`, `/metrics`, and 404 for anything else.
+fn routes(observer: Arc<Observer>) -> Routes {
+    Arc::new(move |path: &str| match path {
+        "/status" => Response::json(&observer.snapshot().to_json()),
+        "/metrics" => Response::prometheus(observer.metrics.render(&observer.snapshot())),
+        _ => Response::error(404),
+    })
+}
