@@ -30,7 +30,7 @@ use bitmark_peer::bus::Bus;
 use bitmark_peer::listener::{ChainView, Handler, PeerTable};
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
-use bitmark_peer::upstream::{self, Identity, Target, UpstreamConfig, UpstreamEnv};
+use bitmark_peer::upstream::{Identity, Target, UpstreamConfig, UpstreamEnv};
 use bitmark_storage::{BlockStore, StoreOptions};
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -103,8 +103,12 @@ impl Node {
         let metrics = Arc::new(Metrics::new());
         let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), Arc::clone(&mode)));
 
-        let announcer =
-            Arc::new(Announcer::new(keys.public, &settings.announce, settings.table, Arc::new(announce::SystemClock)));
+        let announcer = Arc::new(Announcer::new(
+            keys.public,
+            &settings.announce,
+            settings.table,
+            Arc::new(bitmark_peer::clock::SystemClock),
+        ));
         for (i, peer) in settings.connect.iter().enumerate() {
             announcer.add_static(&peer.public_key, &[peer.address]).map_err(|why| {
                 ConfigError::new(format!("peering.connect[{i}]"), format!("refused by the peer table: {why:?}"))
@@ -306,7 +310,7 @@ fn start_upstreams(
         peers: Arc::clone(announcer) as Arc<dyn PeerTable>,
         liveness: Arc::new(liveness),
         scores: Arc::new(ScoreBoard::default()),
-        clock: Arc::new(upstream::SystemClock),
+        clock: Arc::new(bitmark_peer::clock::SystemClock),
     };
     let set = UpstreamSet::new(context, settings.chain, keys.clone(), UpstreamConfig::default(), env, bus.clone());
     if settings.standalone {

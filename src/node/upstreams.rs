@@ -1,33 +1,21 @@
 //! The node's upstreams: one [`Upstream`] per outbound peer (its own thread and CURVE REQ
-//! socket), each fed from the broadcast bus, and their status for `/status`.
-//!
-//! Each upstream gets a bus subscription and a small feeder thread that moves items from the
-//! subscription to the upstream's push queue (the upstream only takes them while registered,
-//! as bitmarkd's does).
-// TODO(peerjoin): the peer crate is joining the bus to upstreams itself; the feeder thread
-// goes away then.
+//! socket), each attached to the broadcast bus (the bus fans items into the upstream's bounded
+//! push queue, which takes them only while registered, as bitmarkd's does), and their status
+//! for `/status`.
 
-use bitmark_peer::bus::{Bus, RecvError};
+use bitmark_peer::bus::Bus;
 use bitmark_peer::transport::CurveKeys;
-use bitmark_peer::upstream::{
-    BroadcastItem, BroadcastSink, Target, Upstream, UpstreamConfig, UpstreamEnv, UpstreamStatus, ZmqDialer,
-};
+use bitmark_peer::upstream::{Target, Upstream, UpstreamConfig, UpstreamEnv, UpstreamStatus, ZmqDialer};
 use bitmark_peer::PeerError;
 use bitmark_record::Chain;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
-use tracing::{debug, warn};
+use std::time::Instant;
+use tracing::warn;
 
 const TARGET: &str = "node::upstreams";
 
-/// How often a feeder looks at its stop flag while its subscription is quiet.
-const FEEDER_POLL: Duration = Duration::from_millis(200);
-
 struct Entry {
     upstream: Arc<Upstream>,
-    feeder: Option<JoinHandle<()>>,
 }
 
 /// Every upstream of the node.
@@ -38,7 +26,6 @@ pub struct UpstreamSet {
     config: UpstreamConfig,
     env: UpstreamEnv,
     bus: Bus,
-    stop: Arc<AtomicBool>,
     entries: Mutex<Vec<Entry>>,
 }
 
@@ -52,23 +39,14 @@ impl UpstreamSet {
         env: UpstreamEnv,
         bus: Bus,
     ) -> UpstreamSet {
-        UpstreamSet {
-            context: context.clone(),
-            chain,
-            keys,
-            config,
-            env,
-            bus,
-            stop: Arc::new(AtomicBool::new(false)),
-            entries: Mutex::new(Vec::new()),
-        }
+        UpstreamSet { context: context.clone(), chain, keys, config, env, bus, entries: Mutex::new(Vec::new()) }
     }
 
     fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Start an upstream, fed from the bus, and point it at `target` if given.
+    /// Start an upstream, attached to the bus, and point it at `target` if given.
     pub fn add(&self, target: Option<Target>) -> Result<Arc<Upstream>, PeerError> {
         let dialer = ZmqDialer::for_upstream(&self.context, self.chain, self.keys.clone(), &self.config);
         let upstream = Arc::new(Upstream::start(self.config, dialer, self.env.clone())?);
@@ -77,27 +55,8 @@ impl UpstreamSet {
                 warn!(target: TARGET, ?target, error = %e, "cannot point an upstream at this peer");
             }
         }
-        let name = upstream.status().name;
-        let subscription = self.bus.subscribe(name.clone(), self.config.queue_capacity);
-        let queue = upstream.queue();
-        let stop = Arc::clone(&self.stop);
-        let feeder = std::thread::Builder::new()
-            .name(format!("{name}-feed"))
-            .spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    match subscription.recv_timeout(FEEDER_POLL) {
-                        Ok(item) => {
-                            if !queue.offer(Arc::new(BroadcastItem::from(&*item))) {
-                                debug!(target: TARGET, upstream = %name, "item not taken");
-                            }
-                        }
-                        Err(RecvError::Timeout) => {}
-                        Err(RecvError::Closed) => break,
-                    }
-                }
-            })
-            .map_err(|e| PeerError::Config(format!("cannot start a feeder thread: {e}")))?;
-        self.entries().push(Entry { upstream: Arc::clone(&upstream), feeder: Some(feeder) });
+        upstream.subscribe(&self.bus);
+        self.entries().push(Entry { upstream: Arc::clone(&upstream) });
         Ok(upstream)
     }
 
@@ -115,13 +74,9 @@ impl UpstreamSet {
     /// request holds its thread until the request times out; such threads are left behind
     /// (the process is exiting) and their number returned.
     pub fn close_all(&self, deadline: Instant) -> usize {
-        self.stop.store(true, Ordering::SeqCst);
         let entries: Vec<Entry> = std::mem::take(&mut *self.entries());
         let mut closers = Vec::new();
-        for mut entry in entries {
-            if let Some(feeder) = entry.feeder.take() {
-                let _ = feeder.join();
-            }
+        for entry in entries {
             let (done_tx, done_rx) = std::sync::mpsc::channel();
             let upstream = entry.upstream;
             let spawned = std::thread::Builder::new().name("upstream-close".into()).spawn(move || {
@@ -142,20 +97,16 @@ impl UpstreamSet {
     }
 }
 
-impl Drop for UpstreamSet {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitmark_peer::clock::SystemClock;
     use bitmark_peer::score::ScoreBoard;
     use bitmark_peer::testing::{FakeChain, FakePeers, FakePool, Fixture};
     use bitmark_peer::transport::{ListenerConfig, ListenerLimits, ZmqListener};
-    use bitmark_peer::upstream::{Identity, NoLiveness, SystemClock};
+    use bitmark_peer::upstream::{Identity, NoLiveness};
     use bitmark_peer::wire::Push;
+    use std::time::Duration;
 
     fn eventually(what: &str, condition: impl Fn() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
