@@ -142,7 +142,38 @@ fn pending_records_expire_verified_ones_are_rebroadcast(f: Fixture) {
     assert_eq!(r.transaction_status(&paid.tx_ids[1]).unwrap(), TransactionState::Verified);
 }
 
+fn grants_overdrawing_a_balance_together_are_not_selected_together(f: Fixture) {
+    let r = &f.reservoir;
+    let (alice, bob, carol) = (key(1), key(2), key(3));
+    let (_, issue_id) = f.confirmed_bitmark(&alice, &alice, "shares");
+    f.confirm(&[packed(&share(issue_id, &alice, 100))]);
+    // As in bitmarkd, each grant is checked against the confirmed balance only, so both are
+    // accepted (the second's remaining wraps below zero, as bitmarkd's u64 does) ...
+    let h = f.height();
+    let first = r.store_grant(&grant(issue_id, 40, &alice, &bob, h + 10)).unwrap();
+    let second = r.store_grant(&grant(issue_id, 61, &alice, &carol, h + 10)).unwrap();
+    assert_eq!(first.remaining, 60);
+    assert_eq!(second.remaining, 60u64.wrapping_sub(61));
+    // ... but one block cannot carry both: the block store refuses it whole ...
+    if f.backend == Backend::Store {
+        let both = [first.packed.clone(), second.packed.clone()];
+        let e = f.hooks().apply(&f.next_store_block(&f.miner, 9, &both)).unwrap_err();
+        assert_eq!(e.fault(), Some(Fault::InsufficientShares));
+        assert_eq!(f.height(), h);
+    }
+    // ... so only the first is selected, and once it is confirmed the rescan drops the second,
+    // which 60 no longer covers.
+    let selection = r.fetch_verified(2000).unwrap();
+    assert_eq!(selection.tx_ids, vec![first.tx_id]);
+    f.confirm(&split_records(&selection.packed));
+    assert_eq!(r.transaction_status(&first.tx_id).unwrap(), TransactionState::Confirmed);
+    assert_eq!(r.transaction_status(&second.tx_id).unwrap(), TransactionState::Unknown);
+    let balances = r.share_balance(&account(&alice), &Link([0; 32]), 10).unwrap();
+    assert_eq!((balances[0].confirmed, balances[0].spend), (60, 0));
+}
+
 on_each_backend! {
+    grants_overdrawing_a_balance_together_are_not_selected_together: Fixture::auto;
     a_stored_block_removes_its_records_groups_and_competing_spends: Fixture::auto;
     rollback_drops_undone_records_and_what_depended_on_them: Fixture::auto;
     selection_for_a_block: Fixture::auto;

@@ -11,7 +11,9 @@ use bitmark_record::transaction::{
     ShareGrant, ShareSwap,
 };
 use bitmark_record::transaction::{BlockFoundation, FOUNDATION_VERSION};
-use bitmark_record::{Account, AssetId, Chain, CurrencyMap, Fault, Link, PrivateKey, Text, Transaction};
+use bitmark_record::{
+    Account, AssetId, BlockDigest, Chain, CurrencyMap, Difficulty, Fault, Link, PrivateKey, Text, Transaction,
+};
 use bitmark_reservoir::{
     AutoVerify, ChainHooks, ConfirmedState, ManualClock, MemoryChain, Options, PaymentVerifier, RequirePayment,
     Reservoir, ReservoirError,
@@ -172,6 +174,43 @@ pub fn fault<T: std::fmt::Debug>(r: Result<T, ReservoirError>) -> Fault {
     }
 }
 
+/// A packed version-5 block for chain `local` (difficulty one, which the store accepts below
+/// the first adjustment): a foundation by `miner` paid at `payments(miner_payments)`, then
+/// `records` (or a filler asset when there are none: a block holds at least two records).
+pub fn block_on(
+    number: u64,
+    previous: BlockDigest,
+    timestamp: u64,
+    miner: &PrivateKey,
+    miner_payments: u8,
+    records: &[Vec<u8>],
+) -> Vec<u8> {
+    let foundation = BlockFoundation {
+        version: FOUNDATION_VERSION,
+        payments: payments(miner_payments),
+        owner: account(miner),
+        nonce: number,
+        signature: vec![],
+    };
+    let mut all = vec![sign_record(foundation.into(), miner, None).unwrap()];
+    all.extend_from_slice(records);
+    if all.len() < usize::from(bitmark_record::header::MINIMUM_TRANSACTIONS) {
+        all.push(packed(&Transaction::AssetData(asset(miner, &format!("filler of block {number}")))));
+    }
+    pack_block(number, previous, timestamp, Difficulty::ONE, &all).unwrap()
+}
+
+/// The records of a concatenation of packed records (a [`bitmark_reservoir::Selection`]).
+pub fn split_records(mut packed: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !packed.is_empty() {
+        let (_, n) = Transaction::unpack(packed, true).unwrap();
+        out.push(packed[..n].to_vec());
+        packed = &packed[n..];
+    }
+    out
+}
+
 /// Which confirmed chain a fixture's reservoir reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -193,6 +232,7 @@ pub struct Appended {
 
 /// Runs test functions `fn name(f: Fixture)` on both backends, as `name::memory` and
 /// `name::store`, each with the fixture `$make(backend)` builds.
+#[allow(unused_macros)]
 macro_rules! on_each_backend {
     ($($name:ident: $make:expr;)*) => {$(
         mod $name {
@@ -208,6 +248,7 @@ macro_rules! on_each_backend {
         }
     )*};
 }
+#[allow(unused_imports)]
 pub(crate) use on_each_backend;
 
 /// A reservoir over one chain backend, in a temporary directory, with a manual clock.
@@ -315,28 +356,12 @@ impl Fixture {
         report
     }
 
-    /// The packed next block for the store: a foundation by `miner` paid at
-    /// `payments(miner_payments)`, then `records` (or a filler asset when there are none), on
-    /// top of the tip, 2 minutes after it.
+    /// The packed next block for the store: see [`block_on`]; on top of the tip, 2 minutes
+    /// after it.
     pub fn next_store_block(&self, miner: &PrivateKey, miner_payments: u8, records: &[Vec<u8>]) -> Vec<u8> {
-        let store = self.store();
-        let tip = store.tip();
-        let number = tip.height + 1;
-        let foundation = BlockFoundation {
-            version: FOUNDATION_VERSION,
-            payments: payments(miner_payments),
-            owner: account(miner),
-            nonce: number,
-            signature: vec![],
-        };
-        let mut all = vec![sign_record(foundation.into(), miner, None).unwrap()];
-        all.extend_from_slice(records);
-        if all.len() < usize::from(bitmark_record::header::MINIMUM_TRANSACTIONS) {
-            // A block holds at least two records: fill an empty one with an asset of no interest.
-            all.push(packed(&Transaction::AssetData(asset(miner, &format!("filler of block {number}")))));
-        }
+        let tip = self.store().tip();
         let timestamp = if tip.height <= 1 { DEFAULT_START_TIME } else { tip.timestamp + BLOCK_SPACING_SECONDS };
-        pack_block(number, tip.digest, timestamp, store.difficulty(), &all).unwrap()
+        block_on(tip.height + 1, tip.digest, timestamp, miner, miner_payments, records)
     }
 
     /// Store a block mined by `miner` with these records WITHOUT telling the reservoir (as when
