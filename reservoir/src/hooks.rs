@@ -14,15 +14,20 @@ use crate::reservoir::Reservoir;
 use bitmark_record::block::PackedBlock;
 use bitmark_record::Fault;
 use bitmark_storage::{Applied, ApplyMany, BlockStore, DigestPool, UndoneBlock};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The block store and the reservoir that reads it, changed together: every way the node
 /// stores or removes blocks goes through here (or calls [`Reservoir::block_stored_packed`] /
 /// [`Reservoir::blocks_undone`] itself in the same order).
+///
+/// Clones share one lock, so chain changes made through them run one at a time, each inside its
+/// own disable/enable of the reservoir (as bitmarkd's block package lock does): a second change
+/// cannot re-enable selection while the first is still under way.
 #[derive(Clone)]
 pub struct ChainHooks {
     store: Arc<BlockStore>,
     reservoir: Arc<Reservoir>,
+    changing: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for ChainHooks {
@@ -31,20 +36,17 @@ impl std::fmt::Debug for ChainHooks {
     }
 }
 
-/// Selection stays off while the chain changes, and comes back on however the change ends
-/// (bitmarkd's `reservoir.Disable(); defer reservoir.Enable()`).
-struct Disabled<'r>(&'r Reservoir);
-
-impl<'r> Disabled<'r> {
-    fn new(reservoir: &'r Reservoir) -> Disabled<'r> {
-        reservoir.disable();
-        Disabled(reservoir)
-    }
+/// A chain change under way: holds the change lock, and keeps selection off until it drops,
+/// however the change ends (bitmarkd's `reservoir.Disable(); defer reservoir.Enable()`). The
+/// reservoir is enabled before the lock is released.
+struct Disabled<'r> {
+    reservoir: &'r Reservoir,
+    _changing: MutexGuard<'r, ()>,
 }
 
 impl Drop for Disabled<'_> {
     fn drop(&mut self) {
-        self.0.enable();
+        self.reservoir.enable();
     }
 }
 
@@ -56,7 +58,15 @@ impl ChainHooks {
         if store.chain() != reservoir.chain() {
             return Err(Fault::InvalidChain.into());
         }
-        Ok(ChainHooks { store, reservoir })
+        Ok(ChainHooks { store, reservoir, changing: Arc::new(Mutex::new(())) })
+    }
+
+    /// Start a chain change: take the change lock, then disable the reservoir until the
+    /// returned guard drops.
+    fn disable(&self) -> Disabled<'_> {
+        let changing = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        self.reservoir.disable();
+        Disabled { reservoir: &self.reservoir, _changing: changing }
     }
 
     /// The block store.
@@ -87,7 +97,7 @@ impl ChainHooks {
         packed_block: &[u8],
         store_block: impl FnOnce(&BlockStore) -> bitmark_storage::Result<Applied>,
     ) -> Result<Applied> {
-        let _disabled = Disabled::new(&self.reservoir);
+        let _disabled = self.disable();
         let applied = store_block(&self.store)?;
         self.reservoir.block_stored_packed(packed_block)?;
         Ok(applied)
@@ -98,7 +108,7 @@ impl ChainHooks {
     /// returned [`ApplyMany`], as the store reports it; `Err` means the blocks in it were
     /// stored but the reservoir update failed.
     pub fn apply_many(&self, blocks: &[&[u8]], pool: &DigestPool) -> Result<ApplyMany> {
-        let _disabled = Disabled::new(&self.reservoir);
+        let _disabled = self.disable();
         let outcome = self.store.apply_many(blocks, pool);
         let stored = blocks.get(..outcome.applied.len()).unwrap_or_default();
         let mut parsed = Vec::with_capacity(stored.len());
@@ -119,7 +129,7 @@ impl ChainHooks {
     /// When the store fails part-way, the reservoir is still told about the blocks it did
     /// remove, and the store's error is returned.
     pub fn rollback_to(&self, height: u64) -> Result<Vec<UndoneBlock>> {
-        let _disabled = Disabled::new(&self.reservoir);
+        let _disabled = self.disable();
         let mut undone = Vec::new();
         let stored = self.store.rollback_to(height, |block| undone.push(block));
         let told = self.reservoir.blocks_undone(&undone);
