@@ -19,6 +19,10 @@ pub enum ReservoirError {
     /// Reading the confirmed chain state failed.
     #[error("confirmed state: {0}")]
     State(StateError),
+    /// The block store refused or failed to change the chain through [`crate::ChainHooks`]
+    /// (a refused block carries bitmarkd's fault inside).
+    #[error(transparent)]
+    Storage(#[from] bitmark_storage::StorageError),
     /// The reservoir's sled tree failed.
     #[error("sled: {0}")]
     Sled(#[from] sled::Error),
@@ -32,10 +36,12 @@ pub enum ReservoirError {
 }
 
 impl ReservoirError {
-    /// The bitmarkd fault, when this is one.
+    /// The bitmarkd fault, when this is one (the reservoir's own refusal, or the block store's
+    /// refusal of a block).
     pub fn fault(&self) -> Option<Fault> {
         match self {
             ReservoirError::Fault(f) => Some(*f),
+            ReservoirError::Storage(e) => e.fault(),
             _ => None,
         }
     }

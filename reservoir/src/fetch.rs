@@ -1,10 +1,11 @@
 //! Choosing verified records for a new block (reservoir/fetch.go `FetchVerified`).
 
 use crate::error::Result;
-use crate::pool::{Group, GroupKind, Pool};
+use crate::pool::{commitments, Group, GroupKind, Pool};
 use crate::reservoir::Reservoir;
+use crate::state::ConfirmedState;
 use bitmark_record::{AssetId, Fault, Link, PayId};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Records of free issue groups (assets included) taken before paid issues get a turn.
 pub const MAXIMUM_FETCH_FREE_ISSUES: usize = 2000;
@@ -73,6 +74,40 @@ impl Builder<'_> {
     }
 }
 
+/// The share balances the grants and swaps already selected draw on: (owner, share id) →
+/// quantity. A block whose grants and swaps together overdraw a confirmed balance is refused
+/// whole by the block store (bitmarkd accepts it and records a wrong balance), while the
+/// reservoir, like bitmarkd, accepts a grant that only the confirmed balance covers, whatever
+/// is already committed. So selection takes a grant or swap only while the balances cover
+/// everything selected; the others wait, and the rescan after the block drops those the new
+/// balances no longer cover.
+#[derive(Default)]
+struct Drawn(HashMap<(Vec<u8>, Link), u64>);
+
+impl Drawn {
+    /// Take a group's commitments if the confirmed balances cover them on top of what is
+    /// drawn already; `false` (and nothing taken) otherwise.
+    fn take(&mut self, state: &dyn ConfirmedState, group: &Group) -> Result<bool> {
+        let mut added: HashMap<(Vec<u8>, Link), u64> = HashMap::new();
+        for item in &group.items {
+            for (owner, share, quantity) in commitments(&item.tx) {
+                let key = (owner.to_bytes(), share);
+                let in_group = added.entry(key.clone()).or_insert(0);
+                *in_group = in_group.saturating_add(quantity);
+                let total = self.0.get(&key).copied().unwrap_or(0).saturating_add(*in_group);
+                if total > state.share_balance(owner, &share)?.unwrap_or(0) {
+                    return Ok(false);
+                }
+            }
+        }
+        for (key, quantity) in added {
+            let v = self.0.entry(key).or_insert(0);
+            *v = v.saturating_add(quantity);
+        }
+        Ok(true)
+    }
+}
+
 impl Reservoir {
     /// Choose verified records for a new block of at most `count` records (`FetchVerified`):
     /// free issue groups (each preceded by its unconfirmed assets) until 2000 records, paid
@@ -83,7 +118,9 @@ impl Reservoir {
     ///
     /// Unlike bitmarkd, which panics when a free group overruns a small `count`, a group that
     /// does not fit is skipped; an issue whose asset is neither cached nor confirmed is never
-    /// selectable (the rescan after a rollback drops it).
+    /// selectable (the rescan after a rollback drops it); and a grant or swap is skipped when
+    /// the confirmed balances do not cover it together with those already selected (the block
+    /// store would refuse the whole block).
     pub fn fetch_verified(&self, count: usize) -> Result<Selection> {
         if count < MINIMUM_FETCH_TRANSACTIONS {
             return Err(Fault::InvalidCount.into());
@@ -116,11 +153,14 @@ impl Reservoir {
             let Some(g) = paid_iter.next() else { break };
             taken += b.take(g, &confirmed);
         }
+        let mut drawn = Drawn::default();
         for g in singles.iter().filter_map(group) {
             if b.remaining == 0 {
                 break;
             }
-            b.take(g, &confirmed);
+            if b.group_cost(g, &confirmed) <= b.remaining && drawn.take(self.state.as_ref(), g)? {
+                b.take(g, &confirmed);
+            }
         }
         let (mut more_free, mut more_paid) = (true, true);
         while (more_free || more_paid) && b.remaining > 0 {

@@ -16,7 +16,9 @@
 //!   reloaded on open; bitmarkd's `reservoir.cache` can be imported and exported.
 //!
 //! The reservoir reads the confirmed chain only through [`ConfirmedState`], the seam with the
-//! storage crate; [`MemoryChain`] implements it in memory for tests.
+//! storage crate: the real [`bitmark_storage::BlockStore`] implements it (`store_state.rs`), and
+//! [`ChainHooks`] changes the store and tells the reservoir together; [`MemoryChain`]
+//! implements it in memory for tests.
 //!
 //! Every refusal is a [`bitmark_record::Fault`] with bitmarkd's exact text, inside
 //! [`ReservoirError`].
@@ -27,6 +29,7 @@ pub mod clock;
 mod confirm;
 mod error;
 mod fetch;
+mod hooks;
 mod intake;
 mod issues;
 mod memory;
@@ -36,6 +39,7 @@ mod pool;
 mod reservoir;
 mod schedule;
 mod state;
+mod store_state;
 mod transfers;
 
 use std::time::Duration;
@@ -44,6 +48,7 @@ pub use cache_file::{ImportReport, CACHE_FILE_NAME};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ReservoirError, Result, StateError};
 pub use fetch::{Selection, MAXIMUM_FETCH_FREE_ISSUES, MAXIMUM_FETCH_PAID_ISSUES, MINIMUM_FETCH_TRANSACTIONS};
+pub use hooks::ChainHooks;
 pub use issues::{IssueInfo, TrackingStatus};
 pub use memory::{AppendedBlock, MemoryChain};
 pub use payment::{AutoVerify, PaymentAlternative, PaymentDetail, PaymentVerifier, RequirePayment};

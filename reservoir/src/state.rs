@@ -3,8 +3,8 @@
 //!
 //! bitmarkd's reservoir reads the block store's pools directly (`A`, `T`, `D`, `O`, `H`, `F`,
 //! `Q`, the `2` digests and the current height). Here it reads them only through
-//! [`ConfirmedState`], which the storage crate implements over its sled pools; the in-memory
-//! [`crate::MemoryChain`] implements it for tests. Every method is a plain read of committed
+//! [`ConfirmedState`], implemented for the storage crate's [`bitmark_storage::BlockStore`] over
+//! its sled pools (`store_state.rs`) and by the in-memory [`crate::MemoryChain`] for tests. Every method is a plain read of committed
 //! state: the reservoir never writes the chain.
 
 use crate::error::StateError;
@@ -48,13 +48,14 @@ pub struct ShareTotal {
     pub tx_id: Link,
 }
 
-/// Committed chain state, as the reservoir needs it. Implemented by the block store (storage
-/// crate) and by [`crate::MemoryChain`].
+/// Committed chain state, as the reservoir needs it. Implemented for the block store
+/// ([`bitmark_storage::BlockStore`]) and by [`crate::MemoryChain`].
 ///
 /// Reads may run concurrently with each other and with the reservoir's own lock held, so an
-/// implementation must not call back into the reservoir. After the store commits a block it
-/// must call [`crate::Reservoir::block_stored`] (and after a rollback
-/// [`crate::Reservoir::blocks_rolled_back`]) so the reservoir sees the new state.
+/// implementation must not call back into the reservoir. After the store commits a block,
+/// [`crate::Reservoir::block_stored`] must be called (and after a rollback
+/// [`crate::Reservoir::blocks_rolled_back`]) so the reservoir sees the new state; for the block
+/// store, [`crate::ChainHooks`] does both.
 pub trait ConfirmedState: Send + Sync {
     /// The number of the last stored block (1 when only genesis exists): `blockheader.Height`.
     fn height(&self) -> u64;

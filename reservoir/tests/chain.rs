@@ -8,9 +8,7 @@ use common::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[test]
-fn a_stored_block_removes_its_records_groups_and_competing_spends() {
-    let f = Fixture::new();
+fn a_stored_block_removes_its_records_groups_and_competing_spends(f: Fixture) {
     let r = &f.reservoir;
     let (alice, bob, carol) = (key(1), key(2), key(3));
     let a = asset(&alice, "asset");
@@ -35,9 +33,7 @@ fn a_stored_block_removes_its_records_groups_and_competing_spends() {
     assert_eq!(r.transaction_status(&held_id).unwrap(), TransactionState::Unknown);
 }
 
-#[test]
-fn rollback_drops_undone_records_and_what_depended_on_them() {
-    let f = Fixture::new();
+fn rollback_drops_undone_records_and_what_depended_on_them(f: Fixture) {
     let r = &f.reservoir;
     let (alice, bob, carol) = (key(1), key(2), key(3));
     let base = f.height();
@@ -51,9 +47,8 @@ fn rollback_drops_undone_records_and_what_depended_on_them() {
     let free = r.store_issues(&[issue(&carol, c.asset_id(), 0)]).unwrap();
     assert_eq!(r.counters(), (1, 3));
 
-    let undone = f.chain.rollback_to(base);
+    let undone = f.rollback_to(base);
     assert_eq!(undone.len(), 2);
-    r.blocks_rolled_back(undone.iter().map(|(l, t)| (l, t))).unwrap();
     // The issue is gone from the chain: the transfer spending it and the issues of its asset go.
     assert_eq!(r.transaction_status(&issue_id).unwrap(), TransactionState::Unknown);
     assert_eq!(r.transaction_status(&t.tx_id).unwrap(), TransactionState::Unknown);
@@ -62,9 +57,7 @@ fn rollback_drops_undone_records_and_what_depended_on_them() {
     assert_eq!(r.counters(), (1, 0));
 }
 
-#[test]
-fn selection_for_a_block() {
-    let f = Fixture::new();
+fn selection_for_a_block(f: Fixture) {
     let r = &f.reservoir;
     let (alice, bob) = (key(1), key(2));
     assert_eq!(fault(r.fetch_verified(1999)), Fault::InvalidCount);
@@ -106,9 +99,7 @@ fn selection_for_a_block() {
     assert_eq!(r.fetch_verified(9999).unwrap(), s);
 }
 
-#[test]
-fn pending_records_expire_verified_ones_are_rebroadcast() {
-    let f = Fixture::paying();
+fn pending_records_expire_verified_ones_are_rebroadcast(f: Fixture) {
     let r = &f.reservoir;
     let sent = Arc::new(Mutex::new(Vec::<(String, Vec<u8>)>::new()));
     let s = sent.clone();
@@ -149,4 +140,42 @@ fn pending_records_expire_verified_ones_are_rebroadcast() {
     f.clock.advance(Duration::from_secs(24 * 3600));
     r.run_due().unwrap();
     assert_eq!(r.transaction_status(&paid.tx_ids[1]).unwrap(), TransactionState::Verified);
+}
+
+fn grants_overdrawing_a_balance_together_are_not_selected_together(f: Fixture) {
+    let r = &f.reservoir;
+    let (alice, bob, carol) = (key(1), key(2), key(3));
+    let (_, issue_id) = f.confirmed_bitmark(&alice, &alice, "shares");
+    f.confirm(&[packed(&share(issue_id, &alice, 100))]);
+    // As in bitmarkd, each grant is checked against the confirmed balance only, so both are
+    // accepted (the second's remaining wraps below zero, as bitmarkd's u64 does) ...
+    let h = f.height();
+    let first = r.store_grant(&grant(issue_id, 40, &alice, &bob, h + 10)).unwrap();
+    let second = r.store_grant(&grant(issue_id, 61, &alice, &carol, h + 10)).unwrap();
+    assert_eq!(first.remaining, 60);
+    assert_eq!(second.remaining, 60u64.wrapping_sub(61));
+    // ... but one block cannot carry both: the block store refuses it whole ...
+    if f.backend == Backend::Store {
+        let both = [first.packed.clone(), second.packed.clone()];
+        let e = f.hooks().apply(&f.next_store_block(&f.miner, 9, &both)).unwrap_err();
+        assert_eq!(e.fault(), Some(Fault::InsufficientShares));
+        assert_eq!(f.height(), h);
+    }
+    // ... so only the first is selected, and once it is confirmed the rescan drops the second,
+    // which 60 no longer covers.
+    let selection = r.fetch_verified(2000).unwrap();
+    assert_eq!(selection.tx_ids, vec![first.tx_id]);
+    f.confirm(&split_records(&selection.packed));
+    assert_eq!(r.transaction_status(&first.tx_id).unwrap(), TransactionState::Confirmed);
+    assert_eq!(r.transaction_status(&second.tx_id).unwrap(), TransactionState::Unknown);
+    let balances = r.share_balance(&account(&alice), &Link([0; 32]), 10).unwrap();
+    assert_eq!((balances[0].confirmed, balances[0].spend), (60, 0));
+}
+
+on_each_backend! {
+    grants_overdrawing_a_balance_together_are_not_selected_together: Fixture::auto;
+    a_stored_block_removes_its_records_groups_and_competing_spends: Fixture::auto;
+    rollback_drops_undone_records_and_what_depended_on_them: Fixture::auto;
+    selection_for_a_block: Fixture::auto;
+    pending_records_expire_verified_ones_are_rebroadcast: Fixture::paying_on;
 }

@@ -17,9 +17,7 @@ fn find_nonce(pay_id: &PayId, pay_nonce: &PayNonce, count: usize) -> Vec<u8> {
         .unwrap()
 }
 
-#[test]
-fn asset_cache_accepts_extends_and_refuses() {
-    let f = Fixture::new();
+fn asset_cache_accepts_extends_and_refuses(f: Fixture) {
     let r = &f.reservoir;
     let k = key(1);
     let a = asset(&k, "fingerprint one");
@@ -160,9 +158,7 @@ fn a_hundred_issues_in_one_group() {
     assert_eq!(f.reservoir.stats().pending_free_issues, 100);
 }
 
-#[test]
-fn paid_issues_need_one_confirmed_asset_and_pay_fee_times_count() {
-    let f = Fixture::paying();
+fn paid_issues_need_one_confirmed_asset_and_pay_fee_times_count(f: Fixture) {
     let r = &f.reservoir;
     let k = key(1);
     // Cached only: paid issues need a confirmed asset.
@@ -219,9 +215,7 @@ fn paid_issues_need_one_confirmed_asset_and_pay_fee_times_count() {
     assert_eq!(r.stats().orphan_payments, 0);
 }
 
-#[test]
-fn paid_issues_are_verified_at_once_with_auto_verify() {
-    let f = Fixture::new();
+fn paid_issues_are_verified_at_once_with_auto_verify(f: Fixture) {
     let k = key(1);
     let a = asset(&k, "auto");
     f.confirm(&[packed(&Transaction::AssetData(a.clone()))]);
@@ -232,9 +226,7 @@ fn paid_issues_are_verified_at_once_with_auto_verify() {
     // never produces for assets, so the confirmed-in-block-2 asset above is the minimum.
 }
 
-#[test]
-fn issues_already_confirmed_are_refused() {
-    let f = Fixture::new();
+fn issues_already_confirmed_are_refused(f: Fixture) {
     let k = key(1);
     let (asset_id, _) = f.confirmed_bitmark(&k, &k, "bm");
     assert_eq!(fault(f.reservoir.store_issues(&[issue(&k, asset_id, 7)])), Fault::TransactionAlreadyExists);
@@ -302,7 +294,7 @@ fn proof_of_work_verifies_free_issues() {
 fn proof_may_use_any_of_the_last_six_pay_nonces() {
     let f = Fixture::new();
     let k = key(1);
-    f.chain.append_empty_blocks(&account(&k), &payments(1), 1000).unwrap();
+    f.memory().append_empty_blocks(&account(&k), &payments(1), 1000).unwrap();
     let height = f.height();
     let r = &f.reservoir;
     let a = asset(&k, "late proof");
@@ -311,7 +303,7 @@ fn proof_may_use_any_of_the_last_six_pay_nonces() {
     let rounded = pay_nonce_height(height);
     let nonce_of = |h: u64| {
         use bitmark_reservoir::ConfirmedState;
-        PayNonce::from_block(h, CHAIN, |n| f.chain.block_digest(n).unwrap())
+        PayNonce::from_block(h, CHAIN, |n| f.memory().block_digest(n).unwrap())
     };
     assert_eq!(info.nonce.unwrap(), nonce_of(rounded));
     // The sixth-newest pay nonce still works; the seventh does not.
@@ -321,4 +313,11 @@ fn proof_may_use_any_of_the_last_six_pay_nonces() {
     }
     let sixth = find_nonce(&info.pay_id, &nonce_of(rounded - 5 * 128), 1);
     assert_eq!(r.try_proof(&info.pay_id, &sixth).unwrap(), TrackingStatus::Accepted);
+}
+
+on_each_backend! {
+    asset_cache_accepts_extends_and_refuses: Fixture::auto;
+    paid_issues_need_one_confirmed_asset_and_pay_fee_times_count: Fixture::paying_on;
+    paid_issues_are_verified_at_once_with_auto_verify: Fixture::auto;
+    issues_already_confirmed_are_refused: Fixture::auto;
 }

@@ -39,9 +39,7 @@ fn populate(f: &Fixture) -> (Vec<(bitmark_record::Link, TransactionState)>, Vec<
     (r.held(), packed(&first))
 }
 
-#[test]
-fn reopening_restores_everything_but_what_expired_or_was_confirmed() {
-    let mut f = Fixture::new();
+fn reopening_restores_everything_but_what_expired_or_was_confirmed(mut f: Fixture) {
     let (held, first) = populate(&f);
     assert_eq!(held.iter().filter(|(_, s)| *s == TransactionState::Pending).count(), 1);
     assert_eq!(held.len(), 8);
@@ -58,16 +56,14 @@ fn reopening_restores_everything_but_what_expired_or_was_confirmed() {
     f.clock.advance(RESERVOIR_TIMEOUT + Duration::from_secs(60));
     let victim = held[0].0;
     assert_eq!(bitmark_record::Link::of(&first), victim);
-    f.chain.append_block(&account(&key(9)), &payments(9), &[first]).unwrap();
+    f.append_block(&key(9), 9, &[first]);
     let report = f.reopen();
     assert_eq!((report.expired, report.invalidated), (1, 1));
     assert_eq!(f.reservoir.held().len(), 6);
     assert_eq!(f.reservoir.transaction_status(&victim).unwrap(), TransactionState::Confirmed);
 }
 
-#[test]
-fn reservoir_cache_round_trip() {
-    let f = Fixture::new();
+fn reservoir_cache_round_trip(f: Fixture) {
     let (held, _) = populate(&f);
     let bytes = f.reservoir.export_cache().unwrap();
     assert!(bytes.starts_with(b"\x00\x00\x12bitmark-cache v1.0"));
@@ -75,8 +71,8 @@ fn reservoir_cache_round_trip() {
 
     // A fresh reservoir on the same chain takes it all back, in the same states.
     let dir = tempfile::tempdir().unwrap();
-    let options = Options::for_chain(CHAIN).clock(f.clock.clone());
-    let (other, _) = Reservoir::open(dir.path(), CHAIN, f.chain.clone(), options).unwrap();
+    let options = Options::for_chain(f.network).clock(f.clock.clone());
+    let (other, _) = Reservoir::open(dir.path(), f.network, f.state.clone(), options).unwrap();
     let report = other.import_cache(&bytes).unwrap();
     assert_eq!(report.errors, Vec::<String>::new());
     assert_eq!(report.proofs_accepted, 1);
@@ -215,4 +211,9 @@ fn nothing_acknowledged_is_lost_on_sigkill() {
         assert!(r.stats().groups >= acknowledged.len());
     }
     assert!(acknowledged.len() >= 15);
+}
+
+on_each_backend! {
+    reopening_restores_everything_but_what_expired_or_was_confirmed: Fixture::auto;
+    reservoir_cache_round_trip: Fixture::auto;
 }

@@ -7,9 +7,7 @@ use bitmark_record::{Currency, Fault, Link, PayId, Text, Transaction};
 use bitmark_reservoir::{PaymentDetail, TransactionState, TransferOutcome};
 use common::*;
 
-#[test]
-fn transfer_of_a_confirmed_issue() {
-    let f = Fixture::paying();
+fn transfer_of_a_confirmed_issue(f: Fixture) {
     let r = &f.reservoir;
     let (alice, bob) = (key(1), key(2));
     let (_, issue_id) = f.confirmed_bitmark(&alice, &alice, "bm");
@@ -44,9 +42,7 @@ fn transfer_of_a_confirmed_issue() {
     assert_eq!(fault(r.store_transfer(t)), Fault::TransactionAlreadyExists);
 }
 
-#[test]
-fn transfer_refusals() {
-    let f = Fixture::new();
+fn transfer_refusals(f: Fixture) {
     let r = &f.reservoir;
     let (alice, bob) = (key(1), key(2));
     let (asset_id, issue_id) = f.confirmed_bitmark(&alice, &alice, "bm");
@@ -55,7 +51,7 @@ fn transfer_refusals() {
     assert_eq!(fault(r.store_transfer(unknown)), Fault::LinkToInvalidOrUnconfirmedTransaction);
     assert_eq!(Fault::LinkToInvalidOrUnconfirmedTransaction.to_string(), "link to invalid or unconfirmed transaction");
     // A link of the wrong kind: a bitmark transfer cannot spend a block foundation.
-    let foundation = f.chain.append_block(&account(&alice), &payments(1), &[]).unwrap().foundation_tx_id;
+    let foundation = f.append_block(&alice, 1, &[]).foundation_tx_id;
     let wrong_kind = transfer(foundation, &alice, &account(&bob), None);
     assert_eq!(fault(r.store_transfer(wrong_kind)), Fault::LinkToInvalidOrUnconfirmedTransaction);
     // Signed by someone who is not the owner.
@@ -87,9 +83,7 @@ fn transfer_refusals() {
     assert_eq!(r.transaction_status(&info.tx_id).unwrap(), TransactionState::Verified);
 }
 
-#[test]
-fn payments_follow_the_issue_and_last_transfer_blocks_and_escrow() {
-    let f = Fixture::paying();
+fn payments_follow_the_issue_and_last_transfer_blocks_and_escrow(f: Fixture) {
     let r = &f.reservoir;
     let (alice, bob, carol) = (key(1), key(2), key(3));
     let (_, issue_id) = f.confirmed_bitmark(&alice, &alice, "bm"); // block by miner paid at 9
@@ -129,11 +123,9 @@ fn payments_follow_the_issue_and_last_transfer_blocks_and_escrow() {
     assert!(r.payment_detected(&info.pay_id, full).unwrap());
 }
 
-#[test]
-fn block_owner_transfers() {
-    let f = Fixture::new();
+fn block_owner_transfers(f: Fixture) {
     let (alice, bob) = (key(1), key(2));
-    let block = f.chain.append_block(&account(&alice), &payments(1), &[]).unwrap();
+    let block = f.append_block(&alice, 1, &[]);
     let mut bot = Transaction::BlockOwnerTransfer(bitmark_record::transaction::BlockOwnerTransfer {
         link: block.foundation_tx_id,
         escrow: None,
@@ -149,9 +141,7 @@ fn block_owner_transfers() {
     assert_eq!(f.reservoir.transaction_status(&info.tx_id).unwrap(), TransactionState::Verified);
 }
 
-#[test]
-fn shares_grants_and_swaps() {
-    let f = Fixture::new();
+fn shares_grants_and_swaps(f: Fixture) {
     let r = &f.reservoir;
     let (alice, bob) = (key(1), key(2));
     let (_, issue_a) = f.confirmed_bitmark(&alice, &alice, "share a");
@@ -201,4 +191,12 @@ fn shares_grants_and_swaps() {
     // Bob now holds 30 of share a too.
     let bob_balances = r.share_balance(&account(&bob), &Link([0; 32]), 10).unwrap();
     assert_eq!(bob_balances.len(), 2);
+}
+
+on_each_backend! {
+    transfer_of_a_confirmed_issue: Fixture::paying_on;
+    transfer_refusals: Fixture::auto;
+    payments_follow_the_issue_and_last_transfer_blocks_and_escrow: Fixture::paying_on;
+    block_owner_transfers: Fixture::auto;
+    shares_grants_and_swaps: Fixture::auto;
 }

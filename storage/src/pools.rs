@@ -132,6 +132,26 @@ impl Pools {
         }
         Ok(items)
     }
+    /// Up to `count` of `owner`'s share balances (`Q` rows) in share-id order, from share id
+    /// `start` on (inclusive): the cursor walk behind bitmarkd's `ShareBalance` RPC
+    /// (reservoir/sharebalance.go), which the reservoir answers with confirmed balances less what it
+    /// holds unconfirmed. A range scan, so it lives on the committed view only: a block's write
+    /// set never needs it.
+    pub fn share_balances(&self, owner: &Account, start: &Link, count: usize) -> Result<Vec<(Link, u64)>> {
+        let prefix = key(Pool::ShareQuantity, &[&owner.to_bytes()]);
+        let from = owner_tx_key(Pool::ShareQuantity, owner, start);
+        let mut balances = Vec::new();
+        for e in self.tree.range(from..).take(count) {
+            let (k, v) = e?;
+            let Some(share_bytes) = k.strip_prefix(prefix.as_slice()) else { break };
+            let share_id = Link::from_bytes(share_bytes)
+                .map_err(|_| StorageError::corrupt(Pool::ShareQuantity, &k, "key does not end in a share id"))?;
+            let balance =
+                u64_be(&v).ok_or_else(|| StorageError::corrupt(Pool::ShareQuantity, &k, "not an 8-byte balance"))?;
+            balances.push((share_id, balance));
+        }
+        Ok(balances)
+    }
 }
 
 /// A block's writes, not yet committed: reads through it see its own puts and deletes first,
@@ -441,5 +461,33 @@ mod tests {
         assert_eq!(items, vec![(2, Link([2; 32])), (3, Link([3; 32])), (4, Link([4; 32]))]);
         assert_eq!(pools.owned_items(&a, 0, 2).unwrap().len(), 2);
         assert_eq!(pools.owned_items(&b, 0, 10).unwrap(), vec![(0, Link([9; 32]))]);
+    }
+
+    #[test]
+    fn share_balances_walk_one_owner_from_a_share_id() {
+        let db = ChainDb::temporary().unwrap();
+        let pools = db.pools();
+        let (a, b) = (account(1), account(2));
+        let mut ws = pools.write_set();
+        for i in [1u8, 3, 5, 7] {
+            ws.set_share_balance(&a, &Link([i; 32]), u64::from(i) * 10);
+        }
+        ws.set_share_balance(&b, &Link([2; 32]), 99);
+        ws.set_share_balance(&a, &Link([9; 32]), 0);
+        ws.commit().unwrap();
+        let all = pools.share_balances(&a, &Link([0; 32]), 10).unwrap();
+        assert_eq!(all, vec![(Link([1; 32]), 10), (Link([3; 32]), 30), (Link([5; 32]), 50), (Link([7; 32]), 70)]);
+        assert_eq!(
+            pools.share_balances(&a, &Link([3; 32]), 2).unwrap(),
+            vec![(Link([3; 32]), 30), (Link([5; 32]), 50)]
+        );
+        assert_eq!(pools.share_balances(&a, &Link([4; 32]), 10).unwrap().len(), 2, "start need not exist");
+        assert_eq!(pools.share_balances(&a, &Link([8; 32]), 10).unwrap(), vec![], "never runs into another owner");
+        assert_eq!(pools.share_balances(&a, &Link([0; 32]), 0).unwrap(), vec![]);
+        assert_eq!(pools.share_balances(&b, &Link([0; 32]), 10).unwrap(), vec![(Link([2; 32]), 99)]);
+        assert_eq!(pools.share_balances(&account(3), &Link([0; 32]), 10).unwrap(), vec![]);
+        pools.tree().insert([&b"Q"[..], &a.to_bytes(), &[8; 32]].concat(), &[1u8; 3][..]).unwrap();
+        let e = pools.share_balances(&a, &Link([8; 32]), 10).unwrap_err();
+        assert!(matches!(e, StorageError::Corrupt { pool: Pool::ShareQuantity, .. }), "{e}");
     }
 }

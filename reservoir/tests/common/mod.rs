@@ -1,21 +1,33 @@
-//! Shared fixtures: keys, signed records, a reservoir over a [`MemoryChain`] in a temporary
-//! directory, driven by a manual clock.
+//! Shared fixtures: keys, signed records, and a reservoir in a temporary directory, driven by
+//! a manual clock, over either chain backend: the in-memory [`MemoryChain`] (chain `testing`)
+//! or the real block store (chain `local`, blocks really validated and stored, told to the
+//! reservoir through [`ChainHooks`]).
 #![allow(dead_code)]
 
 use bitmark_record::currency::{bitcoin, litecoin};
+use bitmark_record::header::foundation_tx_id;
 use bitmark_record::transaction::{
     AssetData, BitmarkIssue, BitmarkShare, BitmarkTransferCountersigned, BitmarkTransferUnratified, Payment,
     ShareGrant, ShareSwap,
 };
-use bitmark_record::{Account, AssetId, Chain, CurrencyMap, Fault, Link, PrivateKey, Text, Transaction};
-use bitmark_reservoir::{
-    AutoVerify, ConfirmedState, ManualClock, MemoryChain, Options, PaymentVerifier, RequirePayment, Reservoir,
-    ReservoirError,
+use bitmark_record::transaction::{BlockFoundation, FOUNDATION_VERSION};
+use bitmark_record::{
+    Account, AssetId, BlockDigest, Chain, CurrencyMap, Difficulty, Fault, Link, PrivateKey, Text, Transaction,
 };
+use bitmark_reservoir::{
+    AutoVerify, ChainHooks, ConfirmedState, ManualClock, MemoryChain, Options, PaymentVerifier, RequirePayment,
+    Reservoir, ReservoirError,
+};
+use bitmark_storage::testchain::{pack_block, sign_record, BLOCK_SPACING_SECONDS, DEFAULT_START_TIME};
+use bitmark_storage::{BlockStore, ChainDb, StoreOptions};
 use std::sync::Arc;
 
-/// The chain every test runs on.
+/// The chain of the in-memory backend (the one tests run on unless they run on both).
 pub const CHAIN: Chain = Chain::Testing;
+
+/// The chain of the block-store backend: `local`, whose blocks need no proof of work. For the
+/// reservoir it is the same as `testing` (test-network accounts, testing genesis, difficulties).
+pub const STORE_CHAIN: Chain = Chain::Local;
 
 /// A deterministic test-network key.
 pub fn key(seed: u8) -> PrivateKey {
@@ -162,61 +174,253 @@ pub fn fault<T: std::fmt::Debug>(r: Result<T, ReservoirError>) -> Fault {
     }
 }
 
-/// A reservoir over a memory chain, in a temporary directory, with a manual clock.
+/// A packed version-5 block for chain `local` (difficulty one, which the store accepts below
+/// the first adjustment): a foundation by `miner` paid at `payments(miner_payments)`, then
+/// `records` (or a filler asset when there are none: a block holds at least two records).
+pub fn block_on(
+    number: u64,
+    previous: BlockDigest,
+    timestamp: u64,
+    miner: &PrivateKey,
+    miner_payments: u8,
+    records: &[Vec<u8>],
+) -> Vec<u8> {
+    let foundation = BlockFoundation {
+        version: FOUNDATION_VERSION,
+        payments: payments(miner_payments),
+        owner: account(miner),
+        nonce: number,
+        signature: vec![],
+    };
+    let mut all = vec![sign_record(foundation.into(), miner, None).unwrap()];
+    all.extend_from_slice(records);
+    if all.len() < usize::from(bitmark_record::header::MINIMUM_TRANSACTIONS) {
+        all.push(packed(&Transaction::AssetData(asset(miner, &format!("filler of block {number}")))));
+    }
+    pack_block(number, previous, timestamp, Difficulty::ONE, &all).unwrap()
+}
+
+/// The records of a concatenation of packed records (a [`bitmark_reservoir::Selection`]).
+pub fn split_records(mut packed: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while !packed.is_empty() {
+        let (_, n) = Transaction::unpack(packed, true).unwrap();
+        out.push(packed[..n].to_vec());
+        packed = &packed[n..];
+    }
+    out
+}
+
+/// Which confirmed chain a fixture's reservoir reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// [`MemoryChain`]: blocks are not validated, digests are synthetic; cheap.
+    Memory,
+    /// A real [`BlockStore`] in a temporary sled database: each block is validated and stored
+    /// (one Argon2d digest, ~0.35 s) and reaches the reservoir through [`ChainHooks`].
+    Store,
+}
+
+/// What [`Fixture::append_block`] stored.
+#[derive(Clone, Copy, Debug)]
+pub struct Appended {
+    /// The block number.
+    pub number: u64,
+    /// Tx id of its foundation record (what a block-owner transfer links to).
+    pub foundation_tx_id: Link,
+}
+
+/// Runs test functions `fn name(f: Fixture)` on both backends, as `name::memory` and
+/// `name::store`, each with the fixture `$make(backend)` builds.
+#[allow(unused_macros)]
+macro_rules! on_each_backend {
+    ($($name:ident: $make:expr;)*) => {$(
+        mod $name {
+            use super::*;
+            #[test]
+            fn memory() {
+                super::$name(($make)(Backend::Memory))
+            }
+            #[test]
+            fn store() {
+                super::$name(($make)(Backend::Store))
+            }
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use on_each_backend;
+
+/// A reservoir over one chain backend, in a temporary directory, with a manual clock.
 pub struct Fixture {
-    pub chain: Arc<MemoryChain>,
+    /// Which backend.
+    pub backend: Backend,
+    /// The chain the reservoir and the backend serve.
+    pub network: Chain,
+    /// The backend as the reservoir reads it.
+    pub state: Arc<dyn ConfirmedState>,
+    memory: Option<Arc<MemoryChain>>,
+    store: Option<Arc<BlockStore>>,
     pub clock: Arc<ManualClock>,
     pub verifier: Arc<dyn PaymentVerifier>,
     pub dir: tempfile::TempDir,
-    pub reservoir: Reservoir,
+    pub reservoir: Arc<Reservoir>,
     /// The miner of every block appended by [`Fixture::confirm`].
     pub miner: PrivateKey,
 }
 
 impl Fixture {
-    /// Auto-verifying (bitmarkd's default on `testing`).
+    /// Auto-verifying (bitmarkd's default on `testing`), in memory.
     pub fn new() -> Fixture {
-        Fixture::with_verifier(Arc::new(AutoVerify))
+        Fixture::auto(Backend::Memory)
     }
 
-    /// Payments required.
+    /// Payments required, in memory.
     pub fn paying() -> Fixture {
-        Fixture::with_verifier(Arc::new(RequirePayment))
+        Fixture::paying_on(Backend::Memory)
+    }
+
+    /// Auto-verifying, on `backend`.
+    pub fn auto(backend: Backend) -> Fixture {
+        Fixture::on(backend, Arc::new(AutoVerify))
+    }
+
+    /// Payments required, on `backend`.
+    pub fn paying_on(backend: Backend) -> Fixture {
+        Fixture::on(backend, Arc::new(RequirePayment))
     }
 
     pub fn with_verifier(verifier: Arc<dyn PaymentVerifier>) -> Fixture {
-        let chain = Arc::new(MemoryChain::new(CHAIN));
+        Fixture::on(Backend::Memory, verifier)
+    }
+
+    pub fn on(backend: Backend, verifier: Arc<dyn PaymentVerifier>) -> Fixture {
+        let (network, state, memory, store): (Chain, Arc<dyn ConfirmedState>, _, _) = match backend {
+            Backend::Memory => {
+                let m = Arc::new(MemoryChain::new(CHAIN));
+                (CHAIN, m.clone(), Some(m), None)
+            }
+            Backend::Store => {
+                let db = ChainDb::temporary().unwrap();
+                let s = Arc::new(BlockStore::open(db, STORE_CHAIN, StoreOptions::default()).unwrap());
+                (STORE_CHAIN, s.clone(), None, Some(s))
+            }
+        };
         let clock = Arc::new(ManualClock::at_unix(1_700_000_000));
         let dir = tempfile::tempdir().unwrap();
-        let options = Options::for_chain(CHAIN).verifier(verifier.clone()).clock(clock.clone());
-        let (reservoir, _) = Reservoir::open(dir.path(), CHAIN, chain.clone(), options).unwrap();
-        Fixture { chain, clock, verifier, dir, reservoir, miner: key(200) }
+        let options = Options::for_chain(network).verifier(verifier.clone()).clock(clock.clone());
+        let (reservoir, _) = Reservoir::open(dir.path(), network, state.clone(), options).unwrap();
+        Fixture {
+            backend,
+            network,
+            state,
+            memory,
+            store,
+            clock,
+            verifier,
+            dir,
+            reservoir: Arc::new(reservoir),
+            miner: key(200),
+        }
+    }
+
+    /// The in-memory chain (panics on the block-store backend).
+    pub fn memory(&self) -> &Arc<MemoryChain> {
+        self.memory.as_ref().expect("test runs on the memory backend only")
+    }
+
+    /// The block store (panics on the memory backend).
+    pub fn store(&self) -> &Arc<BlockStore> {
+        self.store.as_ref().expect("test runs on the block-store backend only")
+    }
+
+    /// Hooks over the block store and the current reservoir.
+    pub fn hooks(&self) -> ChainHooks {
+        ChainHooks::new(self.store().clone(), self.reservoir.clone()).unwrap()
+    }
+
+    /// Options the reservoir was opened with.
+    pub fn options(&self) -> Options {
+        Options::for_chain(self.network).verifier(self.verifier.clone()).clock(self.clock.clone())
     }
 
     /// Close and reopen the reservoir from its directory.
     pub fn reopen(&mut self) -> bitmark_reservoir::LoadReport {
-        let options = Options::for_chain(CHAIN).verifier(self.verifier.clone()).clock(self.clock.clone());
         // Release the old database first: sled locks its directory.
         let placeholder = tempfile::tempdir().unwrap();
-        let (tmp, _) = Reservoir::open(placeholder.path(), CHAIN, self.chain.clone(), options.clone()).unwrap();
-        drop(std::mem::replace(&mut self.reservoir, tmp));
-        let (reservoir, report) = Reservoir::open(self.dir.path(), CHAIN, self.chain.clone(), options).unwrap();
-        self.reservoir = reservoir;
+        let (tmp, _) = Reservoir::open(placeholder.path(), self.network, self.state.clone(), self.options()).unwrap();
+        drop(std::mem::replace(&mut self.reservoir, Arc::new(tmp)));
+        let (reservoir, report) =
+            Reservoir::open(self.dir.path(), self.network, self.state.clone(), self.options()).unwrap();
+        self.reservoir = Arc::new(reservoir);
         report
     }
 
-    /// Append a block mined by `miner` with these records and tell the reservoir.
+    /// The packed next block for the store: see [`block_on`]; on top of the tip, 2 minutes
+    /// after it.
+    pub fn next_store_block(&self, miner: &PrivateKey, miner_payments: u8, records: &[Vec<u8>]) -> Vec<u8> {
+        let tip = self.store().tip();
+        let timestamp = if tip.height <= 1 { DEFAULT_START_TIME } else { tip.timestamp + BLOCK_SPACING_SECONDS };
+        block_on(tip.height + 1, tip.digest, timestamp, miner, miner_payments, records)
+    }
+
+    /// Store a block mined by `miner` with these records WITHOUT telling the reservoir (as when
+    /// the node stored blocks while the reservoir was closed).
+    pub fn append_block(&self, miner: &PrivateKey, miner_payments: u8, records: &[Vec<u8>]) -> Appended {
+        match self.backend {
+            Backend::Memory => {
+                let b = self.memory().append_block(&account(miner), &payments(miner_payments), records).unwrap();
+                Appended { number: b.number, foundation_tx_id: b.foundation_tx_id }
+            }
+            Backend::Store => {
+                let block = self.next_store_block(miner, miner_payments, records);
+                let applied = self.store().apply(&block).unwrap();
+                Appended { number: applied.number, foundation_tx_id: foundation_tx_id(applied.number, &applied.digest) }
+            }
+        }
+    }
+
+    /// Store a block mined by `miner` with these records and tell the reservoir.
     pub fn confirm_by(&self, miner: &PrivateKey, miner_payments: u8, records: &[Vec<u8>]) -> u64 {
-        let block = self.chain.append_block(&account(miner), &payments(miner_payments), records).unwrap();
-        let decoded: Vec<(Link, Transaction)> =
-            records.iter().map(|p| (Link::of(p), Transaction::unpack(p, true).unwrap().0)).collect();
-        self.reservoir.block_stored(decoded.iter().map(|(l, t)| (l, t))).unwrap();
-        block.number
+        match self.backend {
+            Backend::Memory => {
+                let number = self.append_block(miner, miner_payments, records).number;
+                let decoded: Vec<(Link, Transaction)> =
+                    records.iter().map(|p| (Link::of(p), Transaction::unpack(p, true).unwrap().0)).collect();
+                self.reservoir.block_stored(decoded.iter().map(|(l, t)| (l, t))).unwrap();
+                number
+            }
+            Backend::Store => {
+                let block = self.next_store_block(miner, miner_payments, records);
+                self.hooks().apply(&block).unwrap().number
+            }
+        }
     }
 
     /// Append a block by the default miner.
     pub fn confirm(&self, records: &[Vec<u8>]) -> u64 {
         self.confirm_by(&self.miner.clone(), 9, records)
+    }
+
+    /// Remove every block above `height` and tell the reservoir; returns the tx ids of the
+    /// undone records, foundations excluded, highest block first.
+    pub fn rollback_to(&self, height: u64) -> Vec<Link> {
+        match self.backend {
+            Backend::Memory => {
+                let undone = self.memory().rollback_to(height);
+                self.reservoir.blocks_rolled_back(undone.iter().map(|(l, t)| (l, t))).unwrap();
+                undone.into_iter().map(|(l, _)| l).collect()
+            }
+            Backend::Store => self
+                .hooks()
+                .rollback_to(height)
+                .unwrap()
+                .iter()
+                .flat_map(|b| &b.records)
+                .filter(|r| !matches!(r.transaction, Transaction::BlockFoundation(_) | Transaction::BaseData(_)))
+                .map(|r| r.tx_id)
+                .collect(),
+        }
     }
 
     /// Confirm an asset and one issue of it owned by `owner`; returns (asset id, issue tx id).
@@ -230,6 +434,6 @@ impl Fixture {
 
     /// The current height.
     pub fn height(&self) -> u64 {
-        self.chain.height()
+        self.state.height()
     }
 }
