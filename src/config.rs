@@ -74,8 +74,8 @@ pub struct ConfigFile {
     pub status: Option<String>,
     /// File to record every peer message in and out (default: none). Not yet supported.
     pub capture: Option<PathBuf>,
-    /// Local chain only: build a block this often, e.g. `"10s"` (default: never). Not yet
-    /// supported: needs the reservoir.
+    /// Local chain only: build a block of the reservoir's verified items this often, e.g.
+    /// `"10s"` (default: never).
     #[serde(with = "humantime_serde")]
     pub produce_blocks: Option<Duration>,
     /// Log one JSON object per line instead of the human format (default false).
@@ -203,7 +203,7 @@ pub struct RunArgs {
     /// Normal mode at once, no outbound peering.
     #[arg(long)]
     pub standalone: bool,
-    /// Local chain: produce a block every SECS seconds (not yet supported).
+    /// Local chain only: every SECS seconds, make a block of the reservoir's verified items.
     #[arg(long, value_name = "SECS")]
     pub produce_blocks: Option<u64>,
     /// Log JSON lines instead of the human format.
@@ -419,9 +419,6 @@ impl Settings {
         }
         if self.fast_sync {
             return Some(ConfigError::new("fast_sync", "not yet supported (needs the connector, issue 6)"));
-        }
-        if self.produce_blocks.is_some() {
-            return Some(ConfigError::new("produce_blocks", "not yet supported (needs the reservoir, issue 4)"));
         }
         None
     }
@@ -675,7 +672,8 @@ mod tests {
         let file = parse("chain = \"local\"\nproduce_blocks = \"1m 30s\"").unwrap();
         assert_eq!(file.produce_blocks, Some(Duration::from_secs(90)));
         let s = Settings::resolve(file, &RunArgs::default(), Path::new("/"), Path::new("/")).unwrap();
-        assert_eq!(s.unsupported().unwrap().field, "produce_blocks");
+        assert_eq!(s.produce_blocks, Some(Duration::from_secs(90)));
+        assert!(s.unsupported().is_none());
         let args = RunArgs { chain: Some(Chain::Local), produce_blocks: Some(5), ..RunArgs::default() };
         assert_eq!(resolve_text("", &args).unwrap().produce_blocks, Some(Duration::from_secs(5)));
     }

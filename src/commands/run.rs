@@ -56,7 +56,7 @@ pub fn run(args: &RunArgs, ready: impl FnOnce(&Value)) -> Result<()> {
     let report = node.shutdown(started + UPSTREAM_GRACE);
     info!(target: TARGET, seconds = started.elapsed().as_secs_f64(), stragglers = report.stragglers, "shut down");
     if !report.flushed {
-        return Err(NodeError::Io("the block store could not be flushed".into()));
+        return Err(NodeError::Io("the block store or the reservoir could not be flushed".into()));
     }
     Ok(())
 }

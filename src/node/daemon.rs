@@ -2,18 +2,26 @@
 //! and the status server, started in bitmarkd's order and stopped in reverse.
 //!
 //! Start-up (`command/bitmarkd/main.go`, protocol.md §0): keys, the block store, the
-//! announcer (our entry, static peers, `peers.json`), the listener, then the upstreams to the
-//! static peers and the synchroniser ([`super::sync::start`], where the connector plugs in).
+//! reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread starts once the
+//! bus exists), the announcer (our entry, static peers, `peers.json`), the listener, then the
+//! upstreams to the static peers and the synchroniser ([`super::sync::start`], where the
+//! connector plugs in), and last the block producer when asked for ([`super::producer`]).
 //! A standalone node starts no upstreams and is in normal mode at once.
 //!
-//! Shutdown ([`Node::shutdown`]) stops taking requests first, then saves `peers.json`,
-//! flushes the block store, and only then closes the upstreams, whose threads may be waiting
-//! on a peer: whatever has not finished by the deadline is left to the process exit, after
-//! everything that must reach the disk has.
+//! Every chain change goes through one [`ChainHooks`]: pushed blocks, produced blocks, and the
+//! connector's (handed to it in [`SyncEnv`]).
+//!
+//! Shutdown ([`Node::shutdown`]) stops producing and taking requests first, then stops the
+//! reservoir's thread and flushes it, saves `peers.json`, flushes the block store, and only
+//! then closes the upstreams, whose threads may be waiting on a peer: whatever has not
+//! finished by the deadline is left to the process exit, after everything that must reach the
+//! disk has.
 
 use super::http::{HttpServer, Response, Routes};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
+use super::producer::{self, Producer, ProducerThread};
+use super::reservoir;
 use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
 use super::upstreams::UpstreamSet;
@@ -31,6 +39,8 @@ use bitmark_peer::listener::{ChainView, Handler, PeerTable};
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
 use bitmark_peer::upstream::{Identity, Target, UpstreamConfig, UpstreamEnv};
+use bitmark_record::Chain;
+use bitmark_reservoir::{Background, ChainHooks};
 use bitmark_storage::{BlockStore, StoreOptions};
 use serde_json::{json, Value};
 use std::net::TcpListener;
@@ -53,6 +63,10 @@ const CONNECTOR_QUEUE: usize = 64;
 pub struct Node {
     context: zmq::Context,
     store: Arc<BlockStore>,
+    hooks: ChainHooks,
+    background: Background,
+    producer: Option<ProducerThread>,
+    producer_account: Option<String>,
     keys_created: bool,
     data_dir: PathBuf,
     observer: Arc<Observer>,
@@ -67,7 +81,7 @@ pub struct Node {
 /// What [`Node::shutdown`] managed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShutdownReport {
-    /// The block store was flushed.
+    /// The block store and the reservoir were flushed.
     pub flushed: bool,
     /// Upstreams still busy at the deadline, left to the process exit.
     pub stragglers: usize,
@@ -99,6 +113,20 @@ impl Node {
         let tip = store.tip();
         info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
               data = %settings.data_dir.display(), "opened the chain");
+        let (hooks, _) = reservoir::open(&settings.data_dir, &store)?;
+        // Checked here too, not only by the configuration: a block producer on a chain whose
+        // blocks need proof of work would only make blocks every peer refuses.
+        let producer_key = match settings.produce_blocks {
+            Some(_) if settings.chain != Chain::Local => {
+                return Err(ConfigError::new(
+                    "produce_blocks",
+                    format!("blocks can only be produced on the local chain, not {}", settings.chain),
+                )
+                .into())
+            }
+            Some(_) => Some(producer::load_or_create_key(&settings.data_dir.join(producer::KEY_FILE), settings.chain)?),
+            None => None,
+        };
         let mode = Arc::new(Mode::new(false));
         let metrics = Arc::new(Metrics::new());
         let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), Arc::clone(&mode)));
@@ -127,6 +155,7 @@ impl Node {
         }
 
         let bus = Bus::new();
+        let background = reservoir::start_background(hooks.reservoir(), &bus);
         let (connector_tx, connector_rx) = sync_channel::<ConnectorCommand>(CONNECTOR_QUEUE);
         let bootstrap = Bootstrap::new(&settings.nodes, settings.chain, Box::new(NotConfigured));
         if let Some(b) = &bootstrap {
@@ -158,7 +187,7 @@ impl Node {
         let handler = Handler::new(
             VERSION,
             Arc::clone(&view),
-            Arc::new(NodePool::new(Arc::clone(&store), Arc::clone(&metrics))),
+            Arc::new(NodePool::new(hooks.clone(), Arc::clone(&metrics))),
             Arc::clone(&announcer) as Arc<dyn PeerTable>,
             Arc::new(bus.clone()),
         );
@@ -179,6 +208,7 @@ impl Node {
         let sync: Arc<dyn Synchroniser> = Arc::from(sync::start(
             SyncEnv {
                 store: Arc::clone(&store),
+                hooks: hooks.clone(),
                 mode: Arc::clone(&mode),
                 upstreams: Arc::clone(&upstreams),
                 commands: connector_rx,
@@ -196,8 +226,21 @@ impl Node {
             settings.standalone,
         ));
 
+        let (producer, producer_account) = match (settings.produce_blocks, producer_key) {
+            (Some(interval), Some((key, created))) => {
+                let producer = Producer::new(hooks.clone(), key, bus.clone(), Arc::clone(&metrics))?;
+                let account = producer.owner().to_base58();
+                if created {
+                    info!(target: TARGET, account, "made a new producer key");
+                }
+                (Some(ProducerThread::spawn(producer, interval, Arc::clone(&mode))?), Some(account))
+            }
+            _ => (None, None),
+        };
+
         let observer = Arc::new(Observer {
             store: Arc::clone(&store),
+            reservoir: Arc::clone(hooks.reservoir()),
             mode,
             listener: Arc::clone(&listener),
             upstreams: Arc::clone(&upstreams),
@@ -218,6 +261,10 @@ impl Node {
         Ok(Node {
             context,
             store,
+            hooks,
+            background,
+            producer,
+            producer_account,
             keys_created,
             data_dir: settings.data_dir.clone(),
             observer,
@@ -243,6 +290,8 @@ impl Node {
             "keysCreated": self.keys_created,
             "listening": snapshot.listening.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "status": self.status.as_ref().map(|s| s.local_addr().to_string()),
+            "reservoir": {"pending": snapshot.reservoir.pending, "verified": snapshot.reservoir.verified},
+            "producer": self.producer_account,
             "dataDir": self.data_dir.display().to_string(),
         })
     }
@@ -255,10 +304,27 @@ impl Node {
     /// Stop everything, in the order described in the module documentation, giving the
     /// upstreams until `deadline`.
     pub fn shutdown(self, deadline: Instant) -> ShutdownReport {
-        let Node { context, store, observer, listener, bus, runner, upstreams, sync, status, .. } = self;
+        let Node {
+            context,
+            store,
+            hooks,
+            background,
+            producer,
+            observer,
+            listener,
+            bus,
+            runner,
+            upstreams,
+            sync,
+            status,
+            ..
+        } = self;
         info!(target: TARGET, "shutting down");
         if let Some(status) = status {
             status.stop();
+        }
+        if let Some(producer) = producer {
+            producer.stop();
         }
         sync.stop();
         // The status server held the observer, and the observer the listener: with both gone
@@ -268,9 +334,20 @@ impl Node {
             Ok(listener) => listener.shutdown(),
             Err(_) => warn!(target: TARGET, "listener still shared; it stops when released"),
         }
+        drop(background);
+        // Every accepted item was flushed when it was accepted; this catches what the
+        // background jobs changed since.
+        let reservoir_flushed = match hooks.reservoir().flush() {
+            Ok(()) => true,
+            Err(e) => {
+                error!(target: TARGET, error = %e, "flushing the reservoir failed");
+                false
+            }
+        };
+        drop(hooks);
         runner.stop(); // writes peers.json
         let flushed = match store.db().flush() {
-            Ok(()) => true,
+            Ok(()) => reservoir_flushed,
             Err(e) => {
                 error!(target: TARGET, error = %e, "flushing the block store failed");
                 false

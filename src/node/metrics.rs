@@ -1,9 +1,9 @@
 //! Counters of what the node did, and their Prometheus text exposition.
 //!
-//! Counters are atomics bumped where things happen: blocks stored ([`Metrics::block_applied`]),
-//! requests answered by command ([`CountingService`], which wraps the listener's handler
-//! because the listener counts nothing per command), and errors by kind
-//! ([`Metrics::error`]). Gauges (height, peers, connections...) are read from the node when
+//! Counters are atomics bumped where things happen: blocks stored ([`Metrics::block_applied`])
+//! and produced ([`Metrics::block_produced`]), requests answered by command
+//! ([`CountingService`], which wraps the listener's handler because the listener counts nothing
+//! per command), and errors by kind ([`Metrics::error`]). Gauges (height, peers, connections...) are read from the node when
 //! `/metrics` is asked ([`super::status::Snapshot`]).
 //!
 //! Requests the listener refuses before they reach the handler (unparsable frames, another
@@ -64,6 +64,7 @@ impl ErrorSource {
 pub struct Metrics {
     blocks_applied: AtomicU64,
     blocks_refused: AtomicU64,
+    blocks_produced: AtomicU64,
     requests: [AtomicU64; COMMANDS.len() + 1],
     errors: Mutex<BTreeMap<(ErrorSource, String), u64>>,
 }
@@ -82,6 +83,16 @@ impl Metrics {
     /// A pushed block was refused.
     pub fn block_refused(&self) {
         self.blocks_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The local block producer stored a block (counted in [`Self::block_applied`] too).
+    pub fn block_produced(&self) {
+        self.blocks_produced.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Blocks produced since start.
+    pub fn blocks_produced(&self) -> u64 {
+        self.blocks_produced.load(Ordering::Relaxed)
     }
 
     /// Blocks stored since start.
@@ -145,6 +156,12 @@ impl Metrics {
             "counter",
             "Pushed blocks refused since start.",
             &[(vec![], self.blocks_refused.load(Ordering::Relaxed) as f64)],
+        );
+        out.metric(
+            "bitmark_blocks_produced_total",
+            "counter",
+            "Blocks made by the local block producer since start.",
+            &[(vec![], self.blocks_produced() as f64)],
         );
         let requests: Vec<_> =
             self.requests().into_iter().map(|(name, n)| (vec![("command", name)], n as f64)).collect();

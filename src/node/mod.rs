@@ -5,8 +5,10 @@
 //!
 //! * [`daemon`]: [`daemon::Node`], start-up and shutdown.
 //! * [`views`]: the listener's chain view over the block store; the mode flag.
-//! * [`pool`]: the listener's pool view (pushed blocks to the store; transactions refused
-//!   until the reservoir lands).
+//! * [`pool`]: the listener's pool view (pushed blocks to the store, transactions to the
+//!   reservoir).
+//! * [`reservoir`]: the reservoir's database, the chain hooks, its rebroadcasts and thread.
+//! * [`producer`]: the local chain's block producer (`--produce-blocks`).
 //! * [`upstreams`]: the outbound peers, fed from the broadcast bus.
 //! * [`sync`]: the seam where the connector plugs in.
 //! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
@@ -15,6 +17,8 @@ pub mod daemon;
 pub mod http;
 pub mod metrics;
 pub mod pool;
+pub mod producer;
+pub mod reservoir;
 pub mod status;
 pub mod sync;
 pub mod upstreams;

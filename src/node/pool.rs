@@ -1,37 +1,46 @@
 //! The listener's [`PoolView`]: where pushed blocks and transactions go.
 //!
-//! Pushed blocks are validated and stored by the block store (bitmarkd's `StoreIncoming`); the
-//! handler only calls in normal mode, as bitmarkd's `processSubscription` does. Transactions
-//! need the reservoir, which is not part of the node yet: they are refused with bitmarkd's
-//! `missing reservoir` fault (the peer still gets its `A`; nothing is relayed).
+//! Pushed blocks are validated and stored by the block store (bitmarkd's `StoreIncoming`)
+//! through the node's [`ChainHooks`], so the reservoir drops what they confirm; assets, issues,
+//! transfers and proofs go to the reservoir's `process_*`, which refuse with bitmarkd's faults
+//! (peer/process.go). The handler calls in normal mode only, as bitmarkd's
+//! `processSubscription` does, and relays what was accepted on the bus.
 
 use super::metrics::{ErrorSource, Metrics};
 use bitmark_peer::listener::PoolView;
 use bitmark_record::Fault;
-use bitmark_storage::{BlockStore, StorageError};
+use bitmark_reservoir::{ChainHooks, ReservoirError};
+use bitmark_storage::StorageError;
 use std::sync::Arc;
 use tracing::{error, info};
 
 const TARGET: &str = "node::pool";
 
-/// The node's pool view over its block store.
+/// The node's pool view over its chain and reservoir.
 pub struct NodePool {
-    store: Arc<BlockStore>,
+    hooks: ChainHooks,
     metrics: Arc<Metrics>,
 }
 
 impl NodePool {
-    /// Store pushed blocks in `store`, counting them in `metrics`.
-    pub fn new(store: Arc<BlockStore>, metrics: Arc<Metrics>) -> NodePool {
-        NodePool { store, metrics }
+    /// Store pushed blocks and hold pushed transactions through `hooks`, counting them in
+    /// `metrics`.
+    pub fn new(hooks: ChainHooks, metrics: Arc<Metrics>) -> NodePool {
+        NodePool { hooks, metrics }
     }
 
-    /// Every transaction push until the reservoir is wired in.
-    // TODO(issue 4): hand assets, issues, transfers and proofs to the reservoir
-    // (`Reservoir::submit_*`), and tell it of stored blocks (`Reservoir::block_stored`).
-    fn no_reservoir(&self, command: &str) -> Result<(), Fault> {
-        self.metrics.error(ErrorSource::Push, &format!("{command}: {}", Fault::MissingReservoir));
-        Err(Fault::MissingReservoir)
+    /// Hand a pushed transaction payload to the reservoir; a refusal is counted under
+    /// `command`.
+    fn transactions(
+        &self,
+        command: &str,
+        process: impl FnOnce(&bitmark_reservoir::Reservoir) -> bitmark_reservoir::Result<()>,
+    ) -> Result<(), Fault> {
+        process(self.hooks.reservoir()).map_err(|e| {
+            let fault = reservoir_fault(command, e, &self.metrics);
+            self.metrics.error(ErrorSource::Push, &format!("{command}: {fault}"));
+            fault
+        })
     }
 }
 
@@ -47,50 +56,73 @@ fn fault_of(e: StorageError) -> Fault {
     }
 }
 
+/// The fault a reservoir refusal is reported as: bitmarkd's, or `data inconsistent` for a
+/// local failure (its sled tree, a chain read), which is logged and counted as the node's.
+fn reservoir_fault(command: &str, e: ReservoirError, metrics: &Metrics) -> Fault {
+    match e {
+        ReservoirError::Fault(f) => f,
+        ReservoirError::Storage(e) => fault_of(e),
+        other => {
+            error!(target: TARGET, command, error = %other, "the reservoir failed on a pushed item");
+            metrics.error(ErrorSource::Node, "reservoir failed");
+            Fault::DataInconsistent
+        }
+    }
+}
+
 impl PoolView for NodePool {
     // TODO(issue 6): once the connector lands, pushed blocks go through its single writer
-    // (ARCHITECTURE.md: the writer is the only code that mutates the chain); today the block
-    // store's writer lock serialises them.
+    // (ARCHITECTURE.md: the writer is the only code that mutates the chain); today the hooks'
+    // change lock and the block store's writer lock serialise them.
     fn submit_block(&self, packed: &[u8]) -> Result<(), Fault> {
-        match self.store.apply(packed) {
+        match self.hooks.apply(packed) {
             Ok(applied) => {
                 self.metrics.block_applied();
                 info!(target: TARGET, height = applied.number, digest = %applied.digest.raw_hex(),
                       transactions = applied.transactions, "stored a pushed block");
                 Ok(())
             }
-            Err(e) => {
+            Err(ReservoirError::Storage(e)) => {
                 let fault = fault_of(e);
                 self.metrics.block_refused();
                 self.metrics.error(ErrorSource::Push, &format!("block: {fault}"));
                 Err(fault)
             }
+            // The block is stored; only the reservoir missed it (its next rescan catches up).
+            Err(e) => {
+                self.metrics.block_applied();
+                self.metrics.error(ErrorSource::Node, "reservoir update failed");
+                error!(target: TARGET, height = self.hooks.store().height(), error = %e,
+                       "stored a pushed block but the reservoir update failed");
+                Ok(())
+            }
         }
     }
 
-    fn submit_assets(&self, _packed: &[u8]) -> Result<(), Fault> {
-        self.no_reservoir("assets")
+    fn submit_assets(&self, packed: &[u8]) -> Result<(), Fault> {
+        self.transactions("assets", |r| r.process_assets(packed))
     }
 
-    fn submit_issues(&self, _packed: &[u8]) -> Result<(), Fault> {
-        self.no_reservoir("issues")
+    fn submit_issues(&self, packed: &[u8]) -> Result<(), Fault> {
+        self.transactions("issues", |r| r.process_issues(packed))
     }
 
-    fn submit_transfer(&self, _packed: &[u8]) -> Result<(), Fault> {
-        self.no_reservoir("transfer")
+    fn submit_transfer(&self, packed: &[u8]) -> Result<(), Fault> {
+        self.transactions("transfer", |r| r.process_transfer(packed))
     }
 
-    fn submit_proof(&self, _packed: &[u8]) -> Result<(), Fault> {
-        self.no_reservoir("proof")
+    fn submit_proof(&self, packed: &[u8]) -> Result<(), Fault> {
+        self.transactions("proof", |r| r.process_proof(packed))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitmark_record::Chain;
-    use bitmark_storage::testchain::{TestChain, TestChainConfig};
-    use bitmark_storage::{ChainDb, StoreOptions};
+    use bitmark_record::transaction::AssetData;
+    use bitmark_record::{Chain, Transaction};
+    use bitmark_storage::testchain::{sign_record, test_accounts, TestChain, TestChainConfig};
+    use bitmark_storage::{BlockStore, ChainDb, StoreOptions};
 
     fn store(height: u64) -> Arc<BlockStore> {
         let store = BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap();
@@ -100,11 +132,45 @@ mod tests {
         Arc::new(store)
     }
 
+    fn asset(name: &str) -> Vec<u8> {
+        let who = &test_accounts(9)[0];
+        let record = AssetData {
+            name: name.into(),
+            fingerprint: format!("pool-test-{name}").as_str().into(),
+            metadata: "".into(),
+            registrant: who.account.clone(),
+            signature: Vec::new(),
+        };
+        sign_record(Transaction::AssetData(record), &who.key, None).unwrap()
+    }
+
     #[test]
-    fn pushed_blocks_are_stored_once_and_transactions_wait_for_the_reservoir() {
+    fn pushed_blocks_go_through_the_hooks_and_transactions_to_the_reservoir() {
+        let dir = tempfile::tempdir().unwrap();
         let (ours, taller) = (store(3), store(4));
+        let (hooks, _) = super::super::reservoir::open(dir.path(), &ours).unwrap();
         let metrics = Arc::new(Metrics::new());
-        let pool = NodePool::new(Arc::clone(&ours), Arc::clone(&metrics));
+        let pool = NodePool::new(hooks.clone(), Arc::clone(&metrics));
+
+        // Transactions: the reservoir's answers, with bitmarkd's faults.
+        let packed = asset("one");
+        assert_eq!(pool.submit_assets(&packed), Ok(()));
+        assert!(hooks
+            .reservoir()
+            .cached_asset(&match Transaction::unpack(&packed, true).unwrap().0 {
+                Transaction::AssetData(a) => a.asset_id(),
+                _ => unreachable!(),
+            })
+            .is_some());
+        assert_eq!(pool.submit_assets(&packed), Err(Fault::NoNewTransactions));
+        assert_eq!(pool.submit_proof(&[0; 50]), Err(Fault::InvalidNonce));
+        assert!(pool.submit_issues(&packed).is_err());
+        assert!(pool.submit_transfer(&[0xff; 4]).is_err());
+        let errors = metrics.errors();
+        assert!(errors.contains(&(ErrorSource::Push, "assets: no new transactions".into(), 1)), "{errors:?}");
+        assert!(errors.contains(&(ErrorSource::Push, format!("proof: {}", Fault::InvalidNonce), 1)));
+
+        // Blocks: stored once through the hooks.
         let block4 = taller.block(4).unwrap().unwrap();
         assert_eq!(pool.submit_block(&block4), Ok(()));
         assert_eq!(ours.height(), 4);
@@ -116,10 +182,5 @@ mod tests {
             .errors()
             .iter()
             .any(|(s, kind, n)| *s == ErrorSource::Push && *kind == format!("block: {refused}") && *n == 1));
-        for result in
-            [pool.submit_assets(b"x"), pool.submit_issues(b"x"), pool.submit_transfer(b"x"), pool.submit_proof(b"x")]
-        {
-            assert_eq!(result, Err(Fault::MissingReservoir));
-        }
     }
 }

@@ -11,6 +11,7 @@ use bitmark_peer::bus::Bus;
 use bitmark_peer::transport::ZmqListener;
 use bitmark_peer::upstream::{LinkState, UpstreamStatus};
 use bitmark_record::{BlockDigest, Chain};
+use bitmark_reservoir::Reservoir;
 use bitmark_storage::BlockStore;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -24,6 +25,14 @@ pub struct ReservoirCounts {
     pub pending: u64,
     /// Items paid for, waiting for a block.
     pub verified: u64,
+}
+
+impl ReservoirCounts {
+    /// The counts of `reservoir` now (`counters()`, bitmarkd's `ReadCounters`).
+    pub fn of(reservoir: &Reservoir) -> ReservoirCounts {
+        let (pending, verified) = reservoir.counters();
+        ReservoirCounts { pending: pending as u64, verified: verified as u64 }
+    }
 }
 
 /// How far the node is from its peers' chain.
@@ -134,6 +143,8 @@ impl Snapshot {
 pub struct Observer {
     /// The chain.
     pub store: Arc<BlockStore>,
+    /// The reservoir.
+    pub reservoir: Arc<Reservoir>,
     /// The mode flag.
     pub mode: Arc<Mode>,
     /// The listener.
@@ -171,8 +182,7 @@ impl Observer {
             incoming_connections: self.listener.incoming_connections(),
             upstreams,
             peers_known: self.announcer.peer_count(),
-            // TODO(issue 4): the reservoir's counts.
-            reservoir: ReservoirCounts::default(),
+            reservoir: ReservoirCounts::of(&self.reservoir),
             broadcast_sent: self.bus.stats().sent,
             uptime: self.started.elapsed(),
         }

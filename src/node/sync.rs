@@ -13,6 +13,7 @@ use super::upstreams::UpstreamSet;
 use super::views::Mode;
 use bitmark_peer::announce::{CommandSender, ConnectorCommand};
 use bitmark_peer::bus::Bus;
+use bitmark_reservoir::ChainHooks;
 use bitmark_storage::BlockStore;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
@@ -37,8 +38,15 @@ pub struct SyncSettings {
 
 /// What the connector is given.
 pub struct SyncEnv {
-    /// The chain. The connector is its only writer (pushed blocks aside, see `NodePool`).
+    /// The chain, for reading. The connector is its only writer (pushed and produced blocks
+    /// aside, see `NodePool` and `producer`).
     pub store: Arc<BlockStore>,
+    /// How the connector changes the chain: every block it stores (`apply`, `apply_many`,
+    /// `apply_with` for fast sync) and every rollback (`rollback_to`) goes through these
+    /// hooks, so the reservoir drops what the new blocks confirm and rescans what a rollback
+    /// undid. Never change `store` directly.
+    // TODO(issue 6): the connector stores and rolls back through these.
+    pub hooks: ChainHooks,
     /// The mode flag: the connector sets normal once in sync, resynchronise when it falls
     /// behind (bitmarkd's `mode.Set`).
     pub mode: Arc<Mode>,
