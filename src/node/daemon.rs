@@ -124,7 +124,10 @@ impl Node {
                 )
                 .into())
             }
-            Some(_) => Some(producer::load_or_create_key(&settings.data_dir.join(producer::KEY_FILE), settings.chain)?),
+            Some(interval) => Some((
+                interval,
+                producer::load_or_create_key(&settings.data_dir.join(producer::KEY_FILE), settings.chain)?,
+            )),
             None => None,
         };
         let mode = Arc::new(Mode::new(false));
@@ -226,8 +229,8 @@ impl Node {
             settings.standalone,
         ));
 
-        let (producer, producer_account) = match (settings.produce_blocks, producer_key) {
-            (Some(interval), Some((key, created))) => {
+        let (producer, producer_account) = match producer_key {
+            Some((interval, (key, created))) => {
                 let producer = Producer::new(hooks.clone(), key, bus.clone(), Arc::clone(&metrics))?;
                 let account = producer.owner().to_base58();
                 if created {
@@ -235,7 +238,7 @@ impl Node {
                 }
                 (Some(ProducerThread::spawn(producer, interval, Arc::clone(&mode))?), Some(account))
             }
-            _ => (None, None),
+            None => (None, None),
         };
 
         let observer = Arc::new(Observer {

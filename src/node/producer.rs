@@ -226,8 +226,14 @@ impl ProducerThread {
         Ok(ProducerThread { stop: Some(stop), handle: Some(handle) })
     }
 
-    /// Stop and wait for a round under way to finish.
-    pub fn stop(mut self) {
+    /// Stop and wait for a round under way to finish (dropping the handle does the same).
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for ProducerThread {
+    fn drop(&mut self) {
         self.stop.take();
         if let Some(handle) = self.handle.take() {
             let _ = handle.join();
