@@ -151,6 +151,8 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     assert!(metrics.contains("bitmark_blocks_produced_total 2\n"), "{metrics}");
     assert!(metrics.contains("bitmark_reservoir_items{state=\"verified\"} 0\n"), "{metrics}");
     drop(client);
+    let log = node.log_text();
+    assert!(log.contains("produced a block") && !log.contains("ERROR") && !log.contains("WARN"), "{log}");
 
     let (exit, took) = node.stop_with("TERM", Duration::from_secs(5));
     assert!(exit.success() && took < Duration::from_secs(5), "{exit:?} after {took:?}");
