@@ -1,0 +1,1 @@
+//! A deterministic simulation of bitmark nodes syncing (filled in below).
