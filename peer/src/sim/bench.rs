@@ -1,0 +1,1 @@
+//! The sync benchmark (see below).
