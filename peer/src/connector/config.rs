@@ -71,9 +71,10 @@ pub struct ConnectorConfig {
     /// Agreeing peers fetched from at once, one request in flight each (ours; default 8).
     /// 1 is bitmarkd's shape.
     pub fetch_peers: usize,
-    /// Seconds without a new block while behind before the watchdog logs an error and
-    /// re-elects (ours; default 120, eight cycles).
-    pub stall_secs: u64,
+    /// Cycles without a new block while behind before the watchdog logs an error and
+    /// re-elects (ours; default 8, two minutes). A pass of 200 blocks takes well under a cycle
+    /// on any machine that can run a node, so eight is far from normal operation.
+    pub stall_cycles: u32,
     /// Seconds a peer that failed to back its claims (an invalid block, a height it cannot
     /// serve, a stall) is left out of elections and fetches (ours; default 300). The score
     /// table decides about bans; this only stops the connector from re-electing it at once.
@@ -96,7 +97,7 @@ impl Default for ConnectorConfig {
             fast_sync_pivot_blocks: FAST_SYNC_PIVOT_BLOCKS,
             fetch_window: 64,
             fetch_peers: 8,
-            stall_secs: 120,
+            stall_cycles: 8,
             exclusion_secs: 300,
         }
     }
@@ -119,9 +120,9 @@ impl ConnectorConfig {
         Duration::from_secs(self.active_time_secs)
     }
 
-    /// [`ConnectorConfig::stall_secs`] as a duration.
+    /// [`ConnectorConfig::stall_cycles`] as a duration.
     pub fn stall_time(&self) -> Duration {
-        Duration::from_secs(self.stall_secs)
+        self.cycle_interval() * self.stall_cycles
     }
 
     /// [`ConnectorConfig::exclusion_secs`] as a duration.

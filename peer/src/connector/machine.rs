@@ -179,8 +179,8 @@ impl Connector {
         pause
     }
 
-    /// The stall watchdog: behind and no new block for `stall_secs` → log loudly, leave the
-    /// current source out for a while, and elect again.
+    /// The stall watchdog: behind and no new block for `stall_cycles` → log loudly and elect
+    /// again (leaving out the source of a fetch under way, if any).
     fn watch(&mut self, now: Instant) {
         let height = self.chain.height();
         let behind = self.progress.get().target > height;
@@ -194,8 +194,8 @@ impl Connector {
             target_height = self.progress.get().target,
             state = self.state.name(),
             source = source.map(|k| short_key(&k)),
-            "sync stalled: no new block for {} s while behind; electing again",
-            self.config.stall_secs
+            "sync stalled: no new block for {} cycles while behind; electing again",
+            self.config.stall_cycles
         );
         if let Some(key) = source {
             self.exclude(key, now);

@@ -35,7 +35,7 @@
 //! | a failed forgery sample deletes the batch (up to 2000 blocks), restarts it, disables fast sync for good; a sample may pick an unstored block (≈1 % spurious failures) | rolls back to the last sample that passed (≤ 100 blocks), refetches with full verification, fast sync off until next in step; samples are taken among stored blocks, and also check the block's own Argon2d |
 //! | any error sends the machine to HighestBlock, and a refused fork loops HighestBlock ↔ ForkDetect without pause | errors in ForkDetect wait for the next tick; at most 16 steps per tick |
 //! | a peer that serves bad blocks or cannot back its height is asked again and again | it is penalised through [`Scoring`] and left out of elections for `exclusion_secs` |
-//! | nothing notices a stalled sync | the watchdog logs an error and elects again after `stall_secs` without a block while behind |
+//! | nothing notices a stalled sync | the watchdog logs an error and elects again after `stall_cycles` (8) without a block while behind |
 //! | dials itself when announce names it | our own key is refused |
 //!
 //! # Wiring to the real upstream

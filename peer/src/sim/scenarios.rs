@@ -38,7 +38,7 @@ fn pool() -> Arc<dyn crate::connector::Digester> {
 }
 
 fn config(minimum_clients: usize) -> ConnectorConfig {
-    ConnectorConfig { minimum_clients, stall_secs: 60, ..ConnectorConfig::default() }
+    ConnectorConfig { minimum_clients, stall_cycles: 4, ..ConnectorConfig::default() }
 }
 
 const LIMIT: Duration = Duration::from_secs(600);
