@@ -9,7 +9,10 @@
 //! `prefer_ipv6` is set.
 //!
 //! Different: our own key is refused (bitmarkd dials itself when announce names it, §8 item
-//! 10), and a released dynamic client is dropped rather than left idle in its list position.
+//! 10); a released dynamic client is dropped rather than left idle in its list position; and
+//! with dynamic connections disabled announce's commands are ignored (bitmarkd makes its 25
+//! dynamic upstreams and retargets them whatever `dynamic_connections` says: the flag only
+//! decides whether having no static peer is an error).
 
 use super::remote::{short_key, PeerFactory, PeerKey, Remote, RemoteError};
 use super::TARGET;

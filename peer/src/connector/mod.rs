@@ -10,7 +10,7 @@
 //!
 //! * [`Connector`] ([`machine`]): the six [`State`]s, each carrying its data; elections
 //!   ([`voting`]), chain comparison and fork detection ([`forks`]) as bitmarkd decides them.
-//! * The fetch pipeline ([`fetch`], [`pass`]): blocks from several agreeing peers at once,
+//! * The fetch pipeline (modules `fetch` and `pass`): blocks from several agreeing peers at once,
 //!   Argon2d digests on the [`Digester`]'s threads, one in-order writer.
 //! * [`Clients`]: static and dynamic peers, driven by announce [`Command`]s.
 //! * Seams: [`RemotePeer`] (the upstream client), [`LocalChain`] (the block store),
