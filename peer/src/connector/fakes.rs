@@ -177,6 +177,8 @@ pub struct Misdeeds {
     /// Serve the block with another `previousBlock` at these heights (what fast sync takes as
     /// the digest of the block before).
     pub forge_previous: BTreeSet<u64>,
+    /// Take this long over every block request.
+    pub slow: Option<std::time::Duration>,
 }
 
 /// A peer over a [`FakeChain`].
@@ -274,6 +276,9 @@ impl RemotePeer for FakePeer {
     fn get_block_data(&self, n: u64) -> Result<Vec<u8>, RemoteError> {
         if self.silent() {
             return Err(RemoteError::Timeout);
+        }
+        if let Some(pause) = lock(&self.misdeeds).slow {
+            std::thread::sleep(pause);
         }
         let block = self.chain.block(n).ok().flatten().ok_or(RemoteError::NotFound)?;
         self.served.fetch_add(1, Ordering::SeqCst);

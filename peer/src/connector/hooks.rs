@@ -49,6 +49,9 @@ pub trait Events: Send + Sync {
     /// A block was rolled back to follow a better chain. bitmarkd drops its transactions from
     /// the reservoir; the node decides (it may put them back as unconfirmed).
     fn rolled_back(&self, _block: UndoneBlock) {}
+    /// Block `number` was fetched and stored (for metrics; bitmarkd does not rebroadcast
+    /// fetched blocks, and neither do we).
+    fn block_stored(&self, _number: u64) {}
 }
 
 /// [`Events`] that ignores everything.

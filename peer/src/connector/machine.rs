@@ -7,7 +7,7 @@ use super::forks::{find_fork, ForkPoint};
 use super::hooks::{Events, Scoring};
 use super::local::{Digester, LocalChain};
 use super::mode::{Mode, ModeHandle};
-use super::pass::{self, PassEnd, PassPlan};
+use super::pass::{self, PassEnd, PassHooks, PassPlan};
 use super::progress::{ProgressHandle, RateMeter, Watchdog};
 use super::remote::{short_key, PeerKey};
 use super::rng::Rng;
@@ -15,6 +15,7 @@ use super::state::State;
 use super::voting::{elect, Election, Vote};
 use super::TARGET;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -78,6 +79,8 @@ pub struct Connector {
     rng: Rng,
     watchdog: Watchdog,
     rate: Option<RateMeter>,
+    /// Set to shut down: a pass in progress ends after the block being stored.
+    stopping: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -106,6 +109,7 @@ impl Connector {
             rng: Rng::new(parts.seed),
             watchdog: Watchdog::default(),
             rate: None,
+            stopping: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -129,6 +133,13 @@ impl Connector {
         &self.clients
     }
 
+    /// The flag that stops the connector from another thread: a fetch pass in progress ends
+    /// within about 100 ms (after the block being stored), and [`Connector::process`] then
+    /// does nothing.
+    pub fn stopper(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.stopping)
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ConnectorConfig {
         &self.config
@@ -150,11 +161,16 @@ impl Connector {
 
     /// One tick: run the machine until it pauses (bitmarkd's `process`).
     pub fn process(&mut self, now: Instant) -> Pause {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Pause::Wait;
+        }
         self.excluded.retain(|_, until| *until > now);
         self.watch(now);
         let mut pause = Pause::Wait;
         for _ in 0..MAX_STEPS {
-            debug!(target: TARGET, state = self.state.name(), "current state");
+            let name = self.state.name();
+            debug!(target: TARGET, state = name, "current state");
+            self.progress.update(|p| p.state = name);
             match self.step(now) {
                 Flow::Continue => continue,
                 Flow::Stop => break,
@@ -352,9 +368,9 @@ impl Connector {
             window: self.config.fetch_window,
         };
         debug!(target: TARGET, start = next, end, target, sources = sources.len(), fast, "fetch pass");
-        let progress = self.progress.clone();
-        let meter = self.rate;
+        let (progress, events, meter) = (self.progress.clone(), Arc::clone(&self.events), self.rate);
         let mut on_applied = |n: u64| {
+            events.block_stored(n);
             progress.update(|p| {
                 p.height = n;
                 if let Some(r) = meter {
@@ -363,8 +379,8 @@ impl Connector {
                 }
             })
         };
-        let report =
-            pass::run(self.chain.as_ref(), &self.digester, &reference, &sources, plan, &mut self.rng, &mut on_applied);
+        let hooks = PassHooks { rng: &mut self.rng, on_applied: &mut on_applied, stop: &self.stopping };
+        let report = pass::run(self.chain.as_ref(), &self.digester, &reference, &sources, plan, hooks);
         for (key, what) in &report.offences {
             warn!(target: TARGET, peer = short_key(key), %what, "penalty");
             self.scoring.report(key, *what);

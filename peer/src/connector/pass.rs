@@ -35,8 +35,10 @@ use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Fault};
 use bitmark_storage::{StorageError, UndoneBlock};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::{debug, info, warn};
 
 /// What one pass fetches.
@@ -89,16 +91,27 @@ struct Got {
     key: PeerKey,
 }
 
-/// Run one pass. `sources` must include `reference` (the elected peer); `on_applied` is told
-/// each height stored.
+/// What a pass reports to and takes from its caller as it goes.
+pub(crate) struct PassHooks<'a> {
+    /// The sampling choices.
+    pub rng: &'a mut Rng,
+    /// Told each height stored.
+    pub on_applied: &'a mut dyn FnMut(u64),
+    /// Set when the node shuts down: the pass ends after the block being stored.
+    pub stop: &'a AtomicBool,
+}
+
+/// How often the writer looks at the stop flag while it waits for blocks.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Run one pass. `sources` must include `reference` (the elected peer).
 pub(crate) fn run(
     chain: &dyn LocalChain,
     digester: &Arc<dyn Digester>,
     reference: &Source,
     sources: &[Source],
     plan: PassPlan,
-    rng: &mut Rng,
-    on_applied: &mut dyn FnMut(u64),
+    hooks: PassHooks<'_>,
 ) -> PassReport {
     let fast_below = Arc::new(AtomicU64::new(plan.fast_below));
     let target = plan.target;
@@ -117,8 +130,9 @@ pub(crate) fn run(
         peers: sources.iter().map(|s| (s.key, s.clone())).collect(),
         plan,
         stage,
-        rng,
-        on_applied,
+        rng: hooks.rng,
+        on_applied: hooks.on_applied,
+        stop: hooks.stop,
         written: plan.start.saturating_sub(1),
         buffer: BTreeMap::new(),
         served: BTreeMap::new(),
@@ -151,6 +165,7 @@ struct Writer<'a> {
     stage: fetch::Stage,
     rng: &'a mut Rng,
     on_applied: &'a mut dyn FnMut(u64),
+    stop: &'a AtomicBool,
     written: u64,
     buffer: BTreeMap<u64, Got>,
     /// Who sent each block stored in this pass.
@@ -176,8 +191,15 @@ impl Writer<'_> {
             if self.written >= self.plan.end {
                 return PassEnd::Complete;
             }
-            let Ok(msg) = self.stage.inbox.recv() else {
-                return PassEnd::Failed(format!("no peer left to fetch block {}", self.written + 1));
+            if self.stop.load(Ordering::SeqCst) {
+                return PassEnd::Failed("stopping".into());
+            }
+            let msg = match self.stage.inbox.recv_timeout(STOP_POLL) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return PassEnd::Failed(format!("no peer left to fetch block {}", self.written + 1))
+                }
             };
             self.receive(msg);
             if let Err(reason) = self.drain() {

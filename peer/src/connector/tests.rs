@@ -346,3 +346,23 @@ fn spawned_connector_syncs_in_real_time_and_stops() {
     let connector = handle.stop().unwrap();
     assert_eq!(connector.clients().counts(), (3, 0));
 }
+
+#[test]
+fn stopping_ends_a_fetch_pass_promptly() {
+    let chain = shared(FakeChain::build(1, 2_000, 2_000, 0));
+    let config = ConnectorConfig { cycle_interval_secs: 1, minimum_clients: 1, ..ConnectorConfig::default() };
+    let net = Net::new(FakeChain::new(1), vec![chain], config);
+    net.peer(1).set(Misdeeds { slow: Some(Duration::from_millis(5)), ..Misdeeds::default() });
+    net.peer(1).poll(1, Instant::now());
+    let local = net.local.clone();
+    let handle = spawn(net.connector).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while local.height() < 20 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(handle.state(), "FetchBlocks", "mid-pass");
+    let asked = Instant::now();
+    handle.stop();
+    assert!(asked.elapsed() < Duration::from_secs(1), "stopped in {:?}", asked.elapsed());
+    assert!(local.height() < 2_000);
+}
