@@ -17,6 +17,9 @@ use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// The sync benchmark: the connector's pipeline beside bitmarkd's shape and the Argon2d limit.
+pub use crate::sim::bench::sync;
+
 const CHAIN: Chain = Chain::Testing;
 
 /// How long a client waits for one reply before the run is declared failed.

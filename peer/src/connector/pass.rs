@@ -1,0 +1,493 @@
+//! One pass of FetchBlocks: fetch `[start, end]` through the pipeline ([`super::fetch`]) and
+//! store the blocks in order, deciding what every failure means.
+//!
+//! Full verification (the default): each block's Argon2d digest is computed on the digest
+//! threads before the writer gets it, and [`LocalChain::apply`] checks proof of work, the link
+//! to the tip and every record. Fast sync (bitmarkd's option) applies blocks below the pivot
+//! with [`LocalChain::apply_fast`], the digest being the next block's `previousBlock`, and
+//! samples one random block per `sample_every` against the elected peer.
+//!
+//! Who is to blame, when blocks come from several peers:
+//! * a block that fails validation for any reason but its link: its sender
+//!   ([`Misbehaviour::InvalidBlock`]), which is dropped from the pass; the block is fetched
+//!   again from another;
+//! * a block that does not link to our tip: either it or the tip is off the elected chain.
+//!   One `H` to the elected peer (the reference) for the tip's height says which. The block (or
+//!   the tip, which is then rolled back) came from a peer on another branch: that peer is
+//!   dropped from the pass, and penalised ([`Misbehaviour::LyingAboutChain`]) only if its own
+//!   `H` for that height contradicts the block it sent (a peer honestly on a competing branch
+//!   is not penalised);
+//! * a peer that has no block at a height it claimed: [`Misbehaviour::LyingAboutChain`];
+//! * the last block of the target is checked against the reference's digest when another peer
+//!   sent it (nothing after it would catch a competing tip);
+//! * a failed fast-sync sample rolls back to the last sample that passed (at most
+//!   `sample_every` blocks, where bitmarkd discards the whole batch of up to 2000 and restarts
+//!   from there) and the rest of the pass is fully verified; bitmarkd also turns fast sync off
+//!   for good, we turn it off until the node is next in step (Rebuild).
+
+use super::fetch::{self, Msg, Source};
+use super::hooks::Misbehaviour;
+use super::local::{Digester, LocalChain};
+use super::remote::{short_key, PeerKey};
+use super::rng::Rng;
+use super::TARGET;
+use bitmark_record::header::{BlockHeader, HEADER_SIZE};
+use bitmark_record::{BlockDigest, Fault};
+use bitmark_storage::{StorageError, UndoneBlock};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::{debug, info, warn};
+
+/// What one pass fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PassPlan {
+    /// First block (our height + 1).
+    pub start: u64,
+    /// Last block of this pass.
+    pub end: u64,
+    /// The elected height.
+    pub target: u64,
+    /// Blocks below this are fast-synced (0: none).
+    pub fast_below: u64,
+    /// Fast sync: one sample per this many blocks.
+    pub sample_every: u64,
+    /// Fetch window.
+    pub window: u64,
+}
+
+/// How a pass ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PassEnd {
+    /// Every block up to `end` is stored.
+    Complete,
+    /// Stopped early; the blocks stored so far stay.
+    Failed(String),
+}
+
+/// What a pass did.
+#[derive(Debug)]
+pub(crate) struct PassReport {
+    /// Blocks stored (net of any rolled back).
+    pub applied: u64,
+    /// How it ended.
+    pub end: PassEnd,
+    /// Misbehaviour seen.
+    pub offences: Vec<(PeerKey, Misbehaviour)>,
+    /// Peers to leave out of elections for a while.
+    pub exclude: Vec<PeerKey>,
+    /// A fast-sync sample failed.
+    pub forgery: bool,
+    /// Blocks rolled back during the pass.
+    pub undone: Vec<UndoneBlock>,
+}
+
+/// A block waiting to be stored.
+struct Got {
+    block: Vec<u8>,
+    digest: Option<BlockDigest>,
+    key: PeerKey,
+}
+
+/// What a pass reports to and takes from its caller as it goes.
+pub(crate) struct PassHooks<'a> {
+    /// The sampling choices.
+    pub rng: &'a mut Rng,
+    /// Told each height stored.
+    pub on_applied: &'a mut dyn FnMut(u64),
+    /// Set when the node shuts down: the pass ends after the block being stored.
+    pub stop: &'a AtomicBool,
+}
+
+/// How often the writer looks at the stop flag while it waits for blocks.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Run one pass. `sources` must include `reference` (the elected peer).
+pub(crate) fn run(
+    chain: &dyn LocalChain,
+    digester: &Arc<dyn Digester>,
+    reference: &Source,
+    sources: &[Source],
+    plan: PassPlan,
+    hooks: PassHooks<'_>,
+) -> PassReport {
+    let fast_below = Arc::new(AtomicU64::new(plan.fast_below));
+    let target = plan.target;
+    let needs_digest: Arc<dyn Fn(u64) -> bool + Send + Sync> = {
+        let fast_below = Arc::clone(&fast_below);
+        Arc::new(move |n| n >= fast_below.load(Ordering::SeqCst) || n >= target)
+    };
+    // Fast sync needs the next block too, so fetch one past the end (never past the target).
+    let limit = if plan.fast_below > plan.start { (plan.end + 1).min(plan.target) } else { plan.end };
+    let window = if plan.fast_below > plan.start { plan.window.max(2) } else { plan.window };
+    let stage = fetch::start(sources, plan.start, limit, window, Arc::clone(digester), needs_digest);
+    let mut writer = Writer {
+        chain,
+        digester: digester.as_ref(),
+        reference,
+        peers: sources.iter().map(|s| (s.key, s.clone())).collect(),
+        plan,
+        stage,
+        rng: hooks.rng,
+        on_applied: hooks.on_applied,
+        stop: hooks.stop,
+        written: plan.start.saturating_sub(1),
+        buffer: BTreeMap::new(),
+        served: BTreeMap::new(),
+        fast_below,
+        last_good: plan.start.saturating_sub(1),
+        since_sample: 0,
+        failures: 0,
+        max_failures: 2 * sources.len() as u32 + 4,
+        distrusted: HashSet::new(),
+        report: PassReport {
+            applied: 0,
+            end: PassEnd::Complete,
+            offences: Vec::new(),
+            exclude: Vec::new(),
+            forgery: false,
+            undone: Vec::new(),
+        },
+    };
+    let end = writer.run();
+    writer.report.end = end;
+    writer.report
+}
+
+struct Writer<'a> {
+    chain: &'a dyn LocalChain,
+    digester: &'a dyn Digester,
+    reference: &'a Source,
+    peers: HashMap<PeerKey, Source>,
+    plan: PassPlan,
+    stage: fetch::Stage,
+    rng: &'a mut Rng,
+    on_applied: &'a mut dyn FnMut(u64),
+    stop: &'a AtomicBool,
+    written: u64,
+    buffer: BTreeMap<u64, Got>,
+    /// Who sent each block stored in this pass.
+    served: BTreeMap<u64, PeerKey>,
+    fast_below: Arc<AtomicU64>,
+    last_good: u64,
+    since_sample: u64,
+    failures: u32,
+    max_failures: u32,
+    /// Peers whose blocks are no longer taken.
+    distrusted: HashSet<PeerKey>,
+    report: PassReport,
+}
+
+type Step = Result<(), String>;
+
+impl Writer<'_> {
+    fn run(&mut self) -> PassEnd {
+        if self.stage.fetchers == 0 {
+            return PassEnd::Failed("no fetcher could start".into());
+        }
+        loop {
+            if self.written >= self.plan.end {
+                return PassEnd::Complete;
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                return PassEnd::Failed("stopping".into());
+            }
+            let msg = match self.stage.inbox.recv_timeout(STOP_POLL) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return PassEnd::Failed(format!("no peer left to fetch block {}", self.written + 1))
+                }
+            };
+            self.receive(msg);
+            if let Err(reason) = self.drain() {
+                return PassEnd::Failed(reason);
+            }
+            if self.written >= self.plan.end {
+                return PassEnd::Complete;
+            }
+            if let Some(n) = self.stuck() {
+                return PassEnd::Failed(format!("no peer left to fetch block {n}"));
+            }
+        }
+    }
+
+    fn fast(&self, n: u64) -> bool {
+        n < self.fast_below.load(Ordering::SeqCst) && n < self.plan.target
+    }
+
+    fn receive(&mut self, msg: Msg) {
+        match msg {
+            Msg::Block { n, key, block, digest } => {
+                let distrusted = self.distrusted.contains(&key);
+                self.stage.shared.update(|s| {
+                    s.in_flight.remove(&n);
+                    if distrusted {
+                        s.requeue(n);
+                    }
+                });
+                if !distrusted && n > self.written {
+                    self.buffer.entry(n).or_insert(Got { block, digest, key });
+                }
+            }
+            Msg::Failed { n, key, error } => {
+                self.stage.shared.update(|s| s.requeue(n));
+                if error == super::remote::RemoteError::NotFound {
+                    // It is asked only for heights it claimed.
+                    warn!(target: TARGET, peer = short_key(&key), block = n, "peer has no block at a height it claimed");
+                    self.offend(key, Misbehaviour::LyingAboutChain);
+                } else {
+                    debug!(target: TARGET, peer = short_key(&key), block = n, %error, "fetch failed; peer dropped from this pass");
+                }
+            }
+            Msg::Exit => {}
+        }
+    }
+
+    /// The lowest height the writer waits for that nobody is fetching or can fetch.
+    fn stuck(&self) -> Option<u64> {
+        let n = self.written + 1;
+        let need = if !self.buffer.contains_key(&n) {
+            n
+        } else if self.fast(n) && !self.buffer.contains_key(&(n + 1)) {
+            n + 1
+        } else {
+            return None;
+        };
+        let s = self.stage.shared.lock();
+        (!s.in_flight.contains(&need) && !s.anyone_serves(need)).then_some(need)
+    }
+
+    /// Store every block that can be stored now.
+    fn drain(&mut self) -> Step {
+        loop {
+            let n = self.written + 1;
+            if n > self.plan.end {
+                return Ok(());
+            }
+            let Some(got) = self.buffer.get(&n) else { return Ok(()) };
+            let key = got.key;
+            let result = if self.fast(n) {
+                let Some(next) = self.buffer.get(&(n + 1)) else { return Ok(()) };
+                let next_key = next.key;
+                if number_of(&next.block) != Some(n + 1) {
+                    self.buffer.remove(&(n + 1));
+                    self.bad_block(n + 1, next_key)?;
+                    continue;
+                }
+                self.chain.apply_fast(&got.block, &next.block).map(|_| ())
+            } else {
+                let digest = match got.digest {
+                    Some(d) => Some(d),
+                    None => self.digester.block_digests(&[got.block.as_slice()]).into_iter().next().flatten(),
+                };
+                match digest {
+                    Some(d) => self.chain.apply(&got.block, d),
+                    None => Err(Fault::InvalidBlockHeaderSize.into()),
+                }
+            };
+            match result {
+                Ok(()) => self.stored(n, key)?,
+                Err(StorageError::Fault(fault)) => self.refused(n, fault)?,
+                Err(e) => return Err(format!("storing block {n}: {e}")),
+            }
+        }
+    }
+
+    fn stored(&mut self, n: u64, key: PeerKey) -> Step {
+        let was_fast = self.fast(n);
+        self.buffer.remove(&n);
+        self.written = n;
+        self.served.insert(n, key);
+        self.stage.shared.update(|s| s.written = n);
+        self.report.applied += 1;
+        (self.on_applied)(n);
+        if was_fast {
+            self.since_sample += 1;
+            let boundary = n + 1 == self.fast_below.load(Ordering::SeqCst) || n == self.plan.end;
+            if self.since_sample >= self.plan.sample_every.max(1) || boundary {
+                self.sample(n)?;
+            }
+        } else if n == self.plan.target && key != self.reference.key {
+            self.check_tip(n, key)?;
+        }
+        Ok(())
+    }
+
+    /// Validation refused block `n`.
+    fn refused(&mut self, n: u64, fault: Fault) -> Step {
+        self.failures += 1;
+        if self.failures > self.max_failures {
+            return Err(format!("too many bad blocks (last: {n}: {fault})"));
+        }
+        let Some(got) = self.buffer.remove(&n) else { return Ok(()) };
+        if fault != Fault::PreviousBlockDigestDoesNotMatch {
+            info!(target: TARGET, peer = short_key(&got.key), block = n, %fault, "invalid block");
+            return self.bad_block(n, got.key);
+        }
+        // Block n does not link to our tip: which one is off the elected chain?
+        let tip = n - 1;
+        let ours = self.chain.digest(tip).map_err(|e| format!("local digest {tip}: {e}"))?;
+        let theirs = self
+            .reference
+            .peer
+            .remote_digest_of_height(tip)
+            .map_err(|e| format!("elected peer's digest of block {tip}: {e}"))?;
+        if theirs == ours {
+            let digest = self.digest_of(&got)?;
+            return self.off_chain(n, got.key, digest);
+        }
+        let Some(sender) = self.served.get(&tip).copied() else {
+            return Err(format!("elected peer no longer agrees with our block {tip}"));
+        };
+        self.rollback(tip - 1)?;
+        let undone_digest = self.report.undone.last().map(|u| u.digest).unwrap_or_default();
+        // Block n may well be right; keep it for when the tip is replaced.
+        self.buffer.insert(n, got);
+        self.off_chain(tip, sender, undone_digest)
+    }
+
+    /// A block that failed validation: penalise and drop its sender, fetch it elsewhere.
+    fn bad_block(&mut self, n: u64, key: PeerKey) -> Step {
+        self.offend(key, Misbehaviour::InvalidBlock);
+        if key == self.reference.key {
+            return Err(format!("elected peer sent an invalid block {n}"));
+        }
+        self.stage.shared.update(|s| s.requeue(n));
+        Ok(())
+    }
+
+    /// Block `n` (with `digest`) from `key` is not on the elected chain: drop the sender;
+    /// penalise it if its own digest of `n` says otherwise.
+    fn off_chain(&mut self, n: u64, key: PeerKey, digest: BlockDigest) -> Step {
+        if key == self.reference.key {
+            self.offend(key, Misbehaviour::LyingAboutChain);
+            return Err(format!("elected peer sent block {n} off its own chain"));
+        }
+        let says = self.peers.get(&key).map(|s| s.peer.remote_digest_of_height(n));
+        match says {
+            Some(Ok(d)) if d != digest => {
+                warn!(target: TARGET, peer = short_key(&key), block = n, "peer sent a block it does not stand by");
+                self.offend(key, Misbehaviour::LyingAboutChain);
+            }
+            _ => {
+                info!(target: TARGET, peer = short_key(&key), block = n, "peer is on another branch; dropped from this pass");
+                self.distrust(key);
+            }
+        }
+        self.stage.shared.update(|s| s.requeue(n));
+        Ok(())
+    }
+
+    /// The reference must hold the target block we stored.
+    fn check_tip(&mut self, n: u64, key: PeerKey) -> Step {
+        let ours = self.chain.digest(n).map_err(|e| format!("local digest {n}: {e}"))?;
+        match self.reference.peer.remote_digest_of_height(n) {
+            Ok(theirs) if theirs != ours => {
+                self.rollback(n - 1)?;
+                self.off_chain(n, key, ours)
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                debug!(target: TARGET, block = n, %e, "elected peer did not confirm the last block; the next election will");
+                Ok(())
+            }
+        }
+    }
+
+    /// Fast sync: check one random block stored since the last sample against the reference
+    /// and against its own Argon2d digest.
+    fn sample(&mut self, upto: u64) -> Step {
+        self.since_sample = 0;
+        let h = self.last_good + 1 + self.rng.below(upto - self.last_good);
+        let stored = self.chain.digest(h).map_err(|e| format!("local digest {h}: {e}"))?;
+        let remote =
+            self.reference.peer.remote_digest_of_height(h).map_err(|e| format!("elected peer's digest of {h}: {e}"))?;
+        let block = self.chain.block(h).map_err(|e| format!("local block {h}: {e}"))?.unwrap_or_default();
+        let computed = self.digester.block_digests(&[block.as_slice()]).into_iter().next().flatten();
+        if remote == stored && computed == Some(stored) {
+            debug!(target: TARGET, block = h, "fast-sync sample passed");
+            self.last_good = upto;
+            return Ok(());
+        }
+        // The stored digest of h came from block h+1; the content from block h.
+        let culprit = if remote != stored { h + 1 } else { h };
+        let sender = self.served.get(&culprit).or_else(|| self.buffer.get(&culprit).map(|g| &g.key)).copied();
+        warn!(target: TARGET, block = h, from = self.last_good + 1, "fast-sync sample failed: possible forgery; refetching with full verification");
+        self.report.forgery = true;
+        self.fast_below.store(0, Ordering::SeqCst);
+        let keep = self.last_good;
+        self.rollback(keep)?;
+        self.buffer.clear();
+        self.stage.shared.update(|s| s.restart_from(keep + 1));
+        if let Some(key) = sender {
+            self.offend(key, Misbehaviour::InvalidBlock);
+            if key == self.reference.key {
+                return Err("elected peer sent a forged block".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Roll back to `keep`, and fetch what was above it again.
+    fn rollback(&mut self, keep: u64) -> Step {
+        let undone = self.chain.rollback_to(keep).map_err(|e| format!("rollback to {keep}: {e}"))?;
+        self.report.applied = self.report.applied.saturating_sub(undone.len() as u64);
+        self.report.undone.extend(undone);
+        let old = self.written;
+        self.written = keep;
+        self.last_good = self.last_good.min(keep);
+        self.served.retain(|n, _| *n <= keep);
+        self.stage.shared.update(|s| {
+            s.written = keep;
+            for n in keep + 1..=old {
+                s.requeue(n);
+            }
+        });
+        Ok(())
+    }
+
+    fn digest_of(&self, got: &Got) -> Result<BlockDigest, String> {
+        match got.digest {
+            Some(d) => Ok(d),
+            None => self
+                .digester
+                .block_digests(&[got.block.as_slice()])
+                .into_iter()
+                .next()
+                .flatten()
+                .ok_or_else(|| "block too short for a header".to_string()),
+        }
+    }
+
+    fn offend(&mut self, key: PeerKey, what: Misbehaviour) {
+        self.report.offences.push((key, what));
+        if !self.report.exclude.contains(&key) {
+            self.report.exclude.push(key);
+        }
+        self.distrust(key);
+    }
+
+    /// Take nothing more from `key` in this pass, including what it sent and is waiting.
+    fn distrust(&mut self, key: PeerKey) {
+        self.distrusted.insert(key);
+        let waiting: Vec<u64> = self.buffer.iter().filter(|(_, g)| g.key == key).map(|(n, _)| *n).collect();
+        for n in &waiting {
+            self.buffer.remove(n);
+        }
+        self.stage.shared.update(|s| {
+            s.drop_source(&key);
+            for n in waiting {
+                s.requeue(n);
+            }
+        });
+    }
+}
+
+/// The number in a block's header, if it has one.
+fn number_of(block: &[u8]) -> Option<u64> {
+    let head: [u8; HEADER_SIZE] = block.get(..HEADER_SIZE)?.try_into().ok()?;
+    BlockHeader::unpack(&head, u64::MAX / 4).ok().map(|h| h.number)
+}
