@@ -6,10 +6,15 @@
 //! start-up; the refresh interval has a floor of [`MIN_REFRESH`] so a tiny TTL cannot make us
 //! hammer the resolver.
 //!
-//! No real resolver ships here: the pure-Rust choice (hickory-resolver) is async-only and
-//! brings a tokio runtime, and nothing here could test it against a real DNS server. The node
-//! plugs one in through [`NodeLookup`]; until then [`NotConfigured`] fails every lookup, and
-//! [`FixedRecords`] serves TXT strings from configuration (local test networks).
+//! The lookup is a [`NodeLookup`]: [`SystemLookup`](super::resolver::SystemLookup) is the real
+//! one (the nameservers of /etc/resolv.conf, or given ones; TXT through `hickory-resolver`,
+//! the refresh TTL by bitmarkd's own SOA probe; see [`super::resolver`]).
+//! [`FixedRecords`] serves TXT strings from configuration (local test networks without DNS)
+//! and [`NotConfigured`] fails every lookup.
+//!
+//! Each lookup turns the TXT strings into records ([`super::txt`]) and adds every valid one's
+//! key and listeners to the peer table; the next lookup follows [`refresh_interval`] of the
+//! SOA TTL after a success, [`RETRY_AFTER`] after a failure.
 
 use super::announcer::Announcer;
 use super::txt::{parse_all, TxtRecord};
@@ -82,8 +87,10 @@ pub trait NodeLookup: Send {
     /// A failure is [`PeerError::DnsLookup`] (or [`PeerError::NoResolver`]).
     fn txt(&mut self, domain: &str) -> Result<Vec<String>, PeerError>;
 
-    /// The TTL bitmarkd would use as the refresh interval: that of the first record of the first
-    /// non-empty section of a SOA query for `domain.`. `None` if unknown.
+    /// The TTL bitmarkd would use as the refresh interval, from a SOA query for `domain.`: the
+    /// first positive TTL below [`MAX_REFRESH`] among the first records of the answer, authority
+    /// and additional sections (in that order; nameservers in turn), else any TTL seen (an hour
+    /// or more, or zero: [`refresh_interval`] makes it the hour). `None` if unknown.
     fn refresh_ttl(&mut self, _domain: &str) -> Option<Duration> {
         None
     }

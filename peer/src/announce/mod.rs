@@ -8,7 +8,8 @@
 //! * [`plausible`]: what we refuse that bitmarkd stores (keys that are not 32 bytes or are ours,
 //!   listener bytes that do not unpack).
 //! * [`backup`]: `peers.json` in bitmarkd's format.
-//! * [`txt`] and [`bootstrap`]: DNS TXT node records and the `nodes` setting.
+//! * [`txt`], [`bootstrap`] and [`resolver`]: DNS TXT node records, the `nodes` setting and
+//!   the real DNS lookup.
 //! * [`announcer`]: all of it behind one lock, implementing the listener's
 //!   [`PeerTable`](crate::listener::PeerTable) and the upstreams'
 //!   [`Liveness`](crate::upstream::Liveness), with the periodic pass as a pure state machine
@@ -24,6 +25,7 @@ pub mod bootstrap;
 pub mod peers;
 pub mod plausible;
 pub mod rebalance;
+pub mod resolver;
 pub mod rpcs;
 pub mod runner;
 pub mod timing;
@@ -36,5 +38,6 @@ pub use announcer::{Action, Announcer, Command, ConnectorCommand, RestoreReport,
 pub use bootstrap::{Bootstrap, FixedRecords, NodeLookup, Nodes, NotConfigured};
 pub use peers::{AddOutcome, Origin, PeerBook, PeerRecord, PublicKey, Refusal, Target};
 pub use rebalance::Slot;
+pub use resolver::SystemLookup;
 pub use rpcs::{Fingerprint, RpcBook, RpcNode, RpcRecord};
 pub use runner::{ActionSink, CommandSender, Runner, RunnerConfig};
