@@ -26,7 +26,7 @@ pub fn encode(data: &[u8]) -> String {
         }
     }
     let mut out = String::with_capacity(zeros + digits.len());
-    out.extend(std::iter::repeat('1').take(zeros));
+    out.extend(std::iter::repeat_n('1', zeros));
     out.extend(digits.iter().rev().map(|&d| ALPHABET[d as usize] as char));
     out
 }
@@ -52,7 +52,7 @@ pub fn decode(text: &str) -> Vec<u8> {
             carry >>= 8;
         }
     }
-    out.extend(std::iter::repeat(0).take(ones));
+    out.extend(std::iter::repeat_n(0, ones));
     out.reverse();
     out
 }

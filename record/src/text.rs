@@ -43,7 +43,7 @@ impl Text {
         let mut out = String::with_capacity(self.0.len());
         for chunk in self.0.utf8_chunks() {
             out.push_str(chunk.valid());
-            out.extend(std::iter::repeat(char::REPLACEMENT_CHARACTER).take(chunk.invalid().len()));
+            out.extend(std::iter::repeat_n(char::REPLACEMENT_CHARACTER, chunk.invalid().len()));
         }
         out
     }

@@ -32,7 +32,8 @@ use crate::error::{NodeError, Result};
 use crate::keyfile;
 use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
 use bitmark_peer::announce::{
-    self, Action, Announcer, Bootstrap, ConnectorCommand, NotConfigured, Runner, RunnerConfig,
+    self, Action, Announcer, Bootstrap, ConnectorCommand, NodeLookup, Nodes, NotConfigured, Runner, RunnerConfig,
+    SystemLookup,
 };
 use bitmark_peer::bus::Bus;
 use bitmark_peer::listener::{ChainView, Handler, PeerTable};
@@ -160,11 +161,7 @@ impl Node {
         let bus = Bus::new();
         let background = reservoir::start_background(hooks.reservoir(), &bus);
         let (connector_tx, connector_rx) = sync_channel::<ConnectorCommand>(CONNECTOR_QUEUE);
-        let bootstrap = Bootstrap::new(&settings.nodes, settings.chain, Box::new(NotConfigured));
-        if let Some(b) = &bootstrap {
-            warn!(target: TARGET, domain = b.domain(),
-                  "no DNS resolver in this build: TXT bootstrap lookups will fail; use peering.connect");
-        }
+        let bootstrap = Bootstrap::new(&settings.nodes, settings.chain, dns_lookup(&settings.nodes));
         let runner = {
             let bus = bus.clone();
             let sink = move |action: Action| match action {
@@ -413,4 +410,20 @@ fn routes(observer: Arc<Observer>) -> Routes {
         "/metrics" => Response::prometheus(observer.metrics.render(&observer.snapshot())),
         _ => Response::error(404),
     })
+}
+
+/// The resolver for the DNS TXT bootstrap: the system's nameservers (`/etc/resolv.conf`), or none
+/// when `nodes = none` or the nameservers cannot be read (then lookups fail and are logged, and
+/// the node relies on `peering.connect` and `peers.json`).
+fn dns_lookup(nodes: &Nodes) -> Box<dyn NodeLookup> {
+    if matches!(nodes, Nodes::None) {
+        return Box::new(NotConfigured);
+    }
+    match SystemLookup::from_system() {
+        Ok(lookup) => Box::new(lookup),
+        Err(e) => {
+            warn!(target: TARGET, error = %e, "no DNS resolver: TXT bootstrap lookups will fail; use peering.connect");
+            Box::new(NotConfigured)
+        }
+    }
 }

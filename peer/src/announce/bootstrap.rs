@@ -167,7 +167,7 @@ impl Bootstrap {
 
     /// Whether a lookup is due at `now`.
     pub fn is_due(&self, now: SystemTime) -> bool {
-        self.next.map_or(true, |next| now >= next)
+        self.next.is_none_or(|next| now >= next)
     }
 
     /// Look the domain up and add each valid record's key and listeners to the peer table,

@@ -184,7 +184,7 @@ impl PeerBook {
         let at = announced_at(timestamp, now).filter(|at| !is_expired(*at, now)).ok_or(Refusal::Expired)?;
         if let Some(entry) = self.entries.get_mut(&key) {
             // bitmarkd: `ts.Sub(old) < 7 min` refuses, which includes any older timestamp.
-            if entry.timestamp.checked_add(REBROADCAST).map_or(true, |threshold| at < threshold) {
+            if entry.timestamp.checked_add(REBROADCAST).is_none_or(|threshold| at < threshold) {
                 return Err(Refusal::TooSoon);
             }
             let old = entry.timestamp;
