@@ -142,7 +142,7 @@ fn a_bad_configuration_is_refused_naming_the_field() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("node.toml");
     let data = tmp.path().to_str().unwrap();
-    let cases: [(&str, &[&str], &str); 6] = [
+    let cases: [(&str, &[&str], &str); 5] = [
         (
             "chain = \"local\"\n[peering]\nlisten_on = [\"127.0.0.1:0\"]\n",
             &[],
@@ -150,7 +150,6 @@ fn a_bad_configuration_is_refused_naming_the_field() {
         ),
         ("chain = \"local\"\nmin_clients = 0\n", &[], "min_clients: must be at least 1"),
         ("chain = \"local\"\n", &["--connect", "abcd@127.0.0.1:1"], "--connect"),
-        ("chain = \"local\"\n", &["--fast-sync"], "fast_sync: not yet supported"),
         ("chain = \"local\"\ncapture = \"c.bin\"\n", &[], "capture: not yet supported"),
         (
             "chain = \"testing\"\n",
