@@ -327,3 +327,54 @@ impl Events for NodeEvents {
         self.metrics.block_applied();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitmark_record::Chain;
+    use bitmark_storage::testchain::{TestChain, TestChainConfig};
+    use bitmark_storage::{ChainDb, StoreOptions};
+
+    fn empty_store() -> Arc<BlockStore> {
+        Arc::new(BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap())
+    }
+
+    #[test]
+    fn settings_map_to_the_connector_with_bitmarkds_quorum() {
+        let settings =
+            SyncSettings { min_clients: 1, quorum: 1, fast_sync: true, dynamic_connections: false, prefer_ipv6: false };
+        let config = connector_config(&settings);
+        assert_eq!((config.minimum_clients, config.quorum(), config.fast_sync), (1, 1, true));
+        assert_eq!(config.maximum_dynamic_clients, 0);
+        let config = connector_config(&SyncSettings { min_clients: 5, dynamic_connections: true, ..settings });
+        assert_eq!((config.quorum(), config.maximum_dynamic_clients), (3, 25));
+    }
+
+    /// The connector's writes go through the hooks: blocks land in the store, a block that
+    /// does not link is the store's refusal, and a rollback returns the undone blocks, highest first.
+    #[test]
+    fn the_hooked_chain_applies_and_rolls_back_through_the_hooks() {
+        let source = empty_store();
+        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
+            .extend(&source, 4, |_| {})
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = empty_store();
+        let (hooks, _) = super::super::reservoir::open(dir.path(), &store).unwrap();
+        let chain = HookedChain { hooks, store: Arc::clone(&store) };
+        let block = |n| source.block(n).unwrap().unwrap();
+        assert!(
+            chain.apply(&block(3), source.digest_for(3).unwrap()).is_err(),
+            "a block that does not link is refused"
+        );
+        assert_eq!(chain.height(), 1);
+        for n in 2..=4 {
+            chain.apply(&block(n), source.digest_for(n).unwrap()).unwrap();
+        }
+        assert_eq!((chain.height(), chain.digest(4).unwrap()), (4, source.digest_for(4).unwrap()));
+        assert_eq!(chain.block(3).unwrap(), Some(block(3)));
+        let undone = chain.rollback_to(2).unwrap();
+        assert_eq!(undone.iter().map(|b| b.number).collect::<Vec<_>>(), vec![4, 3]);
+        assert_eq!(store.height(), 2);
+    }
+}
