@@ -417,9 +417,6 @@ impl Settings {
         if self.capture.is_some() {
             return Some(ConfigError::new("capture", "not yet supported (message capture is still to come)"));
         }
-        if self.fast_sync {
-            return Some(ConfigError::new("fast_sync", "not yet supported (needs the connector, issue 6)"));
-        }
         None
     }
 }
@@ -681,7 +678,7 @@ mod tests {
     #[test]
     fn unsupported_settings_are_reported() {
         let args = RunArgs { fast_sync: true, ..RunArgs::default() };
-        assert_eq!(resolve_text("", &args).unwrap().unsupported().unwrap().field, "fast_sync");
+        assert!(resolve_text("", &args).unwrap().unsupported().is_none(), "the connector fast-syncs");
         let s = resolve_text("capture = \"cap.bin\"", &RunArgs::default()).unwrap();
         assert_eq!(s.capture, Some(PathBuf::from("/etc/bitmark/cap.bin")));
         assert_eq!(s.unsupported().unwrap().field, "capture");

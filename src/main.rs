@@ -71,6 +71,10 @@ enum Command {
         #[arg(long)]
         recompute_digests: bool,
     },
+    /// Benchmarks: `sync` (the connector's pipeline, bitmarkd's shape and the Argon2d limit)
+    /// and `listener` (requests per second).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print a chain's genesis block as hex.
     Genesis {
         /// bitmark, testing or local.
@@ -101,6 +105,35 @@ enum DecodeCommand {
     Account {
         /// The account, e.g. as printed in bitmarkd's JSON.
         base58: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// A fresh node syncs a generated test chain from in-memory peers with full verification:
+    /// blocks/s of the pipeline, of bitmarkd's shape, and the Argon2d limit.
+    Sync {
+        /// Height of the test chain (genesis is block 1).
+        #[arg(long, default_value_t = 60)]
+        blocks: u64,
+        /// Peers holding the chain.
+        #[arg(long, default_value_t = 3)]
+        peers: usize,
+        /// Digest threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Requests per second of `N` against the listener beside a bare CURVE echo server.
+    Listener {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Seconds per server.
+        #[arg(long, default_value_t = 4)]
+        seconds: u64,
     },
 }
 
@@ -159,6 +192,17 @@ fn run(cli: &Cli) -> Result<Output> {
         )?),
         Command::Check { data_dir, chain, recompute_digests } => {
             Output::Json(check::run(data_dir, *chain, *recompute_digests)?)
+        }
+        Command::Bench(BenchCommand::Sync { blocks, peers, threads, json }) => {
+            let report = bench::sync(*blocks, *peers, *threads)?;
+            if *json {
+                Output::Json(report)
+            } else {
+                Output::Line(bench::sync_summary(&report))
+            }
+        }
+        Command::Bench(BenchCommand::Listener { clients, seconds }) => {
+            Output::Json(bench::listener(*clients, *seconds)?)
         }
         Command::Genesis { chain } => Output::Line(hex::encode(bitmark_record::genesis::block(*chain))),
     })

@@ -1,5 +1,6 @@
 //! One module per CLI command.
 
+pub mod bench;
 pub mod chaindir;
 pub mod check;
 pub mod decode;

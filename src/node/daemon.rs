@@ -4,8 +4,8 @@
 //! Start-up (`command/bitmarkd/main.go`, protocol.md §0): keys, the block store, the
 //! reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread starts once the
 //! bus exists), the announcer (our entry, static peers, `peers.json`), the listener, then the
-//! upstreams to the static peers and the synchroniser ([`super::sync::start`], where the
-//! connector plugs in), and last the block producer when asked for ([`super::producer`]).
+//! synchroniser ([`super::sync::start`]: the connector, which starts the upstreams to the static
+//! peers), and last the block producer when asked for ([`super::producer`]).
 //! A standalone node starts no upstreams and is in normal mode at once.
 //!
 //! Every chain change goes through one [`ChainHooks`]: pushed blocks, produced blocks, and the
@@ -39,7 +39,7 @@ use bitmark_peer::bus::Bus;
 use bitmark_peer::listener::{ChainView, Handler, PeerTable};
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
-use bitmark_peer::upstream::{Identity, Target, UpstreamConfig, UpstreamEnv};
+use bitmark_peer::upstream::{Identity, UpstreamConfig, UpstreamEnv};
 use bitmark_record::Chain;
 use bitmark_reservoir::{Background, ChainHooks};
 use bitmark_storage::{BlockStore, StoreOptions};
@@ -213,8 +213,9 @@ impl Node {
                 upstreams: Arc::clone(&upstreams),
                 commands: connector_rx,
                 announce: runner.commands(),
-                bus: bus.clone(),
                 metrics: Arc::clone(&metrics),
+                public_key: keys.public,
+                statics: settings.connect.iter().map(|p| (p.address, p.public_key)).collect(),
                 settings: SyncSettings {
                     min_clients: settings.min_clients,
                     quorum: settings.quorum(),
@@ -224,7 +225,7 @@ impl Node {
                 },
             },
             settings.standalone,
-        ));
+        )?);
 
         let (producer, producer_account) = match producer_key {
             Some((interval, (key, created))) => {
@@ -365,7 +366,8 @@ impl Node {
     }
 }
 
-/// The upstreams: one per static peer, pointed at it at once; none when standalone.
+/// The upstream set, empty: the connector starts an upstream per static peer, and per
+/// dynamic peer announce picks.
 fn start_upstreams(
     settings: &Settings,
     context: &zmq::Context,
@@ -390,16 +392,10 @@ fn start_upstreams(
         clock: Arc::new(bitmark_peer::clock::SystemClock),
     };
     let set = UpstreamSet::new(context, settings.chain, keys.clone(), UpstreamConfig::default(), env, bus.clone());
-    if settings.standalone {
-        if !settings.connect.is_empty() {
-            warn!(target: TARGET, peers = settings.connect.len(), "standalone: static peers are not connected");
-        }
-        return Ok(set);
+    if settings.standalone && !settings.connect.is_empty() {
+        warn!(target: TARGET, peers = settings.connect.len(), "standalone: static peers are not connected");
     }
-    for peer in &settings.connect {
-        set.add(Some(Target { address: peer.address, public_key: peer.public_key }))?;
-        info!(target: TARGET, address = %peer.address, key = hex::encode(peer.public_key), "upstream to a static peer");
-    }
+    // The static peers' upstreams are started by the connector's clients (`sync::start`).
     Ok(set)
 }
 

@@ -65,6 +65,7 @@ pub struct Metrics {
     blocks_applied: AtomicU64,
     blocks_refused: AtomicU64,
     blocks_produced: AtomicU64,
+    blocks_rolled_back: AtomicU64,
     requests: [AtomicU64; COMMANDS.len() + 1],
     errors: Mutex<BTreeMap<(ErrorSource, String), u64>>,
 }
@@ -88,6 +89,16 @@ impl Metrics {
     /// The local block producer stored a block (counted in [`Self::block_applied`] too).
     pub fn block_produced(&self) {
         self.blocks_produced.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The connector rolled a block back to follow a better chain.
+    pub fn block_rolled_back(&self) {
+        self.blocks_rolled_back.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Blocks rolled back since start.
+    pub fn blocks_rolled_back(&self) -> u64 {
+        self.blocks_rolled_back.load(Ordering::Relaxed)
     }
 
     /// Blocks produced since start.
@@ -144,6 +155,43 @@ impl Metrics {
             "gauge",
             "Highest height reported by a registered upstream (0 if none).",
             &[(vec![], snapshot.sync.target_height.unwrap_or(0) as f64)],
+        );
+        let progress = snapshot.connector.clone().unwrap_or_default();
+        out.metric(
+            "bitmark_sync_elected_height",
+            "gauge",
+            "Height the connector last elected to sync to (0 before any election).",
+            &[(vec![], progress.target as f64)],
+        );
+        out.metric(
+            "bitmark_sync_blocks_done",
+            "gauge",
+            "Blocks stored in the connector's current catch-up.",
+            &[(vec![], progress.done as f64)],
+        );
+        out.metric(
+            "bitmark_sync_blocks_total",
+            "gauge",
+            "Blocks the connector's current catch-up needs in all.",
+            &[(vec![], progress.total as f64)],
+        );
+        out.metric(
+            "bitmark_sync_blocks_per_second",
+            "gauge",
+            "Rate of the connector's current catch-up.",
+            &[(vec![], progress.rate)],
+        );
+        out.metric(
+            "bitmark_sync_stalls_total",
+            "counter",
+            "Times the connector's watchdog found sync stalled.",
+            &[(vec![], progress.stalls as f64)],
+        );
+        out.metric(
+            "bitmark_blocks_rolled_back_total",
+            "counter",
+            "Blocks the connector rolled back to follow a better chain.",
+            &[(vec![], self.blocks_rolled_back() as f64)],
         );
         out.metric(
             "bitmark_blocks_applied_total",

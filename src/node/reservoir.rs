@@ -11,7 +11,7 @@
 //! reservoir that missed an update is brought back in step by the rescan when it is reopened.
 //!
 //! Every chain change in the node goes through the one [`ChainHooks`] made here: pushed blocks
-//! ([`super::pool::NodePool`]), produced blocks ([`super::producer`]) and, once it lands, the
+//! ([`super::pool::NodePool`]), produced blocks ([`super::producer`]) and the
 //! connector ([`super::sync::SyncEnv::hooks`]).
 
 use crate::error::{NodeError, Result};

@@ -8,6 +8,7 @@ use super::upstreams::UpstreamSet;
 use super::views::Mode;
 use bitmark_peer::announce::Announcer;
 use bitmark_peer::bus::Bus;
+use bitmark_peer::connector::Progress;
 use bitmark_peer::transport::ZmqListener;
 use bitmark_peer::upstream::{LinkState, UpstreamStatus};
 use bitmark_record::{BlockDigest, Chain};
@@ -67,8 +68,10 @@ pub struct Snapshot {
     pub normal: bool,
     /// The connector's state.
     pub state: String,
-    /// Sync progress.
+    /// Sync progress, from the upstreams' heights.
     pub sync: SyncProgress,
+    /// The connector's own progress (none when standalone).
+    pub connector: Option<Progress>,
     /// Our public key.
     pub public_key: [u8; 32],
     /// The addresses the listener bound.
@@ -127,6 +130,12 @@ impl Snapshot {
                 "localHeight": self.height,
                 "targetHeight": self.sync.target_height,
                 "percent": self.sync.percent,
+                "elected": self.connector.as_ref().map(|p| p.target),
+                "done": self.connector.as_ref().map(|p| p.done),
+                "total": self.connector.as_ref().map(|p| p.total),
+                "blocksPerSecond": self.connector.as_ref().map(|p| p.rate),
+                "clients": self.connector.as_ref().map(|p| p.clients),
+                "stalls": self.connector.as_ref().map(|p| p.stalls),
             },
             "publicKey": hex::encode(self.public_key),
             "listening": self.listening.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -177,6 +186,7 @@ impl Observer {
             normal: self.mode.is_normal(),
             state: self.sync.state(),
             sync: SyncProgress::of(tip.height, &upstreams),
+            connector: self.sync.progress(),
             public_key: self.public_key,
             listening: self.listener.local_addrs().to_vec(),
             incoming_connections: self.listener.incoming_connections(),

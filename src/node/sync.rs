@@ -1,25 +1,46 @@
-//! The seam where the connector — bitmarkd's sync state machine, issue 6 — plugs into the
-//! node. [`start`] is handed everything the connector needs ([`SyncEnv`]) and returns the
-//! running [`Synchroniser`]; the rest of the node only asks it for its state and stops it.
+//! Where the connector — bitmarkd's sync state machine, issue 6 — plugs into the node.
+//! [`start`] is handed everything the connector needs ([`SyncEnv`]) and returns the running
+//! [`Synchroniser`]; the rest of the node only asks it for its state and progress, and stops it.
 //!
-//! Until the connector lands, a standalone node is [`Standalone`] (normal mode from the start,
-//! nothing to sync), and any other node is [`Waiting`]: it holds the environment, drops the
-//! announcer's connect/release commands, and stays in resynchronise mode, so pushed blocks and
-//! transactions are ignored (as bitmarkd ignores them before its first sync) while `N`, `B`,
-//! `H`, `I` and `R` are answered.
+//! A standalone node is [`Standalone`] (normal mode from the start, nothing to sync). Any
+//! other node runs the connector ([`Connected`]):
+//!
+//! * its mode cell is the node's [`Mode`], so the listener's `is_normal` reads what the
+//!   connector sets;
+//! * its clients are upstreams from the node's [`UpstreamSet`] — the static `--connect` peers,
+//!   and dynamic ones announce picks; a client the connector releases or replaces is closed
+//!   ([`UpstreamSet::reap`], run by the command forwarder);
+//! * it changes the chain through the reservoir's [`ChainHooks`] ([`HookedChain`]), so the
+//!   reservoir hears of every block stored and every rollback;
+//! * announce's connector commands reach it through a forwarding thread; its `reconnect` goes
+//!   back to announce, stored blocks to the metrics ([`NodeEvents`]);
+//! * penalties go to the score table the upstreams share.
 
 use super::metrics::Metrics;
 use super::upstreams::UpstreamSet;
 use super::views::Mode;
-use bitmark_peer::announce::{CommandSender, ConnectorCommand};
-use bitmark_peer::bus::Bus;
-use bitmark_reservoir::ChainHooks;
-use bitmark_storage::BlockStore;
-use std::sync::mpsc::Receiver;
+use crate::error::{NodeError, Result};
+use bitmark_peer::announce::{self, CommandSender, ConnectorCommand};
+use bitmark_peer::connector::upstream::{ScoreHook, UpstreamFactory};
+use bitmark_peer::connector::{
+    self as connector, Clients, Command, ConnectorConfig, ConnectorHandle, Events, LocalChain, Parts, PeerKey, Progress,
+};
+use bitmark_peer::upstream::Target;
+use bitmark_record::BlockDigest;
+use bitmark_reservoir::{ChainHooks, ReservoirError};
+use bitmark_storage::{BlockStore, DigestPool, StorageError, UndoneBlock};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use tracing::info;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tracing::{info, warn};
 
 const TARGET: &str = "node::sync";
+
+/// How often the command forwarder looks for released upstreams and for a stop request.
+const FORWARD_POLL: Duration = Duration::from_millis(500);
 
 /// Connector tuning from the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,7 +66,6 @@ pub struct SyncEnv {
     /// `apply_with` for fast sync) and every rollback (`rollback_to`) goes through these
     /// hooks, so the reservoir drops what the new blocks confirm and rescans what a rollback
     /// undid. Never change `store` directly.
-    // TODO(issue 6): the connector stores and rolls back through these.
     pub hooks: ChainHooks,
     /// The mode flag: the connector sets normal once in sync, resynchronise when it falls
     /// behind (bitmarkd's `mode.Set`).
@@ -57,33 +77,54 @@ pub struct SyncEnv {
     pub commands: Receiver<ConnectorCommand>,
     /// Commands to the announcer (`reconnect` when clients are too few).
     pub announce: CommandSender,
-    /// The broadcast bus, for blocks the connector stores that peers should hear of.
-    pub bus: Bus,
     /// Counters (`Metrics::block_applied` for every stored block).
     pub metrics: Arc<Metrics>,
+    /// Our public key (the connector never dials itself).
+    pub public_key: PeerKey,
+    /// The static peers (`--connect`, `peering.connect`): address and public key.
+    pub statics: Vec<(SocketAddr, PeerKey)>,
     /// Tuning.
     pub settings: SyncSettings,
 }
 
 /// A running synchroniser, as the node sees it.
 pub trait Synchroniser: Send + Sync {
-    /// The connector's state, for `/status` (`"standalone"`, `"waiting"`, or the connector's
-    /// state names once it lands).
+    /// The connector's state, for `/status` (`"standalone"`, or the connector's state name:
+    /// `Connecting` .. `Sampling`).
     fn state(&self) -> String;
+    /// The connector's progress (none when standalone).
+    fn progress(&self) -> Option<Progress> {
+        None
+    }
     /// Stop; returns promptly (within the node's 5-second shutdown).
     fn stop(&self);
 }
 
-/// Start syncing: [`Standalone`] for a standalone node, else (until issue 6) [`Waiting`].
-// TODO(issue 6): start the connector from `bitmark_peer::connector` here with `env`.
-pub fn start(env: SyncEnv, standalone: bool) -> Box<dyn Synchroniser> {
+/// Start syncing: [`Standalone`] for a standalone node, else the connector ([`Connected`]).
+/// Fails when the static peers cannot be set up (none while dynamic connections are off, our
+/// own key among them), as bitmarkd refuses to start then.
+pub fn start(env: SyncEnv, standalone: bool) -> Result<Box<dyn Synchroniser>> {
     if standalone {
         env.mode.set_normal(true);
         info!(target: TARGET, "standalone: normal mode, no outbound peering");
-        return Box::new(Standalone);
+        return Ok(Box::new(Standalone));
     }
-    info!(target: TARGET, "no connector yet: staying in resynchronise mode");
-    Box::new(Waiting { env: Mutex::new(Some(env)) })
+    Ok(Box::new(Connected::start(env)?))
+}
+
+/// The connector's settings from the node's: bitmarkd's defaults, with the minimum clients
+/// (the quorum follows it: `(1 + min) / 2`) and fast sync from the configuration.
+pub fn connector_config(settings: &SyncSettings) -> ConnectorConfig {
+    ConnectorConfig {
+        minimum_clients: settings.min_clients,
+        fast_sync: settings.fast_sync,
+        maximum_dynamic_clients: if settings.dynamic_connections {
+            connector::config::MAXIMUM_DYNAMIC_CLIENTS
+        } else {
+            0
+        },
+        ..ConnectorConfig::default()
+    }
 }
 
 /// A standalone node: nothing to sync.
@@ -98,18 +139,242 @@ impl Synchroniser for Standalone {
     fn stop(&self) {}
 }
 
-/// A peered node without a connector: resynchronise mode for good. The announcer's commands
-/// queue up to the channel's bound and are then dropped by its sender.
-pub struct Waiting {
-    env: Mutex<Option<SyncEnv>>,
+/// The running connector and the thread feeding it announce's commands.
+pub struct Connected {
+    handle: Mutex<Option<ConnectorHandle>>,
+    progress: connector::ProgressHandle,
+    forwarder: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
 }
 
-impl Synchroniser for Waiting {
+impl Connected {
+    /// Build the clients (static upstreams started at once), the connector over
+    /// [`HookedChain`], spawn it, and start the command forwarder.
+    fn start(env: SyncEnv) -> Result<Connected> {
+        let SyncEnv { store, hooks, mode, upstreams, commands, announce, metrics, public_key, statics, settings } = env;
+        let config = connector_config(&settings);
+        debug_assert_eq!(config.quorum(), settings.quorum);
+        let factory = {
+            let upstreams = Arc::clone(&upstreams);
+            UpstreamFactory(move |target: Target| upstreams.add(Some(target)))
+        };
+        let clients = Clients::new(
+            public_key,
+            &statics,
+            settings.dynamic_connections,
+            settings.prefer_ipv6,
+            config.maximum_dynamic_clients,
+            Box::new(factory),
+        )
+        .map_err(|e| NodeError::Input(format!("connector clients: {e}")))?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = Parts {
+            chain: Arc::new(HookedChain { hooks, store }),
+            digester: Arc::new(DigestPool::new(threads)),
+            clients,
+            scoring: Arc::new(ScoreHook { board: upstreams.scores(), clock: upstreams.clock() }),
+            events: Arc::new(NodeEvents { announce, metrics }),
+            mode: mode.handle(),
+            seed: seed(),
+        };
+        info!(target: TARGET, minimum_clients = config.minimum_clients, quorum = config.quorum(),
+              fast_sync = config.fast_sync, digest_threads = threads, statics = statics.len(), "starting the connector");
+        let handle = connector::spawn(connector::Connector::new(config, parts))
+            .map_err(|e| NodeError::io("connector thread", e))?;
+        let progress = handle.progress();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let forwarder = {
+            let (sender, stopping) = (handle.commands(), Arc::clone(&stopping));
+            std::thread::Builder::new()
+                .name("connector-commands".into())
+                .spawn(move || forward(&commands, &sender, &upstreams, &stopping))
+                .map_err(|e| NodeError::io("connector command thread", e))?
+        };
+        Ok(Connected { handle: Mutex::new(Some(handle)), progress, forwarder: Mutex::new(Some((stopping, forwarder))) })
+    }
+}
+
+impl Synchroniser for Connected {
     fn state(&self) -> String {
-        "waiting".into()
+        self.progress.get().state.to_string()
     }
 
+    fn progress(&self) -> Option<Progress> {
+        Some(self.progress.get())
+    }
+
+    /// Stops the connector (a fetch pass ends within about 100 ms; a request to a slow peer is
+    /// left to finish on its upstream's thread), then the forwarder (within [`FORWARD_POLL`]).
     fn stop(&self) {
-        self.env.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(handle) = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            handle.request_stop();
+            drop(handle); // joins the connector's thread
+        }
+        if let Some((stopping, thread)) = self.forwarder.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            stopping.store(true, Ordering::SeqCst);
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Feed announce's connector commands to the connector until told to stop (or the connector
+/// has gone), closing the upstreams it let go of as it goes.
+fn forward(
+    commands: &Receiver<ConnectorCommand>,
+    sender: &connector::CommandSender,
+    upstreams: &UpstreamSet,
+    stopping: &AtomicBool,
+) {
+    while !stopping.load(Ordering::SeqCst) {
+        match commands.recv_timeout(FORWARD_POLL) {
+            Ok(command) => {
+                if !sender.send(Command::from(command)) {
+                    break;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        upstreams.reap();
+    }
+}
+
+/// A seed for the fast-sync sampling choices: unpredictable to a peer.
+fn seed() -> u64 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
+}
+
+/// The chain as the connector changes it: reads from the store, every write through the
+/// reservoir's [`ChainHooks`] so the reservoir drops what stored blocks confirm and rescans
+/// what a rollback undid.
+pub struct HookedChain {
+    hooks: ChainHooks,
+    store: Arc<BlockStore>,
+}
+
+impl HookedChain {
+    /// The outcome of a hooked change as the connector reads it: the store's refusal is the
+    /// connector's to handle; a reservoir failure after the change is logged, since the chain
+    /// change stands (the next rescan brings the reservoir back in step).
+    fn settle<T>(
+        &self,
+        outcome: std::result::Result<T, ReservoirError>,
+        what: &str,
+    ) -> std::result::Result<Option<T>, StorageError> {
+        match outcome {
+            Ok(value) => Ok(Some(value)),
+            Err(ReservoirError::Storage(e)) => Err(e),
+            Err(e) => {
+                warn!(target: TARGET, error = %e, what, "the chain changed but the reservoir was not told");
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl LocalChain for HookedChain {
+    fn height(&self) -> u64 {
+        self.store.height()
+    }
+
+    fn digest(&self, n: u64) -> std::result::Result<BlockDigest, StorageError> {
+        self.store.digest_for(n)
+    }
+
+    fn block(&self, n: u64) -> std::result::Result<Option<Vec<u8>>, StorageError> {
+        self.store.block(n)
+    }
+
+    fn apply(&self, block: &[u8], digest: BlockDigest) -> std::result::Result<(), StorageError> {
+        let outcome = self.hooks.apply_with(block, |store| store.apply_with_digest(block, digest));
+        self.settle(outcome, "apply").map(|_| ())
+    }
+
+    fn apply_fast(&self, block: &[u8], next: &[u8]) -> std::result::Result<BlockDigest, StorageError> {
+        let outcome = self.hooks.apply_with(block, |store| store.apply_fast(block, next));
+        match self.settle(outcome, "apply_fast")? {
+            Some(applied) => Ok(applied.digest),
+            None => self.store.digest_for(self.store.height()),
+        }
+    }
+
+    fn rollback_to(&self, height: u64) -> std::result::Result<Vec<UndoneBlock>, StorageError> {
+        let outcome = self.hooks.rollback_to(height);
+        Ok(self.settle(outcome, "rollback")?.unwrap_or_default())
+    }
+}
+
+/// What the connector tells the rest of the node.
+struct NodeEvents {
+    announce: CommandSender,
+    metrics: Arc<Metrics>,
+}
+
+impl Events for NodeEvents {
+    fn reconnect(&self) {
+        self.announce.send(announce::Command::Reconnect);
+    }
+
+    /// The reservoir already heard of the rollback through [`HookedChain`]; the undone
+    /// block's records are not put back (bitmarkd drops them too).
+    fn rolled_back(&self, block: UndoneBlock) {
+        self.metrics.block_rolled_back();
+        info!(target: TARGET, number = block.number, digest = %block.digest.raw_hex(), records = block.records.len(),
+              "block rolled back to follow a better chain");
+    }
+
+    fn block_stored(&self, _number: u64) {
+        self.metrics.block_applied();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitmark_record::Chain;
+    use bitmark_storage::testchain::{TestChain, TestChainConfig};
+    use bitmark_storage::{ChainDb, StoreOptions};
+
+    fn empty_store() -> Arc<BlockStore> {
+        Arc::new(BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap())
+    }
+
+    #[test]
+    fn settings_map_to_the_connector_with_bitmarkds_quorum() {
+        let settings =
+            SyncSettings { min_clients: 1, quorum: 1, fast_sync: true, dynamic_connections: false, prefer_ipv6: false };
+        let config = connector_config(&settings);
+        assert_eq!((config.minimum_clients, config.quorum(), config.fast_sync), (1, 1, true));
+        assert_eq!(config.maximum_dynamic_clients, 0);
+        let config = connector_config(&SyncSettings { min_clients: 5, dynamic_connections: true, ..settings });
+        assert_eq!((config.quorum(), config.maximum_dynamic_clients), (3, 25));
+    }
+
+    /// The connector's writes go through the hooks: blocks land in the store, a block that
+    /// does not link is the store's refusal, and a rollback returns the undone blocks, highest first.
+    #[test]
+    fn the_hooked_chain_applies_and_rolls_back_through_the_hooks() {
+        let source = empty_store();
+        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
+            .extend(&source, 4, |_| {})
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = empty_store();
+        let (hooks, _) = super::super::reservoir::open(dir.path(), &store).unwrap();
+        let chain = HookedChain { hooks, store: Arc::clone(&store) };
+        let block = |n| source.block(n).unwrap().unwrap();
+        assert!(
+            chain.apply(&block(3), source.digest_for(3).unwrap()).is_err(),
+            "a block that does not link is refused"
+        );
+        assert_eq!(chain.height(), 1);
+        for n in 2..=4 {
+            chain.apply(&block(n), source.digest_for(n).unwrap()).unwrap();
+        }
+        assert_eq!((chain.height(), chain.digest(4).unwrap()), (4, source.digest_for(4).unwrap()));
+        assert_eq!(chain.block(3).unwrap(), Some(block(3)));
+        let undone = chain.rollback_to(2).unwrap();
+        assert_eq!(undone.iter().map(|b| b.number).collect::<Vec<_>>(), vec![4, 3]);
+        assert_eq!(store.height(), 2);
     }
 }

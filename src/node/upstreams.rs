@@ -4,13 +4,15 @@
 //! for `/status`.
 
 use bitmark_peer::bus::Bus;
+use bitmark_peer::clock::Clock;
+use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::CurveKeys;
 use bitmark_peer::upstream::{Target, Upstream, UpstreamConfig, UpstreamEnv, UpstreamStatus, ZmqDialer};
 use bitmark_peer::PeerError;
 use bitmark_record::Chain;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
-use tracing::warn;
+use tracing::{info, warn};
 
 const TARGET: &str = "node::upstreams";
 
@@ -60,6 +62,16 @@ impl UpstreamSet {
         Ok(upstream)
     }
 
+    /// The score table the upstreams share (the connector reports misbehaviour to it).
+    pub fn scores(&self) -> Arc<ScoreBoard> {
+        Arc::clone(&self.env.scores)
+    }
+
+    /// The clock the upstreams use.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.env.clock)
+    }
+
     /// The upstreams, for the connector's calls.
     pub fn handles(&self) -> Vec<Arc<Upstream>> {
         self.entries().iter().map(|e| Arc::clone(&e.upstream)).collect()
@@ -70,26 +82,49 @@ impl UpstreamSet {
         self.entries().iter().map(|e| e.upstream.status()).collect()
     }
 
+    /// Remove `upstream` from the set and close it (on a thread of its own: an upstream in
+    /// the middle of a request closes when the request ends). Other holders keep a handle
+    /// that answers nothing once closed. False when it was not in the set.
+    pub fn remove(&self, upstream: &Arc<Upstream>) -> bool {
+        let removed = {
+            let mut entries = self.entries();
+            let before = entries.len();
+            entries.retain(|e| !Arc::ptr_eq(&e.upstream, upstream));
+            before != entries.len()
+        };
+        if removed {
+            let _ = close_in_background(Arc::clone(upstream));
+        }
+        removed
+    }
+
+    /// Close the upstreams no one but the set holds any more: those the connector released
+    /// (an expired dynamic peer) or replaced (the least recently used one when a new dynamic
+    /// peer came). Returns how many were closed.
+    pub fn reap(&self) -> usize {
+        let released: Vec<Entry> = {
+            let mut entries = self.entries();
+            let (released, kept) =
+                std::mem::take(&mut *entries).into_iter().partition(|e: &Entry| Arc::strong_count(&e.upstream) == 1);
+            *entries = kept;
+            released
+        };
+        for entry in &released {
+            info!(target: TARGET, name = %entry.upstream.status().name, "closing a released upstream");
+        }
+        let count = released.len();
+        for entry in released {
+            let _ = close_in_background(entry.upstream);
+        }
+        count
+    }
+
     /// Close every upstream, waiting until `deadline` at most. An upstream in the middle of a
     /// request holds its thread until the request times out; such threads are left behind
     /// (the process is exiting) and their number returned.
     pub fn close_all(&self, deadline: Instant) -> usize {
         let entries: Vec<Entry> = std::mem::take(&mut *self.entries());
-        let mut closers = Vec::new();
-        for entry in entries {
-            let (done_tx, done_rx) = std::sync::mpsc::channel();
-            let upstream = entry.upstream;
-            let spawned = std::thread::Builder::new().name("upstream-close".into()).spawn(move || {
-                match Arc::try_unwrap(upstream) {
-                    Ok(upstream) => upstream.close(),
-                    Err(shared) => drop(shared), // the last holder closes it
-                }
-                let _ = done_tx.send(());
-            });
-            if spawned.is_ok() {
-                closers.push(done_rx);
-            }
-        }
+        let closers: Vec<_> = entries.into_iter().filter_map(|e| close_in_background(e.upstream)).collect();
         closers
             .into_iter()
             .filter(|done| done.recv_timeout(deadline.saturating_duration_since(Instant::now())).is_err())
@@ -97,11 +132,25 @@ impl UpstreamSet {
     }
 }
 
+/// Close `upstream` on a thread of its own (if this is the last handle; otherwise the last
+/// holder closes it when it drops). The receiver hears when it is done; `None` when no thread
+/// could be started (the upstream is then dropped here).
+fn close_in_background(upstream: Arc<Upstream>) -> Option<std::sync::mpsc::Receiver<()>> {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("upstream-close".into()).spawn(move || {
+        match Arc::try_unwrap(upstream) {
+            Ok(upstream) => upstream.close(),
+            Err(shared) => drop(shared), // the last holder closes it
+        }
+        let _ = done_tx.send(());
+    });
+    spawned.ok().map(|_| done_rx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use bitmark_peer::clock::SystemClock;
-    use bitmark_peer::score::ScoreBoard;
     use bitmark_peer::testing::{FakeChain, FakePeers, FakePool, Fixture};
     use bitmark_peer::transport::{ListenerConfig, ListenerLimits, ZmqListener};
     use bitmark_peer::upstream::{Identity, NoLiveness};

@@ -1,32 +1,41 @@
 //! The listener's [`ChainView`] over the block store, and the shared mode flag.
 
+use bitmark_peer::connector::{Mode as ConnectorMode, ModeHandle};
 use bitmark_peer::listener::ChainView;
 use bitmark_record::{genesis, BlockDigest, Chain, Fault};
 use bitmark_storage::BlockStore;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// bitmarkd's mode as the listener sees it: normal, or resynchronising (pushes are ignored).
-/// The connector sets it; everything else reads it.
-#[derive(Debug, Default)]
+/// The connector sets it; everything else reads it. It is the connector's own mode cell
+/// ([`ModeHandle`]), so what the connector sets is what the listener, the producer and
+/// `/status` read.
+#[derive(Clone, Debug, Default)]
 pub struct Mode {
-    normal: AtomicBool,
+    cell: ModeHandle,
 }
 
 impl Mode {
     /// A mode flag starting in `normal` (standalone nodes) or resynchronise.
     pub fn new(normal: bool) -> Mode {
-        Mode { normal: AtomicBool::new(normal) }
+        let mode = Mode::default();
+        mode.set_normal(normal);
+        mode
     }
 
     /// Whether the node is in normal mode.
     pub fn is_normal(&self) -> bool {
-        self.normal.load(Ordering::Acquire)
+        self.cell.is_normal()
     }
 
-    /// Enter or leave normal mode.
+    /// Enter normal mode, or go back to resynchronise.
     pub fn set_normal(&self, normal: bool) {
-        self.normal.store(normal, Ordering::Release);
+        self.cell.set(if normal { ConnectorMode::Normal } else { ConnectorMode::Resynchronise });
+    }
+
+    /// The shared cell, for the connector to set.
+    pub fn handle(&self) -> ModeHandle {
+        self.cell.clone()
     }
 }
 

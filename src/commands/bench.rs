@@ -1,0 +1,69 @@
+//! `bitmark-node bench`: the peer crate's benchmarks, run from the node binary.
+//!
+//! * `bench sync` ([`sync`]): a generated test chain synced by a fresh node from in-memory
+//!   peers with full verification — the connector's pipeline, bitmarkd's shape (one peer, one
+//!   block in flight, one digest thread) and the Argon2d limit, measured in one run.
+//! * `bench listener` ([`listener`]): `N` requests per second against the real listener beside
+//!   a bare CURVE echo server.
+
+use crate::error::{NodeError, Result};
+use bitmark_peer::sim::bench::SyncBenchOptions;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Run the sync benchmark with `blocks` blocks (genesis included), `peers` peers and
+/// `threads` digest threads (default: every core). The report is `SyncBenchReport` as JSON.
+pub fn sync(blocks: u64, peers: usize, threads: Option<usize>) -> Result<Value> {
+    let defaults = SyncBenchOptions::default();
+    let options = SyncBenchOptions { blocks, peers, threads: threads.unwrap_or(defaults.threads), ..defaults };
+    let report = bitmark_peer::bench::sync(options).map_err(|e| NodeError::Input(format!("bench sync: {e}")))?;
+    let mut value = serde_json::to_value(report).map_err(|e| NodeError::Input(e.to_string()))?;
+    // How close each sync came to the ceiling no full verification can beat.
+    let limit = report.argon2d.blocks_per_second;
+    if let Some(map) = value.as_object_mut() {
+        let of_limit = |rate: f64| if limit > 0.0 { rate / limit } else { 0.0 };
+        map.insert(
+            "ofArgon2dLimit".into(),
+            json!({
+                "pipeline": of_limit(report.pipeline.blocks_per_second),
+                "bitmarkdShape": of_limit(report.bitmarkd_shape.blocks_per_second),
+            }),
+        );
+    }
+    Ok(value)
+}
+
+/// A human summary of a [`sync`] report.
+pub fn sync_summary(report: &Value) -> String {
+    let f = |path: &[&str]| path.iter().fold(report, |v, k| &v[*k]).as_f64().unwrap_or(0.0);
+    format!(
+        "sync of {} blocks from {} peers, {} digest threads\n  \
+         pipeline        {:>8.2} blocks/s ({:.2} s)\n  \
+         bitmarkd shape  {:>8.2} blocks/s ({:.2} s)\n  \
+         Argon2d limit   {:>8.2} blocks/s ({:.3} s per digest per thread)\n  \
+         speedup         {:>8.2}x; pipeline at {:.0}% of the Argon2d limit",
+        f(&["height"]),
+        f(&["peers"]),
+        f(&["threads"]),
+        f(&["pipeline", "blocksPerSecond"]),
+        f(&["pipeline", "seconds"]),
+        f(&["bitmarkdShape", "blocksPerSecond"]),
+        f(&["bitmarkdShape", "seconds"]),
+        f(&["argon2d", "blocksPerSecond"]),
+        f(&["argon2d", "secondsPerDigest"]),
+        f(&["speedup"]),
+        100.0 * f(&["ofArgon2dLimit", "pipeline"]),
+    )
+}
+
+/// Run the listener benchmark: `clients` concurrent CURVE clients for `seconds` per server.
+pub fn listener(clients: usize, seconds: u64) -> Result<Value> {
+    let report = bitmark_peer::bench::listener(clients.max(1), Duration::from_secs(seconds.max(1)))?;
+    let measurement = |m: bitmark_peer::bench::Measurement| json!({"requests": m.requests, "seconds": m.elapsed.as_secs_f64(), "requestsPerSecond": m.per_second()});
+    Ok(json!({
+        "clients": report.clients,
+        "listener": measurement(report.listener),
+        "echo": measurement(report.echo),
+        "ratio": report.ratio(),
+    }))
+}
