@@ -197,3 +197,20 @@ pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// `run` arguments for a local-chain node in `data` listening and reporting status on free
+/// loopback ports, followed by `extra`.
+pub fn node_args<'a>(data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--chain",
+        "local",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--status",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    args
+}

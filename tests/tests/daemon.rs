@@ -7,7 +7,7 @@ use bitmark_node::keyfile::{self, KeyKind};
 use bitmark_peer::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
 use bitmark_peer::wire::{packed_address, Reply, Request};
 use bitmark_record::{BlockDigest, Chain};
-use bitmark_tests::{eventually, json_of, run_node, RunningNode};
+use bitmark_tests::{eventually, json_of, node_args, run_node, RunningNode};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,17 +51,7 @@ fn a_standalone_node_serves_reports_and_stops_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("node");
     let (blocks, digests) = test_chain(&data, 4);
-    let args = [
-        "--chain",
-        "local",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--status",
-        "127.0.0.1:0",
-        "--standalone",
-    ];
+    let args = node_args(&data, &["--standalone"]);
     let node = RunningNode::start(&args, &tmp.path().join("node.log"));
     assert_eq!(node.ready["height"], 4);
     assert_eq!(node.ready["mode"], "normal");

@@ -11,7 +11,7 @@ use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_di
 use bitmark_record::transaction::{AssetData, BitmarkIssue, BitmarkTransferUnratified};
 use bitmark_record::{genesis, Chain, Link, PayId, PayNonce, Transaction};
 use bitmark_storage::testchain::{sign_record, test_accounts};
-use bitmark_tests::{eventually, run_node, RunningNode};
+use bitmark_tests::{eventually, node_args, run_node, RunningNode};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
@@ -67,19 +67,7 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     let data = tmp.path().join("node");
     let out = run_node(&["testchain", "--blocks", "3", "--data-dir", data.to_str().unwrap()], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    let args = [
-        "--chain",
-        "local",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--status",
-        "127.0.0.1:0",
-        "--standalone",
-        "--produce-blocks",
-        "1",
-    ];
+    let args = node_args(&data, &["--standalone", "--produce-blocks", "1"]);
     let node = RunningNode::start(&args, &tmp.path().join("node.log"));
     assert_eq!(node.ready["reservoir"], json!({"pending": 0, "verified": 0}));
     let producer = node.ready["producer"].as_str().expect("a producer account").to_string();

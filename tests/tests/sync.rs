@@ -4,9 +4,8 @@
 //! fetches and verifies every block (59 Argon2d digests), and enters normal mode with A's tip.
 //! `/status` and `/metrics` answer throughout, and the synced chain passes `check`.
 
-use bitmark_tests::{json_of, run_node, RunningNode};
+use bitmark_tests::{json_of, node_args, run_node, RunningNode};
 use serde_json::Value;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Blocks of the test chain (genesis is block 1).
@@ -16,21 +15,6 @@ const HEIGHT: u64 = 60;
 const SYNC_LIMIT: Duration = Duration::from_secs(300);
 /// The shutdown promise.
 const STOP_LIMIT: Duration = Duration::from_secs(5);
-
-fn node_args<'a>(data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "--chain",
-        "local",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-        "--status",
-        "127.0.0.1:0",
-    ];
-    args.extend_from_slice(extra);
-    args
-}
 
 /// The value of an unlabelled sample in a Prometheus text.
 fn sample(metrics: &str, name: &str) -> Option<f64> {
