@@ -214,3 +214,19 @@ pub fn node_args<'a>(data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     args.extend_from_slice(extra);
     args
 }
+
+/// A CURVE client of `node`, whose server key is read from `<data_dir>/peer.public` as a peer
+/// would (and checked against the key the node announced when it came up), with 20 s send and
+/// receive timeouts.
+pub fn client_of(node: &RunningNode, data_dir: &Path) -> bitmark_peer::transport::ZmqClient {
+    use bitmark_node::keyfile::{self, KeyKind};
+    use bitmark_peer::transport::{ClientConfig, CurveKeys, ZmqClient};
+    let server_key = keyfile::read(KeyKind::Public, &data_dir.join("peer.public")).expect("peer.public");
+    assert_eq!(hex::encode(server_key), node.ready["publicKey"], "peer.public is the key the node uses");
+    let mut config = ClientConfig::new(bitmark_record::Chain::Local, CurveKeys::generate().expect("keys"));
+    config.receive_timeout = std::time::Duration::from_secs(20);
+    config.send_timeout = std::time::Duration::from_secs(20);
+    let mut client = ZmqClient::new(&zmq::Context::new(), config);
+    client.connect(node.peer_addr(), server_key).expect("connect");
+    client
+}

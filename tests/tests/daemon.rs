@@ -4,10 +4,10 @@
 //! the field and the reason; a node with `--connect` registers with the other node.
 
 use bitmark_node::keyfile::{self, KeyKind};
-use bitmark_peer::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
+use bitmark_peer::transport::Transport;
 use bitmark_peer::wire::{packed_address, Reply, Request};
 use bitmark_record::{BlockDigest, Chain};
-use bitmark_tests::{eventually, json_of, node_args, run_node, RunningNode};
+use bitmark_tests::{client_of, eventually, json_of, node_args, run_node, RunningNode};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,18 +23,6 @@ fn test_chain(dir: &Path, height: u64) -> (Vec<Vec<u8>>, Vec<BlockDigest>) {
     let blocks = (2..=height).map(|n| store.block(n).unwrap().unwrap()).collect();
     let digests = (2..=height).map(|n| store.digest_for(n).unwrap()).collect();
     (blocks, digests)
-}
-
-/// A CURVE client of `node`, whose key is read from its `peer.public` as a peer would.
-fn client_of(node: &RunningNode, data_dir: &Path) -> ZmqClient {
-    let server_key = keyfile::read(KeyKind::Public, &data_dir.join("peer.public")).unwrap();
-    assert_eq!(hex::encode(server_key), node.ready["publicKey"]);
-    let mut config = ClientConfig::new(Chain::Local, CurveKeys::generate().unwrap());
-    config.receive_timeout = Duration::from_secs(20);
-    config.send_timeout = Duration::from_secs(20);
-    let mut client = ZmqClient::new(&zmq::Context::new(), config);
-    client.connect(node.peer_addr(), server_key).unwrap();
-    client
 }
 
 fn now() -> u64 {

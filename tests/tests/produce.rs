@@ -3,32 +3,19 @@
 //! across a SIGKILL, a proof of work verifies them and the node's producer confirms them in a
 //! new block; a transfer of one of them, auto-verified on `local`, is confirmed in the next.
 
-use bitmark_node::keyfile::{self, KeyKind};
-use bitmark_peer::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
+use bitmark_peer::transport::{Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_record::block::PackedBlock;
 use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_difficulty};
 use bitmark_record::transaction::{AssetData, BitmarkIssue, BitmarkTransferUnratified};
 use bitmark_record::{genesis, Chain, Link, PayId, PayNonce, Transaction};
 use bitmark_storage::testchain::{sign_record, test_accounts};
-use bitmark_tests::{eventually, node_args, run_node, RunningNode};
+use bitmark_tests::{client_of, eventually, node_args, run_node, RunningNode};
 use serde_json::{json, Value};
-use std::path::Path;
 use std::time::Duration;
 
 /// The seed `bitmark-node testchain` uses by default: its accounts sign our records.
 const SEED: u64 = 1;
-
-/// A CURVE client of `node`, whose key is read from its `peer.public` as a peer would.
-fn client_of(node: &RunningNode, data_dir: &Path) -> ZmqClient {
-    let server_key = keyfile::read(KeyKind::Public, &data_dir.join("peer.public")).unwrap();
-    let mut config = ClientConfig::new(Chain::Local, CurveKeys::generate().unwrap());
-    config.receive_timeout = Duration::from_secs(20);
-    config.send_timeout = Duration::from_secs(20);
-    let mut client = ZmqClient::new(&zmq::Context::new(), config);
-    client.connect(node.peer_addr(), server_key).unwrap();
-    client
-}
 
 /// Push `push` and check the node's acknowledgement (`[cmd]["A"]`, sent before processing).
 fn push(client: &mut ZmqClient, push: Push) {
