@@ -58,6 +58,10 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         txs_per_block: usize,
     },
+    /// Move unconfirmed transactions between the reservoir and bitmarkd's `reservoir.cache`
+    /// (the node must be stopped).
+    #[command(subcommand)]
+    Reservoir(ReservoirCommand),
     /// Re-verify a stored chain: linkage, digests, merkle roots and every index.
     Check {
         /// The node's data directory.
@@ -80,6 +84,32 @@ enum Command {
         /// bitmark, testing or local.
         #[arg(long, default_value = "bitmark")]
         chain: Chain,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReservoirCommand {
+    /// Re-submit every record of a bitmarkd `reservoir.cache` through the reservoir's checks.
+    Import {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The chain (default: the one chain whose database is in the directory).
+        #[arg(long)]
+        chain: Option<Chain>,
+        /// bitmarkd's `reservoir.cache` (format v1.0).
+        file: PathBuf,
+    },
+    /// Write what the reservoir holds as a bitmarkd `reservoir.cache` (mode 0600).
+    Export {
+        /// The node's data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The chain (default: the one chain whose database is in the directory).
+        #[arg(long)]
+        chain: Option<Chain>,
+        /// Where to write it.
+        file: PathBuf,
     },
 }
 
@@ -190,6 +220,12 @@ fn run(cli: &Cli) -> Result<Output> {
             data_dir,
             testchain::Options { chain: *chain, blocks: *blocks, seed: *seed, txs_per_block: *txs_per_block },
         )?),
+        Command::Reservoir(ReservoirCommand::Import { data_dir, chain, file }) => {
+            Output::Json(reservoir_cache::import(data_dir, *chain, file)?)
+        }
+        Command::Reservoir(ReservoirCommand::Export { data_dir, chain, file }) => {
+            Output::Json(reservoir_cache::export(data_dir, *chain, file)?)
+        }
         Command::Check { data_dir, chain, recompute_digests } => {
             Output::Json(check::run(data_dir, *chain, *recompute_digests)?)
         }

@@ -6,5 +6,6 @@ pub mod check;
 pub mod decode;
 pub mod encode;
 pub mod keygen;
+pub mod reservoir_cache;
 pub mod run;
 pub mod testchain;
