@@ -58,6 +58,31 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         txs_per_block: usize,
     },
+    /// A local network in one command: build a test chain for node 0, start K nodes peered over
+    /// CURVE on loopback, show their heights until all agree on node 0's tip, print a summary.
+    /// Exits 1 if they do not converge in time.
+    Testnet {
+        /// How many nodes.
+        #[arg(long, default_value_t = 4)]
+        nodes: usize,
+        /// Height of node 0's test chain (genesis is block 1).
+        #[arg(long, default_value_t = 30)]
+        blocks: u64,
+        /// Where the nodes' data directories go (default: a temporary directory, deleted at
+        /// the end unless --keep).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Node i listens on P+2i and serves status on P+2i+1 (default: free ports).
+        #[arg(long)]
+        base_port: Option<u16>,
+        /// Leave the nodes running (and the directory in place); the summary lists their pids
+        /// and status addresses.
+        #[arg(long)]
+        keep: bool,
+        /// Give up after this long (e.g. `10m`, `90s`).
+        #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Move unconfirmed transactions between the reservoir and bitmarkd's `reservoir.cache`
     /// (the node must be stopped).
     #[command(subcommand)]
@@ -220,6 +245,16 @@ fn run(cli: &Cli) -> Result<Output> {
             data_dir,
             testchain::Options { chain: *chain, blocks: *blocks, seed: *seed, txs_per_block: *txs_per_block },
         )?),
+        Command::Testnet { nodes, blocks, dir, base_port, keep, timeout } => {
+            Output::Json(testnet::run(&testnet::Options {
+                nodes: *nodes,
+                blocks: *blocks,
+                dir: dir.clone(),
+                base_port: *base_port,
+                keep: *keep,
+                timeout: *timeout,
+            })?)
+        }
         Command::Reservoir(ReservoirCommand::Import { data_dir, chain, file }) => {
             Output::Json(reservoir_cache::import(data_dir, *chain, file)?)
         }

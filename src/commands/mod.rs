@@ -9,3 +9,4 @@ pub mod keygen;
 pub mod reservoir_cache;
 pub mod run;
 pub mod testchain;
+pub mod testnet;

@@ -1,0 +1,401 @@
+//! `bitmark-node testnet`: a whole local network on loopback in one command. It builds a test
+//! chain into node 0's data directory, starts K `bitmark-node run` child processes peered over
+//! CURVE (node 0 standalone, node i connecting to every node before it), shows each node's
+//! height while the others sync, and reports how long the network took to agree on node 0's tip.
+//!
+//! The children never outlive the command unless `--keep` asks for it: a guard stops them on
+//! every return path (SIGTERM, then SIGKILL after a grace period), SIGINT/SIGTERM to the command
+//! ends the wait early through the same guard, and each child asks the kernel to kill it if the
+//! command itself dies (`PR_SET_PDEATHSIG`), which covers even SIGKILL.
+
+use super::testchain;
+use crate::error::{NodeError, Result};
+use bitmark_record::Chain;
+use serde_json::{json, Value};
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a child may take to print its ready line.
+const READY_LIMIT: Duration = Duration::from_secs(30);
+/// How long a child may take to exit after SIGTERM before it is killed (`run` promises 5 s).
+const STOP_GRACE: Duration = Duration::from_secs(7);
+/// Between two rounds of `/status` polls.
+const POLL_EVERY: Duration = Duration::from_millis(250);
+/// Connect/read limit of one `/status` request: a busy node must not stall the display.
+const HTTP_LIMIT: Duration = Duration::from_secs(2);
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Number of nodes (at least 1).
+    pub nodes: usize,
+    /// Height of the test chain node 0 starts with (genesis is block 1).
+    pub blocks: u64,
+    /// Where the nodes' data directories go (`node0`, `node1`...); a fresh temporary directory
+    /// when absent.
+    pub dir: Option<PathBuf>,
+    /// Node i listens on `base_port + 2i` and reports status on `base_port + 2i + 1`; free
+    /// ports when absent.
+    pub base_port: Option<u16>,
+    /// Leave the nodes (and the directory) in place at the end.
+    pub keep: bool,
+    /// Give up (exit 1) if the nodes have not converged by then.
+    pub timeout: Duration,
+}
+
+/// Run the network and return the summary: `{"converged","nodes","blocks","height","digest",
+/// "buildSeconds","seconds","blocksPerSecond","dir"}` (+ `"running"` with `--keep`). The summary
+/// carries `"ok": false` when the nodes did not converge, which makes the CLI exit 1.
+pub fn run(options: &Options) -> Result<Value> {
+    if options.nodes == 0 {
+        return Err(NodeError::Input("--nodes must be at least 1".into()));
+    }
+    if options.blocks < 1 {
+        return Err(NodeError::Input("--blocks must be at least 1 (the genesis block)".into()));
+    }
+    let workspace = Workspace::new(options)?;
+    let root = workspace.path().to_path_buf();
+    let build = testchain::run(
+        &node_dir(&root, 0),
+        testchain::Options { chain: Chain::Local, blocks: options.blocks, seed: 1, txs_per_block: 8 },
+    )?;
+
+    // From here on a signal ends the wait instead of the process, so the guard can stop the
+    // children (which run in their own process group and so do not see a terminal's Ctrl-C).
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupted))
+            .map_err(|e| NodeError::io("signal handlers", e))?;
+    }
+
+    let mut fleet = Fleet { nodes: Vec::new(), keep: false };
+    for i in 0..options.nodes {
+        let node = fleet.start(&root, i, options)?;
+        fleet.nodes.push(node);
+        if interrupted.load(Ordering::Relaxed) {
+            return Err(NodeError::Io("interrupted".into()));
+        }
+    }
+    let target = (fleet.nodes[0].ready["height"].as_u64().unwrap_or(0), str_of(&fleet.nodes[0].ready["digest"]));
+    let started = Instant::now();
+    let mut display = Display::new(options.nodes, target.0);
+    let converged = loop {
+        let statuses = fleet.poll()?;
+        display.show(&statuses);
+        if statuses.iter().all(|s| s.as_ref().is_some_and(|s| s.height == target.0 && s.digest == target.1)) {
+            break true;
+        }
+        if interrupted.load(Ordering::Relaxed) {
+            return Err(NodeError::Io("interrupted".into()));
+        }
+        if started.elapsed() > options.timeout {
+            break false;
+        }
+        std::thread::sleep(POLL_EVERY);
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let synced = (options.nodes as u64 - 1) * target.0.saturating_sub(1);
+    let mut summary = json!({
+        "converged": converged,
+        "nodes": options.nodes,
+        "blocks": build["blocks"],
+        "height": target.0,
+        "digest": target.1,
+        "buildSeconds": build["seconds"],
+        "seconds": round(seconds, 1000.0),
+        // Blocks fetched and verified by the followers together, per second of the wait.
+        "blocksPerSecond": round(synced as f64 / seconds.max(1e-9), 100.0),
+        "dir": root.display().to_string(),
+    });
+    if !converged {
+        summary["ok"] = Value::Bool(false);
+        summary["timeoutSeconds"] = json!(options.timeout.as_secs());
+    }
+    if options.keep {
+        summary["running"] = fleet
+            .nodes
+            .iter()
+            .map(|n| json!({"pid": n.child.id(), "status": n.ready["status"], "listening": n.ready["listening"], "publicKey": n.ready["publicKey"], "dataDir": n.ready["dataDir"]}))
+            .collect();
+        fleet.keep = true;
+        workspace.keep();
+    } else {
+        fleet.stop();
+    }
+    Ok(summary)
+}
+
+fn round(x: f64, scale: f64) -> f64 {
+    (x * scale).round() / scale
+}
+
+fn str_of(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn node_dir(root: &Path, i: usize) -> PathBuf {
+    root.join(format!("node{i}"))
+}
+
+/// The directory holding the nodes' data directories: the one given, or a temporary one that
+/// is deleted when this is dropped unless [`Workspace::keep`] was called.
+enum Workspace {
+    Given(PathBuf),
+    Temporary(tempfile::TempDir),
+}
+
+impl Workspace {
+    fn new(options: &Options) -> Result<Workspace> {
+        match &options.dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| NodeError::io(dir.display(), e))?;
+                Ok(Workspace::Given(dir.clone()))
+            }
+            None => Ok(Workspace::Temporary(
+                tempfile::Builder::new()
+                    .prefix("bitmark-testnet-")
+                    .tempdir()
+                    .map_err(|e| NodeError::io("temporary directory", e))?,
+            )),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Workspace::Given(dir) => dir,
+            Workspace::Temporary(tmp) => tmp.path(),
+        }
+    }
+
+    fn keep(self) {
+        if let Workspace::Temporary(tmp) = self {
+            let _ = tmp.keep();
+        }
+    }
+}
+
+/// One child node and the report it printed when it came up.
+struct Node {
+    child: Child,
+    ready: Value,
+    log: PathBuf,
+}
+
+impl Node {
+    fn status_addr(&self) -> Option<SocketAddr> {
+        self.ready["status"].as_str()?.parse().ok()
+    }
+}
+
+/// What a node's `/status` said that matters here.
+struct Status {
+    height: u64,
+    digest: String,
+    mode: String,
+}
+
+/// The running children; dropping it stops them unless `keep` is set.
+struct Fleet {
+    nodes: Vec<Node>,
+    keep: bool,
+}
+
+impl Fleet {
+    /// Start node `i`, peered with every node already running, and wait for its ready line.
+    fn start(&self, root: &Path, i: usize, options: &Options) -> Result<Node> {
+        let exe = std::env::current_exe().map_err(|e| NodeError::io("current executable", e))?;
+        let dir = node_dir(root, i);
+        std::fs::create_dir_all(&dir).map_err(|e| NodeError::io(dir.display(), e))?;
+        let log = dir.join("node.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| NodeError::io(log.display(), e))?;
+        let port = |offset: u16| match options.base_port {
+            Some(base) => format!("127.0.0.1:{}", u32::from(base) + 2 * i as u32 + u32::from(offset)),
+            None => "127.0.0.1:0".to_string(),
+        };
+        let mut command = Command::new(exe);
+        command.arg("run").args(["--chain", "local", "--data-dir"]).arg(&dir);
+        command.args(["--listen", &port(0), "--status", &port(1)]);
+        if i == 0 {
+            command.arg("--standalone");
+        } else {
+            for peer in &self.nodes {
+                let key = str_of(&peer.ready["publicKey"]);
+                let addr = peer.ready["listening"][0].as_str().unwrap_or_default();
+                command.args(["--connect", &format!("{key}@{addr}")]);
+            }
+            command.args(["--min-clients", "1"]);
+        }
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log_file));
+        isolate(&mut command, options.keep);
+        let mut child = command.spawn().map_err(|e| NodeError::io("starting a node", e))?;
+        let ready = match read_ready(&mut child) {
+            Ok(ready) => ready,
+            Err(e) => {
+                terminate(&mut child);
+                return Err(NodeError::Io(format!("node {i}: {e} (log: {})", log.display())));
+            }
+        };
+        Ok(Node { child, ready, log })
+    }
+
+    /// Every node's status (None for one that did not answer this time); an error if a node
+    /// has exited.
+    fn poll(&mut self) -> Result<Vec<Option<Status>>> {
+        let mut statuses = Vec::with_capacity(self.nodes.len());
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if let Ok(Some(exit)) = node.child.try_wait() {
+                return Err(NodeError::Io(format!("node {i} exited ({exit}); log: {}", node.log.display())));
+            }
+            statuses.push(node.status_addr().and_then(status_of));
+        }
+        Ok(statuses)
+    }
+
+    /// SIGTERM every node, then wait for them all (SIGKILL for any still there after the grace).
+    fn stop(&mut self) {
+        for node in &self.nodes {
+            signal(&node.child, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        for node in &mut self.nodes {
+            while node.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = node.child.kill();
+            let _ = node.child.wait();
+        }
+        self.nodes.clear();
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.stop();
+        }
+    }
+}
+
+/// Put the child in its own process group (a terminal's Ctrl-C reaches only the command, which
+/// then stops the children itself) and, unless the nodes are to be kept, have the kernel kill it
+/// when the command dies.
+fn isolate(command: &mut Command, keep: bool) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+    if !keep {
+        // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+fn signal(child: &Child, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) with our own child's pid; failure (already gone) is harmless.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+/// Stop one child that failed to start properly.
+fn terminate(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The child's first stdout line as JSON, within [`READY_LIMIT`].
+fn read_ready(child: &mut Child) -> std::result::Result<Value, String> {
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep reading so the child never blocks on a full pipe.
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let line = rx.recv_timeout(READY_LIMIT).map_err(|_| format!("no ready line within {READY_LIMIT:?}"))?;
+    let ready: Value = serde_json::from_str(line.trim()).map_err(|e| format!("no ready line ({e}): {line:?}"))?;
+    if let Some(error) = ready.get("error") {
+        return Err(format!("refused to start: {error}"));
+    }
+    Ok(ready)
+}
+
+/// `GET /status` on a node, or None if it did not answer in time.
+fn status_of(addr: SocketAddr) -> Option<Status> {
+    let mut stream = TcpStream::connect_timeout(&addr, HTTP_LIMIT).ok()?;
+    stream.set_read_timeout(Some(HTTP_LIMIT)).ok()?;
+    write!(stream, "GET /status HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let (_, body) = text.split_once("\r\n\r\n")?;
+    let v: Value = serde_json::from_str(body).ok()?;
+    Some(Status { height: v["height"].as_u64()?, digest: str_of(&v["digest"]), mode: str_of(&v["mode"]) })
+}
+
+/// Live heights on stderr: one bar per node redrawn in place on a terminal, otherwise a line
+/// whenever a node's height or mode changes.
+struct Display {
+    target: u64,
+    terminal: bool,
+    drawn: bool,
+    last: Vec<Option<(u64, String)>>,
+}
+
+impl Display {
+    fn new(nodes: usize, target: u64) -> Display {
+        Display { target, terminal: std::io::stderr().is_terminal(), drawn: false, last: vec![None; nodes] }
+    }
+
+    fn show(&mut self, statuses: &[Option<Status>]) {
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            if self.drawn {
+                let _ = write!(err, "\x1b[{}A", statuses.len());
+            }
+            for (i, s) in statuses.iter().enumerate() {
+                let _ = writeln!(err, "\r\x1b[2K{}", self.bar(i, s.as_ref()));
+            }
+            self.drawn = true;
+        } else {
+            for (i, s) in statuses.iter().enumerate() {
+                let now = s.as_ref().map(|s| (s.height, s.mode.clone()));
+                if now.is_some() && now != self.last[i] {
+                    let _ = writeln!(err, "{}", self.bar(i, s.as_ref()));
+                    self.last[i] = now;
+                }
+            }
+        }
+        let _ = err.flush();
+    }
+
+    fn bar(&self, i: usize, status: Option<&Status>) -> String {
+        const WIDTH: u64 = 30;
+        let Some(s) = status else {
+            return format!("node {i:>2} [{}] (no answer)", " ".repeat(WIDTH as usize));
+        };
+        let filled = (s.height.min(self.target) * WIDTH).checked_div(self.target).unwrap_or(WIDTH);
+        format!(
+            "node {i:>2} [{}{}] {:>5}/{} {}",
+            "#".repeat(filled as usize),
+            "-".repeat((WIDTH - filled) as usize),
+            s.height,
+            self.target,
+            s.mode
+        )
+    }
+}
