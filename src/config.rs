@@ -33,6 +33,9 @@ pub const BASE_PEER_PORT: u16 = 2136;
 /// (`peer/connector.go`, `minimumClients`).
 pub const DEFAULT_MIN_CLIENTS: usize = 5;
 
+/// bitmarkd's `cycleInterval`: the connector's round when nothing else is configured.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(bitmark_peer::connector::config::CYCLE_INTERVAL_SECS);
+
 /// The default key file names, relative to the data directory.
 pub const DEFAULT_PUBLIC_KEY_FILE: &str = "peer.public";
 /// See [`DEFAULT_PUBLIC_KEY_FILE`].
@@ -62,8 +65,13 @@ pub struct ConfigFile {
     /// `none`). No resolver ships yet, so anything but `none` only logs failed lookups.
     pub nodes: Option<String>,
     /// bitmarkd's fast sync: trust block digests from the next block's header while catching
-    /// up (default false). Not yet supported: needs the connector.
+    /// up, checking random samples against the elected peer (default false).
     pub fast_sync: bool,
+    /// Time between two rounds of the connector (default `"15s"`, bitmarkd's `cycleInterval`).
+    /// A round is when the node notices that its peers have a longer chain; a local test
+    /// network wants a second or two, a public node has no reason to change it.
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Option<Duration>,
     /// bitmarkd's standalone mode: normal mode at once, no outbound peering (default false).
     pub standalone: bool,
     /// Connected clients the connector wants before it votes; the vote quorum is
@@ -206,6 +214,9 @@ pub struct RunArgs {
     /// Local chain only: every SECS seconds, make a block of the reservoir's verified items.
     #[arg(long, value_name = "SECS")]
     pub produce_blocks: Option<u64>,
+    /// Seconds between two rounds of the connector (default 15, bitmarkd's).
+    #[arg(long, value_name = "SECS")]
+    pub sync_interval: Option<u64>,
     /// Log JSON lines instead of the human format.
     #[arg(long)]
     pub log_json: bool,
@@ -250,6 +261,8 @@ pub struct Settings {
     pub capture: Option<PathBuf>,
     /// Block production interval.
     pub produce_blocks: Option<Duration>,
+    /// Time between connector rounds.
+    pub sync_interval: Duration,
     /// JSON logs.
     pub log_json: bool,
     /// Listener addresses.
@@ -330,6 +343,16 @@ impl Settings {
             Some(secs) => Some(Duration::from_secs(secs)),
             None => file.produce_blocks,
         };
+        let sync_interval = match args.sync_interval {
+            Some(secs) => Duration::from_secs(secs),
+            None => file.sync_interval.unwrap_or(DEFAULT_SYNC_INTERVAL),
+        };
+        if sync_interval < Duration::from_secs(1) {
+            return Err(ConfigError::new(
+                field_or_flag(args.sync_interval.is_some(), "sync_interval"),
+                "must be at least 1 second",
+            ));
+        }
         if produce_blocks.is_some() && chain != Chain::Local {
             return Err(ConfigError::new(
                 field_or_flag(args.produce_blocks.is_some(), "produce_blocks"),
@@ -398,6 +421,7 @@ impl Settings {
             min_clients,
             status,
             produce_blocks,
+            sync_interval,
             log_json: args.log_json || file.log_json,
             listen,
             announce,
@@ -567,6 +591,7 @@ mod tests {
         assert_eq!(s.keys.public, Path::new("/etc/bitmark/peer.public"));
         assert_eq!(s.keys.private, Path::new("/etc/bitmark/peer.private"));
         assert!(s.status.is_none() && s.capture.is_none() && s.produce_blocks.is_none());
+        assert_eq!(s.sync_interval, Duration::from_secs(15));
         assert!(s.unsupported().is_none());
         let local = resolve_text("chain = \"local\"", &RunArgs::default()).unwrap();
         assert_eq!(local.listen, vec!["[::]:22136".parse().unwrap()]);
@@ -673,6 +698,10 @@ mod tests {
         assert!(s.unsupported().is_none());
         let args = RunArgs { chain: Some(Chain::Local), produce_blocks: Some(5), ..RunArgs::default() };
         assert_eq!(resolve_text("", &args).unwrap().produce_blocks, Some(Duration::from_secs(5)));
+        // The flag overrides the file.
+        assert_eq!(resolve_text("sync_interval = \"3s\"", &RunArgs::default()).unwrap().sync_interval.as_secs(), 3);
+        let args = RunArgs { sync_interval: Some(2), ..RunArgs::default() };
+        assert_eq!(resolve_text("sync_interval = \"3s\"", &args).unwrap().sync_interval.as_secs(), 2);
     }
 
     #[test]
@@ -735,6 +764,8 @@ mod tests {
             ),
             (String::new(), RunArgs { min_clients: Some(0), ..RunArgs::default() }, "--min-clients", "at least 1"),
             (String::new(), RunArgs { produce_blocks: Some(0), ..RunArgs::default() }, "--produce-blocks", "at least"),
+            (String::new(), RunArgs { sync_interval: Some(0), ..RunArgs::default() }, "--sync-interval", "at least"),
+            ("sync_interval = \"500ms\"".into(), RunArgs::default(), "sync_interval", "at least 1 second"),
             (
                 String::new(),
                 RunArgs { listen: vec!["1.2.3.4".into()], ..RunArgs::default() },

@@ -230,3 +230,83 @@ pub fn client_of(node: &RunningNode, data_dir: &Path) -> bitmark_peer::transport
     client.connect(node.peer_addr(), server_key).expect("connect");
     client
 }
+
+/// Records the tests push: assets, free issues and their proofs, signed by the accounts of the
+/// test chain (`bitmark-node testchain` uses seed 1 unless told otherwise).
+pub mod items {
+    use bitmark_peer::transport::{Transport, ZmqClient};
+    use bitmark_peer::wire::{Push, Reply, Request};
+    use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_difficulty};
+    use bitmark_record::transaction::{AssetData, BitmarkIssue};
+    use bitmark_record::{genesis, Chain, PayId, PayNonce};
+    use bitmark_storage::testchain::{sign_record, test_accounts, TestAccount};
+
+    /// The seed `bitmark-node testchain` uses by default.
+    pub const SEED: u64 = 1;
+
+    /// The test chain's accounts for [`SEED`].
+    pub fn accounts() -> Vec<TestAccount> {
+        test_accounts(SEED)
+    }
+
+    /// Push `push` and check the node's acknowledgement (`[cmd]["A"]`, sent before processing).
+    pub fn push(client: &mut ZmqClient, push: Push) {
+        let command = push.command().to_vec();
+        assert_eq!(client.request(&Request::Push(push)).unwrap(), Reply::Ack(command));
+    }
+
+    /// A packed asset registered by account 0, named `name`, and one free issue of it (nonce
+    /// 0) for each account index in `owners`, signed by that owner.
+    pub fn asset_and_issues(name: &str, owners: &[usize]) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let accounts = accounts();
+        let asset = AssetData {
+            name: name.into(),
+            fingerprint: format!("e2e-{name}").into(),
+            metadata: "".into(),
+            registrant: accounts[0].account.clone(),
+            signature: Vec::new(),
+        };
+        let asset_id = asset.asset_id();
+        let packed_asset = sign_record(asset.into(), &accounts[0].key, None).unwrap();
+        let issues = owners
+            .iter()
+            .map(|&who| {
+                let issue =
+                    BitmarkIssue { asset_id, owner: accounts[who].account.clone(), nonce: 0, signature: Vec::new() };
+                sign_record(issue.into(), &accounts[who].key, None).unwrap()
+            })
+            .collect();
+        (packed_asset, issues)
+    }
+
+    /// The tx ids of block `height` as `client`'s node serves it (`B`), after checking that
+    /// it parses and starts with a foundation record.
+    pub fn block_tx_ids(client: &mut ZmqClient, height: u64) -> Vec<bitmark_record::Link> {
+        use bitmark_record::{block::PackedBlock, Transaction};
+        let reply = client.request(&Request::Block(height)).unwrap();
+        let Reply::Block(block) = reply else { panic!("no block {height}: {reply:?}") };
+        let parsed = PackedBlock::parse(&block, Chain::Local, u64::MAX / 2).unwrap();
+        assert!(matches!(parsed.records[0].transaction, Transaction::BlockFoundation(_)));
+        parsed.records.iter().map(|r| r.tx_id).collect()
+    }
+
+    /// Free issues as bitmarkd's RPC relays them: `[issues][packed issues][0x00]`.
+    pub fn issues_push(issues: &[Vec<u8>]) -> Push {
+        Push::Other { command: b"issues".to_vec(), params: vec![issues.concat(), vec![0]] }
+    }
+
+    /// The `proof` push verifying the free `issues` on a local chain of `height` blocks:
+    /// the pay id and a client nonce found by trying 0, 1, 2... (the pay nonce of a chain below
+    /// 256 blocks is the genesis digest's).
+    pub fn proof_push(issues: &[Vec<u8>], height: u64) -> Push {
+        assert_eq!(pay_nonce_height(height), 1, "proofs on chains over 255 blocks are not supported here");
+        let pay_id = PayId::new(issues);
+        let pay_nonce = PayNonce::from_digest(&genesis::digest(Chain::Local));
+        let difficulty = scaled_difficulty(issues.len(), Chain::Local);
+        let nonce = (0u64..)
+            .map(|n| n.to_le_bytes().to_vec())
+            .find(|nonce| proof_meets(&proof_digest(&pay_id, &pay_nonce, nonce), &difficulty))
+            .unwrap();
+        Push::Proof([pay_id.0.to_vec(), nonce].concat())
+    }
+}

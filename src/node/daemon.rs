@@ -220,6 +220,7 @@ impl Node {
                     min_clients: settings.min_clients,
                     quorum: settings.quorum(),
                     fast_sync: settings.fast_sync,
+                    interval: settings.sync_interval,
                     dynamic_connections: settings.dynamic_connections,
                     prefer_ipv6: settings.prefer_ipv6,
                 },
@@ -391,7 +392,10 @@ fn start_upstreams(
         scores: Arc::new(ScoreBoard::default()),
         clock: Arc::new(bitmark_peer::clock::SystemClock),
     };
-    let set = UpstreamSet::new(context, settings.chain, keys.clone(), UpstreamConfig::default(), env, bus.clone());
+    // The upstreams poll at twice the connector's round, as bitmarkd's 30 s to 15 s: with a
+    // shorter `sync_interval` a new block on a peer is noticed in about a round or two.
+    let config = UpstreamConfig { poll_interval: settings.sync_interval * 2, ..UpstreamConfig::default() };
+    let set = UpstreamSet::new(context, settings.chain, keys.clone(), config, env, bus.clone());
     if settings.standalone && !settings.connect.is_empty() {
         warn!(target: TARGET, peers = settings.connect.len(), "standalone: static peers are not connected");
     }

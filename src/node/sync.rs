@@ -51,6 +51,8 @@ pub struct SyncSettings {
     pub quorum: usize,
     /// bitmarkd's fast sync.
     pub fast_sync: bool,
+    /// Time between connector rounds (bitmarkd: 15 s).
+    pub interval: Duration,
     /// Whether peers learnt from the network may be connected besides the static ones.
     pub dynamic_connections: bool,
     /// Prefer a peer's IPv6 listener.
@@ -118,6 +120,7 @@ pub fn connector_config(settings: &SyncSettings) -> ConnectorConfig {
     ConnectorConfig {
         minimum_clients: settings.min_clients,
         fast_sync: settings.fast_sync,
+        cycle_interval_secs: settings.interval.as_secs().max(1),
         maximum_dynamic_clients: if settings.dynamic_connections {
             connector::config::MAXIMUM_DYNAMIC_CLIENTS
         } else {
@@ -341,10 +344,17 @@ mod tests {
 
     #[test]
     fn settings_map_to_the_connector_with_bitmarkds_quorum() {
-        let settings =
-            SyncSettings { min_clients: 1, quorum: 1, fast_sync: true, dynamic_connections: false, prefer_ipv6: false };
+        let settings = SyncSettings {
+            min_clients: 1,
+            quorum: 1,
+            fast_sync: true,
+            interval: Duration::from_secs(2),
+            dynamic_connections: false,
+            prefer_ipv6: false,
+        };
         let config = connector_config(&settings);
         assert_eq!((config.minimum_clients, config.quorum(), config.fast_sync), (1, 1, true));
+        assert_eq!(config.cycle_interval(), Duration::from_secs(2));
         assert_eq!(config.maximum_dynamic_clients, 0);
         let config = connector_config(&SyncSettings { min_clients: 5, dynamic_connections: true, ..settings });
         assert_eq!((config.quorum(), config.maximum_dynamic_clients), (3, 25));

@@ -503,10 +503,29 @@ impl Connector {
         true
     }
 
-    /// bitmarkd's `isSameChain`.
+    /// bitmarkd's `isSameChain`, with one change: when the source's cached digest is of
+    /// another height than our tip (its upstream polled before our last blocks arrived),
+    /// the source is asked for its digest of our tip at once. bitmarkd compares the stale
+    /// digest, which fails until the upstream's next 30 s poll, so a node that has just
+    /// caught up stays in resynchronisation (refusing pushes) for up to two cycles.
     fn is_same_chain(&self, election: &Election, height: u64) -> bool {
-        let Some((_, digest)) = self.source_view(election) else { return false };
-        election.height() == height && self.chain.digest(height).is_ok_and(|ours| ours == digest)
+        if election.height() != height {
+            return false;
+        }
+        let Some(source) = self.clients.find(&election.source.key) else { return false };
+        let cached = source.remote.snapshot();
+        let digest = if cached.local_height == Some(height) {
+            cached.vote_digest()
+        } else {
+            match source.remote.remote_digest_of_height(height) {
+                Ok(digest) => digest,
+                Err(e) => {
+                    debug!(target: TARGET, %e, height, "same chain: the source's digest of our tip is unknown");
+                    return false;
+                }
+            }
+        };
+        self.chain.digest(height).is_ok_and(|ours| ours == digest)
     }
 
     /// The agreeing peers to fetch from: the source first, then the other members of the
