@@ -37,6 +37,7 @@
 //! | a peer that serves bad blocks or cannot back its height is asked again and again | it is penalised through [`Scoring`] and left out of elections for `exclusion_secs` |
 //! | nothing notices a stalled sync | the watchdog logs an error and elects again after `stall_cycles` (8) without a block while behind |
 //! | dials itself when announce names it | our own key is refused |
+//! | `isSameChain` compares the source's cached digest even when it is of an older height, so a node that just caught up stays in resynchronisation until the upstream's next 30 s poll | the source is asked for its digest of our tip when the cache is of another height |
 //!
 //! # Wiring to the real upstream
 //!
