@@ -290,6 +290,20 @@ pub mod items {
         parsed.records.iter().map(|r| r.tx_id).collect()
     }
 
+    /// A packed unratified transfer of `link` from account `from` (its owner, who signs) to
+    /// account `to`.
+    pub fn transfer(link: bitmark_record::Link, from: usize, to: usize) -> Vec<u8> {
+        use bitmark_record::transaction::BitmarkTransferUnratified;
+        let accounts = accounts();
+        let record = BitmarkTransferUnratified {
+            link,
+            escrow: None,
+            owner: accounts[to].account.clone(),
+            signature: Vec::new(),
+        };
+        sign_record(record.into(), &accounts[from].key, None).unwrap()
+    }
+
     /// Free issues as bitmarkd's RPC relays them: `[issues][packed issues][0x00]`.
     pub fn issues_push(issues: &[Vec<u8>]) -> Push {
         Push::Other { command: b"issues".to_vec(), params: vec![issues.concat(), vec![0]] }

@@ -13,10 +13,8 @@
 
 use bitmark_peer::transport::ZmqClient;
 use bitmark_peer::wire::Push;
-use bitmark_record::transaction::BitmarkTransferUnratified;
 use bitmark_record::Link;
-use bitmark_storage::testchain::sign_record;
-use bitmark_tests::items::{accounts, asset_and_issues, block_tx_ids, issues_push, proof_push, push};
+use bitmark_tests::items::{asset_and_issues, block_tx_ids, issues_push, proof_push, push, transfer};
 use bitmark_tests::{client_of, eventually, json_of, run_node, RunningNode};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -136,14 +134,7 @@ fn pushes_spread_blocks_are_confirmed_everywhere_and_a_killed_node_catches_up() 
     // Node 1 dies; a transfer pushed to node 2 is confirmed in block 5 without it.
     let (exit, _) = n1.stop_with("KILL", STOP_LIMIT);
     assert!(!exit.success());
-    let accounts = accounts();
-    let transfer = BitmarkTransferUnratified {
-        link: issue_ids[0],
-        escrow: None,
-        owner: accounts[3].account.clone(),
-        signature: Vec::new(),
-    };
-    let transfer = sign_record(transfer.into(), &accounts[1].key, None).unwrap();
+    let transfer = transfer(issue_ids[0], 1, 3);
     push(&mut clients[2], Push::Transfer(transfer.clone()));
     let tip5 = converge(&[&n0, &n2], HEIGHT + 2);
     assert_ne!(tip4, tip5);

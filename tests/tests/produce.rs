@@ -5,10 +5,8 @@
 
 use bitmark_peer::transport::ZmqClient;
 use bitmark_peer::wire::Push;
-use bitmark_record::transaction::BitmarkTransferUnratified;
 use bitmark_record::Link;
-use bitmark_storage::testchain::sign_record;
-use bitmark_tests::items::{accounts, asset_and_issues, block_tx_ids, issues_push, proof_push, push};
+use bitmark_tests::items::{asset_and_issues, block_tx_ids, issues_push, proof_push, push, transfer};
 use bitmark_tests::{client_of, eventually, node_args, run_node, RunningNode};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -37,7 +35,6 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     assert!(data.join("local-reservoir.sled").is_dir());
 
     // An asset, then two free issues of it (nonce 0) as bitmarkd's RPC sends them.
-    let accounts = accounts();
     let (packed_asset, issues) = asset_and_issues("produced", &[1, 2]);
     let mut client = client_of(&node, &data);
     push(&mut client, Push::Assets(packed_asset.clone()));
@@ -67,13 +64,7 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     assert!(eventually(|| reservoir_of(&node) == json!({"pending": 0, "verified": 0})), "{}", node.status());
 
     // A transfer of a confirmed issue is verified at once on `local`, and confirmed next.
-    let transfer = BitmarkTransferUnratified {
-        link: issue_ids[0],
-        escrow: None,
-        owner: accounts[3].account.clone(),
-        signature: Vec::new(),
-    };
-    let transfer = sign_record(transfer.into(), &accounts[1].key, None).unwrap();
+    let transfer = transfer(issue_ids[0], 1, 3);
     push(&mut client, Push::Transfer(transfer.clone()));
     assert_eq!(block_at(&node, &mut client, 5)[1..], [Link::of(&transfer)]);
     assert!(eventually(|| reservoir_of(&node) == json!({"pending": 0, "verified": 0})), "{}", node.status());
