@@ -2,7 +2,7 @@
 
 use super::codec::{Reader, Writer};
 use super::json::{self, Fields};
-use super::{check_not_zero, check_signature_length, Payment, Record, Tag};
+use super::{check_not_zero, check_signature_length, countersigned_by, signed_by, Payment, Record, Tag};
 use super::{MAX_FINGERPRINT_LENGTH, MAX_METADATA_LENGTH, MAX_NAME_LENGTH, MIN_FINGERPRINT_LENGTH};
 use crate::account::Account;
 use crate::asset_id::AssetId;
@@ -96,17 +96,7 @@ impl Record for AssetData {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn network(&self) -> bool {
-        self.registrant.is_testnet()
-    }
+    signed_by!(registrant);
 }
 
 /// Issues a bitmark of an asset to an owner (tag 3). The nonce lets one owner hold several
@@ -157,17 +147,7 @@ impl Record for BitmarkIssue {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn network(&self) -> bool {
-        self.owner.is_testnet()
-    }
+    signed_by!(owner);
 }
 
 /// The fields both bitmark transfers start with: what is spent, the optional escrow, the new
@@ -236,17 +216,7 @@ impl Record for BitmarkTransferUnratified {
         Ok(BitmarkTransferUnratified { link, escrow, owner, signature: f.signature("signature")? })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn network(&self) -> bool {
-        self.owner.is_testnet()
-    }
+    signed_by!(owner);
 }
 
 /// A transfer signed by the current owner and countersigned by the new owner (tag 5).
@@ -301,24 +271,6 @@ impl Record for BitmarkTransferCountersigned {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn countersigned(&self) -> Option<(&Account, &[u8])> {
-        Some((&self.owner, &self.countersignature))
-    }
-
-    fn set_countersignature(&mut self, countersignature: Vec<u8>) -> Result<(), Fault> {
-        self.countersignature = countersignature;
-        Ok(())
-    }
-
-    fn network(&self) -> bool {
-        self.owner.is_testnet()
-    }
+    signed_by!(owner);
+    countersigned_by!(owner);
 }

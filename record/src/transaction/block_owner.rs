@@ -3,7 +3,7 @@
 
 use super::codec::{Reader, Writer};
 use super::json::{self, Fields};
-use super::{check_not_zero, check_signature_length, Payment, Record, Tag};
+use super::{check_not_zero, check_signature_length, countersigned_by, signed_by, Payment, Record, Tag};
 use crate::account::Account;
 use crate::currency::{Currency, CurrencyMap, CurrencySet};
 use crate::digest::Link;
@@ -103,17 +103,7 @@ impl Record for BaseData {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn network(&self) -> bool {
-        self.owner.is_testnet()
-    }
+    signed_by!(owner);
 }
 
 /// The first record of every block (tag 6): who mined it and where they are paid.
@@ -170,17 +160,7 @@ impl Record for BlockFoundation {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn network(&self) -> bool {
-        self.owner.is_testnet()
-    }
+    signed_by!(owner);
 }
 
 /// Transfers a block's ownership, and with it the block's payment addresses (tag 7).
@@ -253,24 +233,6 @@ impl Record for BlockOwnerTransfer {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn countersigned(&self) -> Option<(&Account, &[u8])> {
-        Some((&self.owner, &self.countersignature))
-    }
-
-    fn set_countersignature(&mut self, countersignature: Vec<u8>) -> Result<(), Fault> {
-        self.countersignature = countersignature;
-        Ok(())
-    }
-
-    fn network(&self) -> bool {
-        self.owner.is_testnet()
-    }
+    signed_by!(owner);
+    countersigned_by!(owner);
 }

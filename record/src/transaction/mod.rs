@@ -177,6 +177,41 @@ pub(crate) trait Record: Sized + Into<Transaction> {
     fn network(&self) -> bool;
 }
 
+/// The [`Record`] accessors every record type writes the same way: its `signature` field, and
+/// the network of the account in `$account` (the first account of the record).
+macro_rules! signed_by {
+    ($account:ident) => {
+        fn signature(&self) -> &[u8] {
+            &self.signature
+        }
+
+        fn set_signature(&mut self, signature: Vec<u8>) {
+            self.signature = signature;
+        }
+
+        fn network(&self) -> bool {
+            self.$account.is_testnet()
+        }
+    };
+}
+pub(crate) use signed_by;
+
+/// The [`Record`] accessors of two-party records: `$account` countersigns, into the
+/// `countersignature` field.
+macro_rules! countersigned_by {
+    ($account:ident) => {
+        fn countersigned(&self) -> Option<(&Account, &[u8])> {
+            Some((&self.$account, &self.countersignature))
+        }
+
+        fn set_countersignature(&mut self, countersignature: Vec<u8>) -> Result<(), Fault> {
+            self.countersignature = countersignature;
+            Ok(())
+        }
+    };
+}
+pub(crate) use countersigned_by;
+
 /// Every record's signature limit: over 1024 bytes is `SignatureTooLong`.
 pub(crate) fn check_signature_length(signature: &[u8]) -> Result<(), Fault> {
     if signature.len() > MAX_SIGNATURE_LENGTH {

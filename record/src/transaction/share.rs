@@ -3,7 +3,7 @@
 
 use super::codec::{Reader, Writer};
 use super::json::{self, Fields};
-use super::{check_not_zero, check_signature_length, Record, Tag};
+use super::{check_not_zero, check_signature_length, countersigned_by, signed_by, Record, Tag};
 use crate::account::Account;
 use crate::digest::Link;
 use crate::fault::Fault;
@@ -137,29 +137,11 @@ impl Record for ShareGrant {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn countersigned(&self) -> Option<(&Account, &[u8])> {
-        Some((&self.recipient, &self.countersignature))
-    }
-
-    fn set_countersignature(&mut self, countersignature: Vec<u8>) -> Result<(), Fault> {
-        self.countersignature = countersignature;
-        Ok(())
-    }
+    signed_by!(owner);
+    countersigned_by!(recipient);
 
     fn named_signer(&self) -> Option<&Account> {
         Some(&self.owner)
-    }
-
-    fn network(&self) -> bool {
-        self.owner.is_testnet()
     }
 }
 
@@ -249,28 +231,10 @@ impl Record for ShareSwap {
         })
     }
 
-    fn signature(&self) -> &[u8] {
-        &self.signature
-    }
-
-    fn set_signature(&mut self, signature: Vec<u8>) {
-        self.signature = signature;
-    }
-
-    fn countersigned(&self) -> Option<(&Account, &[u8])> {
-        Some((&self.owner_two, &self.countersignature))
-    }
-
-    fn set_countersignature(&mut self, countersignature: Vec<u8>) -> Result<(), Fault> {
-        self.countersignature = countersignature;
-        Ok(())
-    }
+    signed_by!(owner_one);
+    countersigned_by!(owner_two);
 
     fn named_signer(&self) -> Option<&Account> {
         Some(&self.owner_one)
-    }
-
-    fn network(&self) -> bool {
-        self.owner_one.is_testnet()
     }
 }
