@@ -53,9 +53,6 @@ pub enum PeerError {
     /// A message with no frames: nothing to send (bitmarkd's client panics here).
     #[error("empty message")]
     EmptyMessage,
-    /// The listener or in-memory peer has shut down.
-    #[error("transport shut down")]
-    Shutdown,
     /// The transport was configured with something it cannot run with (no listen address,
     /// zero workers, libzmq without CURVE...).
     #[error("invalid transport configuration: {0}")]

@@ -44,7 +44,7 @@ impl AssetId {
     /// Go's `fmt.Sscan` into an asset id: after leading white space, the run of hex digits must be
     /// exactly 128 characters, else `NotAssetId` (so "BAM0…" reads "BA" and fails).
     pub fn scan(text: &str) -> Result<AssetId, Fault> {
-        scan_hex::<ASSET_ID_LENGTH>(text.trim_start()).map(AssetId).ok_or(Fault::NotAssetId)
+        scan_hex::<ASSET_ID_LENGTH>(text).map(AssetId).ok_or(Fault::NotAssetId)
     }
 
     /// `UnmarshalText` (the JSON form): text of the wrong length is `NotLink` — bitmarkd returns

@@ -12,6 +12,8 @@ use std::fmt;
 /// Read the leading run of hex digits of `text` (what Go's `fmt.Sscan` with `%x` consumes) and
 /// decode it when it is exactly `2 * N` characters long.
 pub(crate) fn scan_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    // Go's `state.Token(true, ...)` skips leading white space first.
+    let text = text.trim_start();
     let run = text.bytes().take_while(u8::is_ascii_hexdigit).count();
     if run != 2 * N {
         return None;
@@ -128,5 +130,24 @@ impl Link {
         h.update(left.0);
         h.update(right.0);
         Link(h.finalize().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As Go's `fmt.Sscan`: white space before the digits is skipped, anything after the 64
+    /// digits is left unread, and a run of another length is not a link.
+    #[test]
+    fn display_hex_is_scanned_as_go_scans_it() {
+        let hex = "0000000000000000000000000000000000000000000000000000000000000001";
+        let link = Link::from_display_hex(hex).unwrap();
+        assert_eq!(link.raw_hex(), format!("01{}", "0".repeat(62)));
+        assert_eq!(Link::from_display_hex(&format!(" \n\t{hex}")), Ok(link));
+        assert_eq!(Link::from_display_hex(&format!("{hex} trailing")), Ok(link));
+        assert_eq!(Link::from_display_hex(&hex[1..]), Err(Fault::NotLink));
+        assert_eq!(Link::from_display_hex(&format!("{hex}0")), Err(Fault::NotLink));
+        assert_eq!(BlockDigest::from_display_hex(&format!("  {hex}")).map(|d| d.display_hex()), Ok(hex.to_string()));
     }
 }
