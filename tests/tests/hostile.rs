@@ -62,6 +62,7 @@ fn pending(node: &RunningNode) -> u64 {
 fn stop_and_check(node: RunningNode, data: &Path) {
     let log = node.log_text();
     let (exit, took) = node.stop_with("TERM", STOP_LIMIT);
+    eprintln!("stopped in {took:?}");
     assert!(exit.success() && took < STOP_LIMIT, "{exit:?} after {took:?}");
     assert!(!log.contains("panicked"), "{log}");
     let check = run_node(&["check", "--data-dir", data.to_str().unwrap()], "");
@@ -127,6 +128,47 @@ fn push(client: &mut ZmqClient, push: Push) {
     assert_eq!(client.request(&Request::Push(push)).unwrap(), Reply::Ack(command));
 }
 
+/// Pushes a flooder sends before reading any acknowledgement.
+const PIPELINE: usize = 250;
+
+/// A CURVE DEALER connected to `node` (server key from `<data>/peer.public`): unlike a REQ
+/// client it can send many requests without waiting for the replies.
+fn dealer_of(node: &RunningNode, data: &Path) -> zmq::Socket {
+    use bitmark_node::keyfile::{self, KeyKind};
+    let server_key = keyfile::read(KeyKind::Public, &data.join("peer.public")).expect("peer.public");
+    let own = CurveKeys::generate().unwrap();
+    let socket = zmq::Context::new().socket(zmq::DEALER).unwrap();
+    socket.set_linger(0).unwrap();
+    socket.set_rcvtimeo(20_000).unwrap();
+    socket.set_curve_publickey(&own.public).unwrap();
+    socket.set_curve_secretkey(&own.secret).unwrap();
+    socket.set_curve_serverkey(&server_key).unwrap();
+    socket.connect(&format!("tcp://{}", node.peer_addr())).unwrap();
+    socket
+}
+
+/// Send every push in `batch` at once, then read as many replies: each must acknowledge one
+/// of them (`[""][command]["A"]`; replies may come in another order than the pushes).
+fn pipeline(dealer: &zmq::Socket, batch: &[Push]) {
+    for item in batch {
+        let frames = [vec![vec![]], Request::Push(item.clone()).to_frames(Chain::Local)].concat();
+        dealer.send_multipart(frames, 0).unwrap();
+    }
+    let mut acks: Vec<Vec<u8>> = (0..batch.len())
+        .map(|_| {
+            let reply = dealer.recv_multipart(0).expect("every push acknowledged");
+            match &reply[..] {
+                [empty, command, ack] if empty.is_empty() && ack == b"A" => command.clone(),
+                _ => panic!("not an acknowledgement: {reply:?}"),
+            }
+        })
+        .collect();
+    let mut sent: Vec<Vec<u8>> = batch.iter().map(|p| p.command().to_vec()).collect();
+    acks.sort();
+    sent.sort();
+    assert_eq!(acks, sent);
+}
+
 /// A header linked to `previous` claiming height `n`, over records that cannot make a block.
 fn forged_block(n: u64, previous: BlockDigest) -> Vec<u8> {
     let base = genesis::base_record(Chain::Local);
@@ -177,22 +219,21 @@ fn push_flood(soaking: bool) {
             let (node, data, valid, largest) = (&node, &data, &valid, &largest);
             scope.spawn(move || {
                 let mut junk = Junk(0x9e37_79b9_7f4a_7c15 ^ t);
-                let mut client = client_of(node, data);
-                for i in 0..per_thread {
-                    let item = match i % 8 {
-                        0 => Push::Issues(junk.bytes(200)),
-                        1 => Push::Transfer(junk.bytes(150)),
-                        2 => Push::Block(junk.bytes(300)),
-                        3 if i % 200 == 3 => Push::Block(forged_block(height + 1, tip)),
-                        3 => Push::Block(junk.bytes(100)),
-                        4 => Push::Assets(junk.bytes(120)),
-                        5 => Push::Proof(junk.bytes(60)),
-                        _ => Push::Issues(valid.groups[i % valid.groups.len()].clone()),
-                    };
-                    push(&mut client, item);
-                    if i % 100 == 0 {
-                        largest.fetch_max(pending(node), Ordering::SeqCst);
-                    }
+                let dealer = dealer_of(node, data);
+                let items = (0..per_thread).map(|i| match i % 8 {
+                    0 => Push::Issues(junk.bytes(200)),
+                    1 => Push::Transfer(junk.bytes(150)),
+                    2 => Push::Block(junk.bytes(300)),
+                    3 if i % 200 == 3 => Push::Block(forged_block(height + 1, tip)),
+                    3 => Push::Block(junk.bytes(100)),
+                    4 => Push::Assets(junk.bytes(120)),
+                    5 => Push::Proof(junk.bytes(60)),
+                    _ => Push::Issues(valid.groups[i % valid.groups.len()].clone()),
+                });
+                let items: Vec<Push> = items.collect();
+                for batch in items.chunks(PIPELINE) {
+                    pipeline(&dealer, batch);
+                    largest.fetch_max(pending(node), Ordering::SeqCst);
                 }
             });
         }
@@ -207,7 +248,12 @@ fn push_flood(soaking: bool) {
     let status = node.status();
     assert_eq!(status["height"], height, "{status}");
     let report = probe.finish();
-    eprintln!("push flood: {} pushes; reservoir peaked at {largest} pending of {expected} distinct", 4 * per_thread);
+    let dropped = node.log_text().matches("push queue full: acknowledged and dropped").count();
+    eprintln!(
+        "push flood: {} pushes, {dropped} dropped by the full push queue; reservoir peaked at {largest} pending of \
+         {expected} distinct",
+        4 * per_thread
+    );
     assert!(largest <= expected, "the reservoir counted {largest} > {expected} distinct valid issues");
     report.assert_all_answered(&format!("push flood ({} pushes from 4 connections)", 4 * per_thread), 1);
     stop_and_check(node, &data);
