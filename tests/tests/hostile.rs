@@ -53,7 +53,7 @@ fn chain_dir(tmp: &Path, name: &str, blocks: u64) -> PathBuf {
     data
 }
 
-/// `node`'s reservoir counts from `/status`.
+/// The pending reservoir items `node` reports on `/status`.
 fn pending(node: &RunningNode) -> u64 {
     node.status()["reservoir"]["pending"].as_u64().unwrap_or(u64::MAX)
 }
