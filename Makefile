@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 60
 # fraction of the time of the optimised sanitizer build that long runs use.
 FUZZ_FLAGS ?=
 
-.PHONY: all deps build demo test lint fuzz fuzz-smoke bench clean
+.PHONY: all deps build demo test lint fuzz fuzz-smoke bench soak clean
 
 all: build
 
@@ -65,6 +65,12 @@ fuzz-smoke:
 
 bench: deps
 	$(CARGO) bench --workspace
+
+# The hostile-peer suites at full size (their `#[ignore]`d soak tests): floods of 100 000
+# messages, 10 000 reconnecting clients, a push flood past the reservoir's 20 000 free issues.
+soak: deps
+	$(CARGO) test --locked -p bitmark-peer --test hostile -- --ignored --nocapture
+	$(CARGO) test --locked -p bitmark-tests --test hostile -- --ignored --nocapture
 
 clean:
 	$(CARGO) clean

@@ -1,6 +1,11 @@
 //! Fakes of the listener's views, for this crate's tests, the node's tests and simulations:
 //! a chain with a few blocks, a pool that records (and can be slowed or made to refuse), a
-//! peer table without timing rules, and a relay that records.
+//! peer table without timing rules, and a relay that records; and an honest [`Prober`] to
+//! measure a node under attack.
+
+mod prober;
+
+pub use prober::{ProbeReport, Prober};
 
 use crate::listener::{ChainView, PeerEntry, PeerTable, PoolView};
 use crate::wire::Push;

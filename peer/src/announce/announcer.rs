@@ -286,6 +286,12 @@ impl Announcer {
         Ok(report)
     }
 
+    /// Restore from the bytes of a `peers.json` (see [`backup::decode_bytes`]) at `now`: what
+    /// [`Announcer::restore`] does once the file is read.
+    pub fn restore_bytes(&self, bytes: &[u8], now: SystemTime) -> Result<RestoreReport, PeerError> {
+        backup::decode_bytes(bytes).map(|decoded| self.restore_decoded(decoded, now))
+    }
+
     /// Add decoded backup entries through the normal rules at `now`.
     pub fn restore_decoded(&self, decoded: Decoded, now: SystemTime) -> RestoreReport {
         let mut report = RestoreReport { skipped: decoded.skipped, ..RestoreReport::default() };

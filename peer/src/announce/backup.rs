@@ -130,7 +130,14 @@ pub fn encode(records: &[PeerRecord]) -> Option<String> {
 /// anything after it is ignored; `null` is an empty list.
 /// Fails with [`PeerError::BackupJson`] or [`PeerError::BackupNotAList`].
 pub fn decode(text: &str) -> Result<Decoded, PeerError> {
-    let value = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>().next();
+    decode_bytes(text.as_bytes())
+}
+
+/// [`decode`] on the file's bytes as read, which need not be UTF-8: invalid UTF-8 inside the
+/// first JSON value is [`PeerError::BackupJson`], like any other malformed JSON. What the
+/// restore runs on, so a fuzzer can feed it any bytes without a file.
+pub fn decode_bytes(bytes: &[u8]) -> Result<Decoded, PeerError> {
+    let value = serde_json::Deserializer::from_slice(bytes).into_iter::<serde_json::Value>().next();
     let items = match value.transpose().map_err(PeerError::BackupJson)? {
         None => return Err(PeerError::BackupJson(serde::de::Error::custom("empty file"))),
         Some(serde_json::Value::Null) => Vec::new(),
@@ -169,8 +176,8 @@ pub fn write(path: &Path, records: &[PeerRecord]) -> Result<bool, PeerError> {
 
 /// Read the backup at `path`; `Ok(None)` if there is no file (a first start).
 pub fn read(path: &Path) -> Result<Option<Decoded>, PeerError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => decode(&text).map(Some),
+    match std::fs::read(path) {
+        Ok(bytes) => decode_bytes(&bytes).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(PeerError::BackupIo { path: path.to_path_buf(), source }),
     }

@@ -6,8 +6,9 @@ use super::session::Session;
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
 use crate::bus::{BroadcastSink, Bus, Item, ItemQueue, QueueStats};
+use crate::clock::Clock;
 use crate::error::PeerError;
-use crate::score::PeerKey;
+use crate::score::{PeerKey, ScoreBoard};
 use bitmark_record::BlockDigest;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -135,6 +136,9 @@ impl BroadcastSink for PushQueue {
 /// One upstream peer, served by its own thread. Dropping it closes it.
 pub struct Upstream {
     shared: Arc<Shared>,
+    /// Where the peer's points are read at [`Upstream::status`], and the time to read them at.
+    scores: Arc<ScoreBoard>,
+    clock: Arc<dyn Clock>,
     own_key: Vec<u8>,
     thread: Option<JoinHandle<()>>,
     call_timeout: Duration,
@@ -151,6 +155,7 @@ impl Upstream {
     pub fn start_session<D: Dialer>(session: Session<D>, config: UpstreamConfig) -> Result<Upstream, PeerError> {
         let status = session.status();
         let own_key = session.own_key().to_vec();
+        let (scores, clock) = session.scoring();
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox {
                 calls: VecDeque::new(),
@@ -166,7 +171,7 @@ impl Upstream {
             .name(session.status().name)
             .spawn(move || Runner { session, shared: thread_shared }.run())
             .map_err(|e| PeerError::Config(format!("cannot start upstream thread: {e}")))?;
-        Ok(Upstream { shared, own_key, thread: Some(thread), call_timeout: config.request_timeout })
+        Ok(Upstream { shared, scores, clock, own_key, thread: Some(thread), call_timeout: config.request_timeout })
     }
 
     /// Point at `target` and register with it (bitmarkd's `Connect`, plus the reset and
@@ -220,9 +225,15 @@ impl Upstream {
         bus.attach(&self.shared);
     }
 
-    /// A snapshot, as of the thread's last step.
+    /// A snapshot, as of the thread's last step, except the peer's points, which are read now:
+    /// the connector penalises a peer between the thread's steps, which can be a poll interval
+    /// (30 s) apart, and `/status` must show a penalty when it happens.
     pub fn status(&self) -> UpstreamStatus {
-        self.shared.status().clone()
+        let mut status = self.shared.status().clone();
+        if let Some(target) = status.target {
+            status.score = self.scores.standing(&target.public_key, self.clock.instant()).points;
+        }
+        status
     }
 
     /// Whether registered with the target (bitmarkd's `IsConnected`).

@@ -5,11 +5,13 @@ use super::backoff::Jitter;
 use super::dial::{Dialer, Target};
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
+use crate::clock::Clock;
 use crate::error::PeerError;
-use crate::score::{Offence, PeerKey};
+use crate::score::{Offence, PeerKey, ScoreBoard};
 use crate::transport::Transport;
 use crate::wire::{quote_for_log, Push, Reply, Request};
 use bitmark_record::{BlockDigest, Fault};
+use std::sync::Arc;
 use std::time::Instant;
 use tracing::{debug, info, warn};
 
@@ -160,6 +162,12 @@ impl<D: Dialer> Session<D> {
     /// The target.
     pub fn target(&self) -> Option<Target> {
         self.target
+    }
+
+    /// The score table and clock offences are reported with, so a handle can read a peer's
+    /// points as they are now rather than as of the session's last step.
+    pub(super) fn scoring(&self) -> (Arc<ScoreBoard>, Arc<dyn Clock>) {
+        (Arc::clone(&self.env.scores), Arc::clone(&self.env.clock))
     }
 
     /// Our public key, as registered.

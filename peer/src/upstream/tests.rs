@@ -490,6 +490,29 @@ fn the_threaded_upstream_over_memory() {
 }
 
 #[test]
+fn a_penalty_shows_in_the_status_at_once() {
+    let local = Local::new();
+    local.remote(1);
+    let mut env = local.env();
+    env.clock = Arc::new(SystemClock);
+    let dialer = MemoryDialer::new(&local.network, CHAIN, "us");
+    let upstream = Upstream::start(UpstreamConfig::default(), dialer, env).unwrap();
+    upstream.retarget(target(1)).unwrap();
+    let deadline = Instant::now() + 10 * SECOND;
+    while upstream.status().remote_digest_of_local_height.is_none() {
+        assert!(Instant::now() < deadline, "{:?}", upstream.status());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(upstream.status().score, 0.0);
+    // The connector penalises the peer; the upstream's thread sleeps until its next poll, 30 s
+    // away, yet the status shows the points now.
+    local.scores.report(&[1; 32], Offence::InvalidBlock, Instant::now());
+    let score = upstream.status().score;
+    assert!(score > 0.9 * Offence::InvalidBlock.points(), "{score}");
+    upstream.close();
+}
+
+#[test]
 fn default_timings_are_consistent() {
     let config = UpstreamConfig::default();
     // The connector's voters must have answered within 60 s (`activeTime`): two polls fit.

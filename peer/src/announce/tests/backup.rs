@@ -117,6 +117,24 @@ fn one_bad_entry_does_not_lose_the_file() {
 }
 
 #[test]
+fn bytes_that_are_not_utf8() {
+    let clean = |s: &str| s.split_whitespace().collect::<String>();
+    let one = clean(ENTRY_1);
+    // Invalid UTF-8 after the first value is ignored, as any trailing garbage.
+    let file = [format!("[\"{one}\"]").as_bytes(), b"\xff\xfe"].concat();
+    assert_eq!(backup::decode_bytes(&file).unwrap().entries, [entry_1()]);
+    // Inside it, it is malformed JSON; a file with it is refused whole, not a panic or an I/O error.
+    assert!(matches!(backup::decode_bytes(b"[\"\xff\"]"), Err(PeerError::BackupJson(_))));
+    let path = scratch("latin1.json");
+    std::fs::write(&path, b"[\"\xe9\"]").unwrap();
+    assert!(matches!(backup::read(&path), Err(PeerError::BackupJson(_))));
+    // The announcer restores from bytes as from the file.
+    let (_, announcer) = announcer(TableLimits::default());
+    let report = announcer.restore_bytes(&file, at(T0) + minutes(10)).unwrap();
+    assert_eq!((report.added, report.refused), (1, 0));
+}
+
+#[test]
 fn what_gets_written() {
     let record = |n: u8, listeners: Vec<u8>| PeerRecord {
         public_key: key(n),
