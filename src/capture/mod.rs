@@ -23,6 +23,7 @@ pub fn show_frame(frame: &[u8]) -> String {
     }
     match frame.get(..HEX_PREFIX) {
         Some(head) if frame.len() > HEX_PREFIX => format!("{}…({} bytes)", hex::encode(head), frame.len()),
+        _ if frame.is_empty() => "\"\"".to_string(),
         _ => hex::encode(frame),
     }
 }
@@ -51,7 +52,7 @@ mod tests {
         assert_eq!(show_frame(b"block not found"), "\"block not found\"");
         assert_eq!(show_frame(&[0, 1, 2]), "000102");
         assert_eq!(show_frame(&[7; 4506]), format!("{}…(4506 bytes)", "07".repeat(16)));
-        assert_eq!(show_frame(b""), "");
+        assert_eq!(show_frame(b""), "\"\"");
         assert_eq!(command_label(b"issues"), "issues");
         assert_eq!(command_label(b"a b"), "\"a b\"");
         assert_eq!(command_label(b""), "\"\"");

@@ -5,7 +5,7 @@ use crate::error::{NodeError, Result};
 use bitmark_peer::capture::format::{self, Line};
 use serde::Serialize;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Take};
 use std::path::{Path, PathBuf};
 
 /// The longest line read: a record of 21 frames of libzmq's largest (5 MB), in hex, fits.
@@ -24,10 +24,12 @@ pub struct Damaged {
 }
 
 /// The lines of one capture file, in order: `(line number, line or why not)`. Blank lines are
-/// skipped; a read error ends the file after being reported as its last line.
+/// skipped; a read error ends the file after being reported as its last line. Only what the
+/// file held when it was opened is read: a file still being written (even by the node a replay
+/// is talking to) ends there.
 pub struct CaptureReader {
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: BufReader<Take<File>>,
     line: u64,
     done: bool,
 }
@@ -36,7 +38,9 @@ impl CaptureReader {
     /// Open `path`.
     pub fn open(path: &Path) -> Result<CaptureReader> {
         let file = File::open(path).map_err(|e| NodeError::io(path.display(), e))?;
-        Ok(CaptureReader { path: path.to_path_buf(), reader: BufReader::with_capacity(1 << 16, file), line: 0, done: false })
+        let length = file.metadata().map_err(|e| NodeError::io(path.display(), e))?.len();
+        let reader = BufReader::with_capacity(1 << 16, file.take(length));
+        Ok(CaptureReader { path: path.to_path_buf(), reader, line: 0, done: false })
     }
 
     /// The file read.

@@ -203,6 +203,17 @@ pub enum Rule {
     RegisterHead,
 }
 
+impl Rule {
+    /// Its name, as in the JSON report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::Exact => "exact",
+            Rule::InfoWithoutVersion => "infoWithoutVersion",
+            Rule::RegisterHead => "registerHead",
+        }
+    }
+}
+
 /// Compare `got` with `expected`, the recorded reply to a request with `function`: error
 /// replies and everything but `I` and `R` byte for byte; see [`Rule`] for those two.
 pub fn compare(function: &[u8], expected: &[Vec<u8>], got: &[Vec<u8>]) -> (Rule, bool) {
@@ -346,10 +357,10 @@ impl ReplayReport {
                 (None, error) => format!("no reply ({})", error.as_deref().unwrap_or("")),
             };
             out.push_str(&format!(
-                "seq {} {} ({:?}): expected [{}] got {got}\n",
+                "seq {} {} ({}): expected [{}] got {got}\n",
                 d.seq,
                 d.command,
-                d.rule,
+                d.rule.name(),
                 d.expected.join(", ")
             ));
         }
