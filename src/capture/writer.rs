@@ -3,10 +3,10 @@
 //!
 //! On the transports' threads the recorder only checks two bounds (records and bytes waiting),
 //! copies the frames and reads the clock; when either bound is reached the exchange is dropped
-//! and counted, never waited for. The writer numbers what it takes off the channel (so sequence
-//! numbers follow the file order), writes a `dropped` line before the next record whenever
-//! exchanges were lost, flushes whenever the channel is empty, and on close writes an `end`
-//! line with the session's totals.
+//! and counted, never waited for. Every [`DRAIN_INTERVAL`] the writer empties the channel and
+//! flushes the file; it numbers what it takes off the channel (so sequence numbers follow the
+//! file order), writes a `dropped` line before the next record whenever exchanges were lost,
+//! and on close writes an `end` line with the session's totals.
 //!
 //! Rotation: before a line would take the file past `max_bytes` (a file holding only its header
 //! takes the line whatever its size), `FILE` becomes `FILE.1`, `FILE.1` becomes `FILE.2` and so
@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{error, info, warn};
 
 const TARGET: &str = "node::capture";
@@ -41,6 +41,10 @@ pub const QUEUE_RECORDS: usize = 4096;
 /// Frame bytes waiting for the writer before new exchanges are dropped (one exchange larger
 /// than this is still taken when nothing waits).
 pub const QUEUE_BYTES: usize = 64 << 20;
+/// How often the writer drains the channel and flushes. It never waits on the channel, so
+/// handing an exchange over never has to wake it: no system call on the transports' threads.
+/// At this pace [`QUEUE_RECORDS`] absorbs 200 000 exchanges a second.
+pub const DRAIN_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Where and how much to record.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -363,32 +367,16 @@ struct Writer {
 
 impl Writer {
     fn run(mut self, receiver: Receiver<Message>) {
-        loop {
-            let message = match receiver.try_recv() {
-                Ok(message) => message,
-                Err(TryRecvError::Empty) => {
-                    self.flush();
-                    match receiver.recv() {
-                        Ok(message) => message,
-                        Err(_) => break,
-                    }
+        'running: loop {
+            loop {
+                match receiver.try_recv() {
+                    Ok(Message::Exchange(pending)) => self.exchange(pending),
+                    Ok(Message::Stop) | Err(TryRecvError::Disconnected) => break 'running,
+                    Err(TryRecvError::Empty) => break,
                 }
-                Err(TryRecvError::Disconnected) => break,
-            };
-            match message {
-                Message::Exchange(pending) => {
-                    self.recorder.queued_bytes.fetch_sub(pending.bytes, Ordering::Relaxed);
-                    self.report_drops(pending.time);
-                    let mut record = pending.record;
-                    record.seq = self.take_seq();
-                    if self.write(&Line::Exchange(record)) {
-                        self.recorder.written.fetch_add(1, Ordering::Relaxed);
-                    } else {
-                        self.recorder.drop_one();
-                    }
-                }
-                Message::Stop => break,
             }
+            self.flush();
+            std::thread::sleep(DRAIN_INTERVAL);
         }
         let now = unix_nanos();
         self.report_drops(now);
@@ -397,6 +385,18 @@ impl Writer {
         self.write(&Line::End(End { seq, time: now, records: stats.records, dropped: stats.dropped }));
         self.flush();
         info!(target: TARGET, records = stats.records, dropped = stats.dropped, files = stats.files, "capture closed");
+    }
+
+    fn exchange(&mut self, pending: Pending) {
+        self.recorder.queued_bytes.fetch_sub(pending.bytes, Ordering::Relaxed);
+        self.report_drops(pending.time);
+        let mut record = pending.record;
+        record.seq = self.take_seq();
+        if self.write(&Line::Exchange(record)) {
+            self.recorder.written.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.recorder.drop_one();
+        }
     }
 
     fn take_seq(&mut self) -> u64 {
