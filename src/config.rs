@@ -343,8 +343,7 @@ impl Settings {
                     .map_err(|e| ConfigError::new(field_or_flag(args.status.is_some(), "status"), e))?,
             ),
         };
-        let capture_max_bytes =
-            args.capture_max_bytes.or(file.capture_max_bytes).unwrap_or(capture::DEFAULT_MAX_BYTES);
+        let capture_max_bytes = args.capture_max_bytes.or(file.capture_max_bytes).unwrap_or(capture::DEFAULT_MAX_BYTES);
         if capture_max_bytes < capture::MIN_MAX_BYTES {
             return Err(ConfigError::new(
                 field_or_flag(args.capture_max_bytes.is_some(), "capture_max_bytes"),

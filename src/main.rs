@@ -280,7 +280,10 @@ enum Output {
     /// Printed already (`run` prints when the node is up).
     Nothing,
     /// Text for people, and whether the command succeeded (exit status 0 or 1).
-    Report { text: String, ok: bool },
+    Report {
+        text: String,
+        ok: bool,
+    },
 }
 
 fn run(cli: &Cli) -> Result<Output> {

@@ -98,11 +98,10 @@ impl LocalNode {
         let store = Arc::new(chaindir::open_store(data_dir, chain, StoreOptions::default())?);
         let (hooks, _) = reservoir::open(data_dir, &store)?;
         let mode = Arc::new(Mode::new(header.mode != "resynchronise"));
-        let node_key: [u8; 32] = header
-            .node_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| NodeError::Input(format!("capture header: node key of {} bytes", header.node_key.len())))?;
+        let node_key: [u8; 32] =
+            header.node_key.as_slice().try_into().map_err(|_| {
+                NodeError::Input(format!("capture header: node key of {} bytes", header.node_key.len()))
+            })?;
         let peers = Arc::new(Announcer::new(node_key, &[], TableLimits::default(), Arc::new(SystemClock)));
         let handler = Handler::new(
             VERSION,
@@ -230,9 +229,7 @@ pub fn compare(function: &[u8], expected: &[Vec<u8>], got: &[Vec<u8>]) -> (Rule,
                 _ => (Rule::Exact, expected == got),
             }
         }
-        (b"R", Some(b"R")) => {
-            (Rule::RegisterHead, expected.len() == got.len() && expected.get(..2) == got.get(..2))
-        }
+        (b"R", Some(b"R")) => (Rule::RegisterHead, expected.len() == got.len() && expected.get(..2) == got.get(..2)),
         _ => (Rule::Exact, expected == got),
     }
 }
@@ -516,7 +513,10 @@ mod tests {
             let json = format!(r#"{{"version":"{version}","chain":"local","normal":true,"height":{height}}}"#);
             frames(&[b"I", json.as_bytes()])
         };
-        assert_eq!(compare(b"I", &info("bitmark-node 0.1.0", 7), &info("bitmark-node 9.9.9", 7)), (Rule::InfoWithoutVersion, true));
+        assert_eq!(
+            compare(b"I", &info("bitmark-node 0.1.0", 7), &info("bitmark-node 9.9.9", 7)),
+            (Rule::InfoWithoutVersion, true)
+        );
         assert_eq!(compare(b"I", &info("x", 7), &info("x", 8)), (Rule::InfoWithoutVersion, false));
         assert_eq!(compare(b"I", &info("x", 7), &frames(&[b"I", b"{}"])), (Rule::Exact, false));
         let error = frames(&[b"E", b"invalid chain"]);

@@ -346,9 +346,9 @@ impl FileWriter {
         Ok(())
     }
 
-    /// Whether `line` fits before `max_bytes` (anything fits after the header alone).
+    /// Whether `line` and its newline fit in `max_bytes` (anything fits after the header alone).
     fn fits(&self, line: &str, max_bytes: u64) -> bool {
-        self.bytes <= self.header_bytes || self.bytes + line.len() as u64 + 1 <= max_bytes
+        self.bytes <= self.header_bytes || self.bytes + (line.len() as u64) < max_bytes
     }
 }
 

@@ -85,7 +85,8 @@ pub fn listener_capture(clients: usize, seconds: u64) -> Result<Value> {
         normal: true,
     };
     let capture = Capture::start(CaptureOptions::new(path.clone(), crate::node::daemon::VERSION), Box::new(snapshot))?;
-    let outcome = bitmark_peer::bench::listener_tapped(clients.max(1), Duration::from_secs(seconds.max(1)), capture.tap());
+    let outcome =
+        bitmark_peer::bench::listener_tapped(clients.max(1), Duration::from_secs(seconds.max(1)), capture.tap());
     let stats = capture.close();
     let report = outcome?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

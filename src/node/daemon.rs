@@ -18,7 +18,6 @@
 //! disk has.
 
 use super::http::{HttpServer, Response, Routes};
-use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
 use super::producer::{self, Producer, ProducerThread};
@@ -27,6 +26,7 @@ use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
 use super::upstreams::UpstreamSet;
 use super::views::{Mode, StoreChainView};
+use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use crate::commands::{chaindir, keygen};
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};

@@ -32,7 +32,15 @@ fn fixture() -> PathBuf {
 
 fn test_chain(dir: &Path, blocks: u64) {
     let out = run_node(
-        &["testchain", "--blocks", &blocks.to_string(), "--seed", &SEED.to_string(), "--data-dir", dir.to_str().unwrap()],
+        &[
+            "testchain",
+            "--blocks",
+            &blocks.to_string(),
+            "--seed",
+            &SEED.to_string(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ],
         "",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
@@ -87,7 +95,10 @@ fn the_fixture_replays_without_differences_on_the_same_chain_locally_and_live() 
     assert_eq!((code, &report["different"]), (Some(0), &Value::from(0)), "{report}");
     assert_eq!(report["compared"], summary["directions"]["in"], "{report}");
     // --filter and --from/--to pick what is sent.
-    let (code, report) = replay(&fixture(), &["--target", &target, "--server-key", key.to_str().unwrap(), "--filter", "N", "--filter", "B", "--to", "12"]);
+    let (code, report) = replay(
+        &fixture(),
+        &["--target", &target, "--server-key", key.to_str().unwrap(), "--filter", "N", "--filter", "B", "--to", "12"],
+    );
     assert_eq!(code, Some(0), "{report}");
     assert_eq!(
         report["compared"].as_u64().unwrap() + report["skipped"].as_u64().unwrap(),
@@ -248,7 +259,8 @@ fn record_the_sync_fixture() {
     let issues: Vec<u8> = [1usize, 2]
         .iter()
         .flat_map(|&who| {
-            let issue = BitmarkIssue { asset_id, owner: accounts[who].account.clone(), nonce: 0, signature: Vec::new() };
+            let issue =
+                BitmarkIssue { asset_id, owner: accounts[who].account.clone(), nonce: 0, signature: Vec::new() };
             sign_record(issue.into(), &accounts[who].key, None).unwrap()
         })
         .collect();

@@ -283,7 +283,11 @@ mod tests {
             Line::Exchange(record()),
             Line::Exchange(Record {
                 dir: Direction::Out,
-                peer: RecordPeer { address: Some("127.0.0.1:22136".into()), routing_id: vec![], key: Some(vec![1; 32]) },
+                peer: RecordPeer {
+                    address: Some("127.0.0.1:22136".into()),
+                    routing_id: vec![],
+                    key: Some(vec![1; 32]),
+                },
                 reply: None,
                 error: Some("timed out".into()),
                 ..record()

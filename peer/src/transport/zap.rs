@@ -102,7 +102,10 @@ mod tests {
     #[test]
     fn every_client_is_accepted_with_its_key_as_user_id() {
         let reply = reply_to(&request(b"1.0", b"CURVE")).unwrap();
-        assert_eq!(reply[..6], [b"rid".to_vec(), vec![], b"1.0".to_vec(), b"7".to_vec(), b"200".to_vec(), b"OK".to_vec()]);
+        assert_eq!(
+            reply[..6],
+            [b"rid".to_vec(), vec![], b"1.0".to_vec(), b"7".to_vec(), b"200".to_vec(), b"OK".to_vec()]
+        );
         assert_eq!(reply[6], "ab".repeat(32).into_bytes());
         assert_eq!(reply_to(&request(b"1.0", b"NULL")).unwrap()[6], b"");
         assert_eq!(reply_to(&request(b"2.0", b"CURVE")).unwrap()[4], b"400");

@@ -193,7 +193,8 @@ impl ZmqListener {
         control.set_linger(0).map_err(zmq_err)?;
         control.connect(&inproc("control")).map_err(zmq_err)?;
 
-        let lane = |name, limits| Lane::start(name, limits, context, &inproc("replies"), Arc::clone(&service), tap.clone());
+        let lane =
+            |name, limits| Lane::start(name, limits, context, &inproc("replies"), Arc::clone(&service), tap.clone());
         let query = lane("query", config.limits.query())?;
         let push = lane("push", config.limits.push())?;
         let connections = Arc::new(AtomicU64::new(0));
