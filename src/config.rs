@@ -1,8 +1,8 @@
 //! The node's configuration: a TOML file with bitmarkd's concepts and names (`chain`,
 //! `data_directory`, `nodes`, `fast_sync`, `standalone`, `[peering]` with `listen`, `announce`,
 //! `connect`, `dynamic_connections`, `prefer_ipv6` and the key files), plus the settings that
-//! are ours (`min_clients`, `status`, `capture`, `produce_blocks`, `log_json`, listener and
-//! table bounds). Command-line flags override the file, the file overrides the defaults.
+//! are ours (`min_clients`, `status`, `capture` and its rotation, `produce_blocks`, `log_json`,
+//! listener and table bounds). Command-line flags override the file, the file overrides the defaults.
 //!
 //! [`ConfigFile`] is what the file says (serde, `deny_unknown_fields`: a misspelt key is an
 //! error, never silently a default). [`Settings::resolve`] turns it into what the node runs
@@ -15,6 +15,7 @@
 //! directory of the configuration file (bitmarkd's `"."`), or the current directory without
 //! one, instead of refusing to start. `nodes` defaults to `none`.
 
+use crate::capture::writer as capture;
 use crate::keyfile::{self, KeyKind};
 use bitmark_peer::announce::{Nodes, TableLimits};
 use bitmark_peer::transport::ListenerLimits;
@@ -80,8 +81,14 @@ pub struct ConfigFile {
     /// Address of the HTTP status and metrics server, e.g. `127.0.0.1:22139` (default: none,
     /// no server). It has no authentication: bind it to loopback.
     pub status: Option<String>,
-    /// File to record every peer message in and out (default: none). Not yet supported.
+    /// File to record every peer message in and out, JSON Lines (default: none). Relative to
+    /// the data directory.
     pub capture: Option<PathBuf>,
+    /// Rotate the capture file before it grows past this many bytes (default 64 MiB, at least
+    /// 4096).
+    pub capture_max_bytes: Option<u64>,
+    /// Rotated capture files kept, `FILE.1` (newest) to `FILE.<N>` (default 4; 0 keeps none).
+    pub capture_keep: Option<usize>,
     /// Local chain only: build a block of the reservoir's verified items this often, e.g.
     /// `"10s"` (default: never).
     #[serde(with = "humantime_serde")]
@@ -202,9 +209,16 @@ pub struct RunArgs {
     /// Serve `/status` and `/metrics` over HTTP on this address (port 0 picks one).
     #[arg(long, value_name = "ADDR")]
     pub status: Option<String>,
-    /// Record peer messages to this file (not yet supported).
+    /// Record every peer message in and out to this file (JSON Lines; relative to the current
+    /// directory).
     #[arg(long, value_name = "FILE")]
     pub capture: Option<PathBuf>,
+    /// Rotate the capture file before it grows past this many bytes (default 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub capture_max_bytes: Option<u64>,
+    /// Rotated capture files kept (default 4).
+    #[arg(long, value_name = "N")]
+    pub capture_keep: Option<usize>,
     /// Trust digests from the next block's header while catching up (not yet supported).
     #[arg(long)]
     pub fast_sync: bool,
@@ -259,6 +273,10 @@ pub struct Settings {
     pub status: Option<SocketAddr>,
     /// Capture file, absolute.
     pub capture: Option<PathBuf>,
+    /// Capture file rotation size.
+    pub capture_max_bytes: u64,
+    /// Rotated capture files kept.
+    pub capture_keep: usize,
     /// Block production interval.
     pub produce_blocks: Option<Duration>,
     /// Time between connector rounds.
@@ -338,6 +356,13 @@ impl Settings {
                     .map_err(|e| ConfigError::new(field_or_flag(args.status.is_some(), "status"), e))?,
             ),
         };
+        let capture_max_bytes = args.capture_max_bytes.or(file.capture_max_bytes).unwrap_or(capture::DEFAULT_MAX_BYTES);
+        if capture_max_bytes < capture::MIN_MAX_BYTES {
+            return Err(ConfigError::new(
+                field_or_flag(args.capture_max_bytes.is_some(), "capture_max_bytes"),
+                format!("must be at least {}", capture::MIN_MAX_BYTES),
+            ));
+        }
         let produce_blocks = match args.produce_blocks {
             Some(0) => return Err(ConfigError::new("--produce-blocks", "must be at least 1 second")),
             Some(secs) => Some(Duration::from_secs(secs)),
@@ -414,6 +439,8 @@ impl Settings {
         let settings = Settings {
             chain,
             capture: args.capture.as_ref().map(|p| cwd.join(p)).or_else(|| file.capture.map(|p| data_dir.join(p))),
+            capture_max_bytes,
+            capture_keep: args.capture_keep.or(file.capture_keep).unwrap_or(capture::DEFAULT_KEEP),
             data_dir,
             nodes,
             fast_sync: args.fast_sync || file.fast_sync,
@@ -436,11 +463,8 @@ impl Settings {
     }
 
     /// Settings that are accepted but not implemented yet: the node refuses to start with any
-    /// of them rather than run without what was asked for.
+    /// of them rather than run without what was asked for. None at present.
     pub fn unsupported(&self) -> Option<ConfigError> {
-        if self.capture.is_some() {
-            return Some(ConfigError::new("capture", "not yet supported (message capture is still to come)"));
-        }
         None
     }
 }
@@ -705,12 +729,30 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_settings_are_reported() {
+    fn every_setting_is_supported() {
         let args = RunArgs { fast_sync: true, ..RunArgs::default() };
         assert!(resolve_text("", &args).unwrap().unsupported().is_none(), "the connector fast-syncs");
-        let s = resolve_text("capture = \"cap.bin\"", &RunArgs::default()).unwrap();
-        assert_eq!(s.capture, Some(PathBuf::from("/etc/bitmark/cap.bin")));
-        assert_eq!(s.unsupported().unwrap().field, "capture");
+        let s = resolve_text("capture = \"cap.jsonl\"", &RunArgs::default()).unwrap();
+        assert!(s.unsupported().is_none());
+    }
+
+    #[test]
+    fn capture_settings_resolve_from_the_file_and_the_flags() {
+        let s = resolve_text("", &RunArgs::default()).unwrap();
+        assert_eq!((s.capture.as_ref(), s.capture_max_bytes, s.capture_keep), (None, 64 << 20, 4));
+        let text = "capture = \"cap.jsonl\"\ncapture_max_bytes = 10000\ncapture_keep = 0";
+        let s = resolve_text(text, &RunArgs::default()).unwrap();
+        assert_eq!(s.capture, Some(PathBuf::from("/etc/bitmark/cap.jsonl")), "relative to the data directory");
+        assert_eq!((s.capture_max_bytes, s.capture_keep), (10000, 0));
+        let args = RunArgs {
+            capture: Some("here.jsonl".into()),
+            capture_max_bytes: Some(5000),
+            capture_keep: Some(9),
+            ..RunArgs::default()
+        };
+        let s = resolve_text(text, &args).unwrap();
+        assert_eq!(s.capture, Some(PathBuf::from("/home/me/here.jsonl")), "relative to the current directory");
+        assert_eq!((s.capture_max_bytes, s.capture_keep), (5000, 9));
     }
 
     /// Each bad input, and the field and reason its error must name.
@@ -755,6 +797,14 @@ mod tests {
                 "at least",
             ),
             ("produce_blocks = \"5s\"".into(), RunArgs::default(), "produce_blocks", "only be produced on the local"),
+            ("capture_max_bytes = 100".into(), RunArgs::default(), "capture_max_bytes", "at least 4096"),
+            ("capture_keep = -1".into(), RunArgs::default(), "capture_keep", "invalid"),
+            (
+                String::new(),
+                RunArgs { capture_max_bytes: Some(1), ..RunArgs::default() },
+                "--capture-max-bytes",
+                "at least 4096",
+            ),
             (String::new(), RunArgs { connect: vec!["nokey".into()], ..RunArgs::default() }, "--connect", "expected"),
             (
                 String::new(),

@@ -1,7 +1,7 @@
 //! `bitmark-node`: a Rust implementation of the bitmarkd peer subsystem.
 //!
 //! Every command prints one JSON object to stdout (or, for `encode` and `genesis`, one line of
-//! hex). Failures print `{"error": "<text>"}` and exit with status 1; for chain-format errors the
+//! hex; `replay` and `capture inspect` print text unless given `--json`). Failures print `{"error": "<text>"}` and exit with status 1; for chain-format errors the
 //! text is bitmarkd's fault text, so tools can compare our answers with bitmarkd's.
 
 use bitmark_node::commands;
@@ -104,11 +104,64 @@ enum Command {
     /// and `listener` (requests per second).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Re-run the inbound requests of a capture (`run --capture`) against a node state opened
+    /// from a data directory, or a live node, and compare every reply with the recorded one.
+    /// Exits 1 if any differs.
+    Replay {
+        /// The capture files of one session, oldest first (`FILE.2 FILE.1 FILE`).
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Replay against the chain and reservoir in this data directory (pushes change it:
+        /// use a copy).
+        #[arg(long, required_unless_present = "target", conflicts_with = "target")]
+        data_dir: Option<PathBuf>,
+        /// Replay against a live node at tcp://HOST:PORT over CURVE.
+        #[arg(long, requires = "server_key")]
+        target: Option<String>,
+        /// The live node's public key file (its peer.public).
+        #[arg(long)]
+        server_key: Option<PathBuf>,
+        /// max: as fast as answered; realtime: with the recorded gaps.
+        #[arg(long, value_enum, default_value = "max")]
+        speed: bitmark_node::capture::replay::Speed,
+        /// The first sequence number replayed.
+        #[arg(long, value_name = "SEQ")]
+        from: Option<u64>,
+        /// The last sequence number replayed.
+        #[arg(long, value_name = "SEQ")]
+        to: Option<u64>,
+        /// Only requests with this function (repeatable: --filter N --filter B).
+        #[arg(long, value_name = "CMD")]
+        filter: Vec<String>,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Capture files: `inspect`.
+    #[command(subcommand)]
+    Capture(CaptureCommand),
     /// Print a chain's genesis block as hex.
     Genesis {
         /// bitmark, testing or local.
         #[arg(long, default_value = "bitmark")]
         chain: Chain,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaptureCommand {
+    /// Summarise capture files (counts by command, direction and peer, time span, errors,
+    /// damaged lines) and list every exchange.
+    Inspect {
+        /// The capture files, oldest first.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The summary only, without the listing.
+        #[arg(long)]
+        no_list: bool,
     },
 }
 
@@ -189,6 +242,10 @@ enum BenchCommand {
         /// Seconds per server.
         #[arg(long, default_value_t = 4)]
         seconds: u64,
+        /// Instead: the listener without and with a capture recording to a temporary file,
+        /// and their ratio (what capturing costs).
+        #[arg(long)]
+        capture: bool,
     },
 }
 
@@ -222,6 +279,11 @@ enum Output {
     Line(String),
     /// Printed already (`run` prints when the node is up).
     Nothing,
+    /// Text for people, and whether the command succeeded (exit status 0 or 1).
+    Report {
+        text: String,
+        ok: bool,
+    },
 }
 
 fn run(cli: &Cli) -> Result<Output> {
@@ -272,8 +334,40 @@ fn run(cli: &Cli) -> Result<Output> {
                 Output::Line(bench::sync_summary(&report))
             }
         }
-        Command::Bench(BenchCommand::Listener { clients, seconds }) => {
+        Command::Bench(BenchCommand::Listener { clients, seconds, capture: false }) => {
             Output::Json(bench::listener(*clients, *seconds)?)
+        }
+        Command::Bench(BenchCommand::Listener { clients, seconds, capture: true }) => {
+            Output::Json(bench::listener_capture(*clients, *seconds)?)
+        }
+        Command::Replay { captures, data_dir, target, server_key, speed, from, to, filter, json } => {
+            let against = match (data_dir, target, server_key) {
+                (Some(dir), _, _) => replay::Against::DataDir(dir.clone()),
+                (None, Some(target), Some(key)) => {
+                    replay::Against::Live { target: target.clone(), server_key: key.clone() }
+                }
+                _ => return Err(NodeError::Input("give --data-dir, or --target with --server-key".into())),
+            };
+            let options = bitmark_node::capture::replay::ReplayOptions {
+                from: *from,
+                to: *to,
+                filter: filter.clone(),
+                speed: *speed,
+            };
+            let report = replay::run(captures, &against, &options)?;
+            if *json {
+                Output::Json(report.to_json())
+            } else {
+                Output::Report { text: report.to_text(), ok: report.ok() }
+            }
+        }
+        Command::Capture(CaptureCommand::Inspect { captures, json, no_list }) => {
+            let found = capture::inspect(captures, !no_list)?;
+            if *json {
+                Output::Json(found.to_json())
+            } else {
+                Output::Report { text: found.to_text(), ok: true }
+            }
         }
         Command::Genesis { chain } => Output::Line(hex::encode(bitmark_record::genesis::block(*chain))),
     })
@@ -302,6 +396,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Output::Nothing) => ExitCode::SUCCESS,
+        Ok(Output::Report { text, ok }) => {
+            println!("{text}");
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Err(e) => {
             println!("{}", print(&serde_json::json!({ "error": e.to_string() })));
             ExitCode::FAILURE

@@ -3,8 +3,9 @@
 //! CURVE ROUTER that echoes each request, measured in the same run on the same machine. The
 //! ratio says what the listener's parsing, lanes and hand-back cost over libzmq and CURVE
 //! themselves. The node's `bench listener` command and `cargo bench -p bitmark-peer` call
-//! [`listener`].
+//! [`listener`]; [`listener_tapped`] measures what a capture tap costs the same listener.
 
+use crate::capture::Tap;
 use crate::error::PeerError;
 use crate::testing::Fixture;
 use crate::transport::{ClientConfig, CurveKeys, ListenerConfig, ListenerLimits, ZmqClient, ZmqListener};
@@ -97,37 +98,96 @@ impl fmt::Display for Report {
 pub fn listener(clients: usize, duration: Duration) -> Result<Report, PeerError> {
     let clients = clients.max(1);
     let server_context = zmq::Context::new();
-    let client_context = zmq::Context::new();
-
-    let keys = CurveKeys::generate()?;
-    let fixture = Fixture::new(CHAIN, 3, crate::testing::FakePool::default());
-    let config = ListenerConfig {
-        chain: CHAIN,
-        listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
-        secret_key: keys.secret,
-        limits: ListenerLimits::default(),
-    };
-    let listener = ZmqListener::start(&server_context, config, fixture.handler.clone())?;
-    let addr = listener.local_addrs().first().copied().ok_or_else(|| PeerError::Config("not bound".into()))?;
+    let listener = BenchListener::start(&server_context, None)?;
     let echo = EchoServer::start(&server_context)?;
+    let measured = alternate(clients, duration, [(listener.addr, listener.public_key), (echo.addr, echo.public_key)]);
+    listener.stop();
+    echo.stop();
+    measured.map(|[on_listener, on_echo]| Report { clients, listener: on_listener, echo: on_echo })
+}
 
-    let rounds = duration.as_secs().clamp(1, u64::from(u32::MAX)) as u32;
-    let round = duration / rounds;
-    let mut on_listener = Measurement { requests: 0, elapsed: Duration::ZERO };
-    let mut on_echo = on_listener;
-    let mut outcome = Ok(());
-    for _ in 0..rounds {
-        outcome = run_clients(&client_context, addr, keys.public, clients, round)
-            .map(|m| on_listener.add(m))
-            .and_then(|()| run_clients(&client_context, echo.addr, echo.public_key, clients, round))
-            .map(|m| on_echo.add(m));
-        if outcome.is_err() {
-            break;
+/// The listener without and with a capture tap.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TapReport {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// `N` against the listener with no tap.
+    pub plain: Measurement,
+    /// `N` against the same listener and handler showing every exchange to the tap.
+    pub tapped: Measurement,
+}
+
+impl TapReport {
+    /// Tapped requests/s over plain requests/s: 1 means the tap costs nothing.
+    pub fn ratio(&self) -> f64 {
+        let plain = self.plain.per_second();
+        if plain > 0.0 {
+            self.tapped.per_second() / plain
+        } else {
+            0.0
         }
     }
-    listener.shutdown();
-    echo.stop();
-    outcome.map(|()| Report { clients, listener: on_listener, echo: on_echo })
+}
+
+/// What a capture tap costs the listener: `N` requests/s from `clients` concurrent CURVE
+/// clients for `duration` per listener, one listener without a tap and one showing every
+/// exchange to `tap`, in alternating rounds as in [`listener`]. Each listener has its own
+/// libzmq context, since a tapped listener runs the context's ZAP handler.
+pub fn listener_tapped(clients: usize, duration: Duration, tap: Arc<dyn Tap>) -> Result<TapReport, PeerError> {
+    let clients = clients.max(1);
+    let (plain_context, tapped_context) = (zmq::Context::new(), zmq::Context::new());
+    let plain = BenchListener::start(&plain_context, None)?;
+    let tapped = BenchListener::start(&tapped_context, Some(tap))?;
+    let measured = alternate(clients, duration, [(plain.addr, plain.public_key), (tapped.addr, tapped.public_key)]);
+    plain.stop();
+    tapped.stop();
+    measured.map(|[plain, tapped]| TapReport { clients, plain, tapped })
+}
+
+/// A [`ZmqListener`] on 127.0.0.1 serving a [`Fixture`] handler with default limits.
+struct BenchListener {
+    listener: ZmqListener,
+    addr: SocketAddr,
+    public_key: [u8; 32],
+}
+
+impl BenchListener {
+    fn start(context: &zmq::Context, tap: Option<Arc<dyn Tap>>) -> Result<BenchListener, PeerError> {
+        let keys = CurveKeys::generate()?;
+        let fixture = Fixture::new(CHAIN, 3, crate::testing::FakePool::default());
+        let config = ListenerConfig {
+            chain: CHAIN,
+            listen: vec![SocketAddr::from(([127, 0, 0, 1], 0))],
+            secret_key: keys.secret,
+            limits: ListenerLimits::default(),
+        };
+        let listener = ZmqListener::start_tapped(context, config, fixture.handler.clone(), tap)?;
+        let addr = listener.local_addrs().first().copied().ok_or_else(|| PeerError::Config("not bound".into()))?;
+        Ok(BenchListener { listener, addr, public_key: keys.public })
+    }
+
+    fn stop(self) {
+        self.listener.shutdown();
+    }
+}
+
+/// Measure each server (address, public key) for `duration` in all, in rounds of about a second
+/// that alternate between them, so that load from elsewhere on the machine falls on all alike.
+fn alternate<const K: usize>(
+    clients: usize,
+    duration: Duration,
+    servers: [(SocketAddr, [u8; 32]); K],
+) -> Result<[Measurement; K], PeerError> {
+    let client_context = zmq::Context::new();
+    let rounds = duration.as_secs().clamp(1, u64::from(u32::MAX)) as u32;
+    let round = duration / rounds;
+    let mut measured = [Measurement { requests: 0, elapsed: Duration::ZERO }; K];
+    for _ in 0..rounds {
+        for (total, (addr, key)) in measured.iter_mut().zip(servers) {
+            total.add(run_clients(&client_context, addr, key, clients, round)?);
+        }
+    }
+    Ok(measured)
 }
 
 /// `clients` threads, each with its own CURVE REQ socket, sending `[chain]["N"]` and reading
@@ -232,5 +292,14 @@ mod tests {
         assert!(report.listener.requests > 0 && report.echo.requests > 0, "{report:?}");
         assert!(report.ratio() > 0.0);
         assert!(report.to_string().contains("ratio"));
+    }
+
+    #[test]
+    fn a_short_tapped_run_measures_both_and_the_tap_sees_the_requests() {
+        let tap = std::sync::Arc::new(crate::testing::RecordingTap::default());
+        let report = super::listener_tapped(1, std::time::Duration::from_millis(200), tap.clone()).unwrap();
+        assert!(report.plain.requests > 0 && report.tapped.requests > 0, "{report:?}");
+        // The handshake exchange before each round is not counted.
+        assert_eq!(tap.exchanges().len() as u64, report.tapped.requests + 1);
     }
 }

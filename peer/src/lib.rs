@@ -1,13 +1,15 @@
 //! The bitmarkd peer wire layer: the codec ([`wire`]), ZeroMQ CURVE and in-memory transports
 //! ([`transport`]), the request handler over injected chain, pool and peer-table views
-//! ([`listener`]), upstream clients ([`upstream`]) and peer scoring ([`score`]). The announce
-//! table ([`announce`]), broadcast bus ([`bus`]), the sync state machine ([`connector`]) and a
-//! deterministic multi-node simulation ([`sim`]) build on these. One [`clock`] (monotonic and
-//! wall time, real or manual) serves them all.
+//! ([`listener`]), upstream clients ([`upstream`]), peer scoring ([`score`]) and the capture
+//! hook and file format ([`capture`]). The announce table ([`announce`]), broadcast bus
+//! ([`bus`]), the sync state machine ([`connector`]) and a deterministic multi-node simulation
+//! ([`sim`]) build on these. One [`clock`] (monotonic and wall time, real or manual) serves
+//! them all.
 
 pub mod announce;
 pub mod bench;
 pub mod bus;
+pub mod capture;
 pub mod clock;
 pub mod connector;
 pub mod error;

@@ -1,7 +1,7 @@
 //! Fakes of the listener's views, for this crate's tests, the node's tests and simulations:
 //! a chain with a few blocks, a pool that records (and can be slowed or made to refuse), a
-//! peer table without timing rules, and a relay that records; and an honest [`Prober`] to
-//! measure a node under attack.
+//! peer table without timing rules, a relay that records, and a capture tap that records; and
+//! an honest [`Prober`] to measure a node under attack.
 
 mod prober;
 
@@ -192,6 +192,49 @@ impl RecordingRelay {
 impl crate::listener::Relay for RecordingRelay {
     fn relay(&self, item: &Push) {
         lock(&self.items).push(item.clone());
+    }
+}
+
+/// One exchange a [`RecordingTap`] saw, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TappedExchange {
+    /// In or out.
+    pub direction: crate::capture::Direction,
+    /// The other side.
+    pub peer: crate::transport::PeerInfo,
+    /// The request frames.
+    pub request: Vec<Vec<u8>>,
+    /// The reply frames, if any.
+    pub reply: Option<Vec<Vec<u8>>>,
+    /// Why there was no reply.
+    pub error: Option<String>,
+    /// A push acknowledged without processing.
+    pub dropped: bool,
+}
+
+/// A capture tap that keeps every exchange it is shown.
+#[derive(Default)]
+pub struct RecordingTap {
+    exchanges: Mutex<Vec<TappedExchange>>,
+}
+
+impl RecordingTap {
+    /// The exchanges so far, in the order the tap saw them.
+    pub fn exchanges(&self) -> Vec<TappedExchange> {
+        lock(&self.exchanges).clone()
+    }
+}
+
+impl crate::capture::Tap for RecordingTap {
+    fn exchange(&self, e: &crate::capture::Exchange<'_>) {
+        lock(&self.exchanges).push(TappedExchange {
+            direction: e.direction,
+            peer: e.peer.clone(),
+            request: e.request.to_vec(),
+            reply: e.reply.map(<[Vec<u8>]>::to_vec),
+            error: e.error.map(str::to_owned),
+            dropped: e.dropped,
+        });
     }
 }
 

@@ -4,9 +4,12 @@
 //!   peers with full verification — the connector's pipeline, bitmarkd's shape (one peer, one
 //!   block in flight, one digest thread) and the Argon2d limit, measured in one run.
 //! * `bench listener` ([`listener`]): `N` requests per second against the real listener beside
-//!   a bare CURVE echo server.
+//!   a bare CURVE echo server; with `--capture` ([`listener_capture`]), the listener without and
+//!   with a capture recording every exchange to a file.
 
+use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use crate::error::{NodeError, Result};
+use bitmark_peer::bench::Measurement;
 use bitmark_peer::sim::bench::SyncBenchOptions;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -59,11 +62,43 @@ pub fn sync_summary(report: &Value) -> String {
 /// Run the listener benchmark: `clients` concurrent CURVE clients for `seconds` per server.
 pub fn listener(clients: usize, seconds: u64) -> Result<Value> {
     let report = bitmark_peer::bench::listener(clients.max(1), Duration::from_secs(seconds.max(1)))?;
-    let measurement = |m: bitmark_peer::bench::Measurement| json!({"requests": m.requests, "seconds": m.elapsed.as_secs_f64(), "requestsPerSecond": m.per_second()});
     Ok(json!({
         "clients": report.clients,
         "listener": measurement(report.listener),
         "echo": measurement(report.echo),
         "ratio": report.ratio(),
     }))
+}
+
+/// What capturing costs the listener: `clients` concurrent CURVE clients for `seconds` per
+/// listener, one without a tap and one recording every exchange to a temporary file through
+/// the node's recorder (bounded channel, writer thread, default bounds). `ratio` is captured
+/// over plain requests/s; `capture` says what was written and dropped.
+pub fn listener_capture(clients: usize, seconds: u64) -> Result<Value> {
+    let dir = tempfile::tempdir().map_err(|e| NodeError::io("temporary directory", e))?;
+    let path = dir.path().join("bench-capture.jsonl");
+    let snapshot = || NodeSnapshot {
+        chain: bitmark_record::Chain::Testing,
+        node_key: [0; 32],
+        height: 4,
+        digest: String::new(),
+        normal: true,
+    };
+    let capture = Capture::start(CaptureOptions::new(path.clone(), crate::node::daemon::VERSION), Box::new(snapshot))?;
+    let outcome =
+        bitmark_peer::bench::listener_tapped(clients.max(1), Duration::from_secs(seconds.max(1)), capture.tap());
+    let stats = capture.close();
+    let report = outcome?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok(json!({
+        "clients": report.clients,
+        "plain": measurement(report.plain),
+        "captured": measurement(report.tapped),
+        "ratio": report.ratio(),
+        "capture": {"records": stats.records, "dropped": stats.dropped, "bytes": bytes},
+    }))
+}
+
+fn measurement(m: Measurement) -> Value {
+    json!({"requests": m.requests, "seconds": m.elapsed.as_secs_f64(), "requestsPerSecond": m.per_second()})
 }

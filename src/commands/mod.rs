@@ -1,11 +1,13 @@
 //! One module per CLI command.
 
 pub mod bench;
+pub mod capture;
 pub mod chaindir;
 pub mod check;
 pub mod decode;
 pub mod encode;
 pub mod keygen;
+pub mod replay;
 pub mod reservoir_cache;
 pub mod run;
 pub mod testchain;

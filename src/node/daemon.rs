@@ -26,6 +26,7 @@ use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
 use super::upstreams::UpstreamSet;
 use super::views::{Mode, StoreChainView};
+use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use crate::commands::{chaindir, keygen};
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
@@ -77,6 +78,7 @@ pub struct Node {
     upstreams: Arc<UpstreamSet>,
     sync: Arc<dyn Synchroniser>,
     status: Option<HttpServer>,
+    capture: Option<Capture>,
 }
 
 /// What [`Node::shutdown`] managed.
@@ -131,9 +133,17 @@ impl Node {
             )),
             None => None,
         };
-        let mode = Arc::new(Mode::new(false));
+        // A standalone node is in normal mode from the start: its listener (and a capture
+        // header) never see it resynchronising.
+        let mode = Arc::new(Mode::new(settings.standalone));
         let metrics = Arc::new(Metrics::new());
         let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), Arc::clone(&mode)));
+        // Before the listener and the upstreams, whose first exchanges it records.
+        let capture = match &settings.capture {
+            Some(path) => Some(start_capture(settings, path, &store, &mode, keys.public)?),
+            None => None,
+        };
+        let tap = capture.as_ref().map(Capture::tap);
 
         let announcer = Arc::new(Announcer::new(
             keys.public,
@@ -193,7 +203,7 @@ impl Node {
         );
         let service: Arc<dyn Service> = Arc::new(CountingService::new(Arc::new(handler), Arc::clone(&metrics)));
         let context = zmq::Context::new();
-        let listener = Arc::new(ZmqListener::start(
+        let listener = Arc::new(ZmqListener::start_tapped(
             &context,
             ListenerConfig {
                 chain: settings.chain,
@@ -202,9 +212,11 @@ impl Node {
                 limits: settings.limits,
             },
             service,
+            tap.clone(),
         )?);
 
-        let upstreams = Arc::new(start_upstreams(settings, &context, &keys, &announcer, &runner, &view, &bus)?);
+        let upstreams =
+            Arc::new(start_upstreams(settings, &context, &keys, &announcer, &runner, &view, &bus)?.with_tap(tap));
         let sync: Arc<dyn Synchroniser> = Arc::from(sync::start(
             SyncEnv {
                 store: Arc::clone(&store),
@@ -276,6 +288,7 @@ impl Node {
             upstreams,
             sync,
             status,
+            capture,
         })
     }
 
@@ -295,6 +308,7 @@ impl Node {
             "reservoir": {"pending": snapshot.reservoir.pending, "verified": snapshot.reservoir.verified},
             "producer": self.producer_account,
             "dataDir": self.data_dir.display().to_string(),
+            "capture": self.capture.as_ref().map(|c| c.path().display().to_string()),
         })
     }
 
@@ -319,6 +333,7 @@ impl Node {
             upstreams,
             sync,
             status,
+            capture,
             ..
         } = self;
         info!(target: TARGET, "shutting down");
@@ -362,9 +377,35 @@ impl Node {
             // Never terminate the context under them: zmq_ctx_term would wait for their sockets.
             std::mem::forget(context.clone());
         }
+        // Last, so that it holds every exchange up to here; a straggler's later ones are ignored.
+        if let Some(capture) = capture {
+            capture.close();
+        }
         info!(target: TARGET, height = store.height(), "stopped");
         ShutdownReport { flushed, stragglers }
     }
+}
+
+/// Start recording to `path` (`--capture`): each file's header says what the node was when the
+/// file began (chain, key, height and tip, mode).
+fn start_capture(
+    settings: &Settings,
+    path: &std::path::Path,
+    store: &Arc<BlockStore>,
+    mode: &Arc<Mode>,
+    node_key: [u8; 32],
+) -> Result<Capture> {
+    let options = CaptureOptions {
+        max_bytes: settings.capture_max_bytes,
+        keep: settings.capture_keep,
+        ..CaptureOptions::new(path.to_path_buf(), VERSION)
+    };
+    let (store, mode, chain) = (Arc::clone(store), Arc::clone(mode), settings.chain);
+    let snapshot = move || {
+        let tip = store.tip();
+        NodeSnapshot { chain, node_key, height: tip.height, digest: tip.digest.raw_hex(), normal: mode.is_normal() }
+    };
+    Capture::start(options, Box::new(snapshot))
 }
 
 /// The upstream set, empty: the connector starts an upstream per static peer, and per

@@ -4,6 +4,7 @@
 //! for `/status`.
 
 use bitmark_peer::bus::Bus;
+use bitmark_peer::capture::Tap;
 use bitmark_peer::clock::Clock;
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::CurveKeys;
@@ -29,6 +30,7 @@ pub struct UpstreamSet {
     env: UpstreamEnv,
     bus: Bus,
     entries: Mutex<Vec<Entry>>,
+    tap: Option<Arc<dyn Tap>>,
 }
 
 impl UpstreamSet {
@@ -41,7 +43,22 @@ impl UpstreamSet {
         env: UpstreamEnv,
         bus: Bus,
     ) -> UpstreamSet {
-        UpstreamSet { context: context.clone(), chain, keys, config, env, bus, entries: Mutex::new(Vec::new()) }
+        UpstreamSet {
+            context: context.clone(),
+            chain,
+            keys,
+            config,
+            env,
+            bus,
+            entries: Mutex::new(Vec::new()),
+            tap: None,
+        }
+    }
+
+    /// Upstreams added from now on show every exchange to `tap` (`--capture`).
+    pub fn with_tap(mut self, tap: Option<Arc<dyn Tap>>) -> UpstreamSet {
+        self.tap = tap;
+        self
     }
 
     fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
@@ -50,7 +67,8 @@ impl UpstreamSet {
 
     /// Start an upstream, attached to the bus, and point it at `target` if given.
     pub fn add(&self, target: Option<Target>) -> Result<Arc<Upstream>, PeerError> {
-        let dialer = ZmqDialer::for_upstream(&self.context, self.chain, self.keys.clone(), &self.config);
+        let dialer = ZmqDialer::for_upstream(&self.context, self.chain, self.keys.clone(), &self.config)
+            .with_tap(self.tap.clone());
         let upstream = Arc::new(Upstream::start(self.config, dialer, self.env.clone())?);
         if let Some(target) = target {
             if let Err(e) = upstream.retarget(target) {

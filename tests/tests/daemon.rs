@@ -128,7 +128,7 @@ fn a_bad_configuration_is_refused_naming_the_field() {
         ),
         ("chain = \"local\"\nmin_clients = 0\n", &[], "min_clients: must be at least 1"),
         ("chain = \"local\"\n", &["--connect", "abcd@127.0.0.1:1"], "--connect"),
-        ("chain = \"local\"\ncapture = \"c.bin\"\n", &[], "capture: not yet supported"),
+        ("chain = \"local\"\ncapture_max_bytes = 100\n", &[], "capture_max_bytes: must be at least 4096"),
         (
             "chain = \"testing\"\n",
             &["--produce-blocks", "1"],

@@ -3,11 +3,13 @@
 
 use super::keys::CurveKeys;
 use super::options::{apply_common, millis, require_curve, RECONNECT_INTERVAL, REQUEST_TIMEOUT};
-use super::Transport;
+use super::{PeerInfo, Transport};
+use crate::capture::{Direction, Exchange, Tap};
 use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::debug;
 
@@ -53,12 +55,19 @@ pub struct ZmqClient {
     config: ClientConfig,
     socket: Option<zmq::Socket>,
     target: Option<(SocketAddr, [u8; 32])>,
+    tap: Option<Arc<dyn Tap>>,
 }
 
 impl ZmqClient {
     /// A client with no socket yet (bitmarkd's `NewClient`).
     pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqClient {
-        ZmqClient { context: context.clone(), config, socket: None, target: None }
+        ZmqClient { context: context.clone(), config, socket: None, target: None, tap: None }
+    }
+
+    /// Show every exchange of [`Transport::request`] to `tap` (the raw [`ZmqClient::send`] and
+    /// [`ZmqClient::receive`] are not shown: they are for tools that pair frames themselves).
+    pub fn set_tap(&mut self, tap: Option<Arc<dyn Tap>>) {
+        self.tap = tap;
     }
 
     /// Point the client at `addr`, whose listener has public key `server_key`: any old socket
@@ -145,10 +154,37 @@ impl ZmqClient {
     }
 }
 
+impl ZmqClient {
+    /// Show the tap (if any) one exchange: `request` and its reply frames, or why there are none.
+    fn tap(&self, request: &[Vec<u8>], reply: &Result<Vec<Vec<u8>>, PeerError>) {
+        let Some(tap) = &self.tap else {
+            return;
+        };
+        let peer = PeerInfo {
+            address: self.target.map(|(addr, _)| addr.to_string()),
+            routing_id: Vec::new(),
+            public_key: self.target.map(|(_, key)| key.to_vec()),
+        };
+        let (reply, error) = match reply {
+            Ok(frames) => (Some(frames.as_slice()), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        tap.exchange(&Exchange {
+            direction: Direction::Out,
+            peer: &peer,
+            request,
+            reply,
+            error: error.as_deref(),
+            dropped: false,
+        });
+    }
+}
+
 impl Transport for ZmqClient {
     fn request(&mut self, request: &Request) -> Result<Reply, PeerError> {
-        self.send_unprefixed(&request.to_frames(self.config.chain))?;
-        let frames = self.receive()?;
-        Reply::parse(&frames, request, self.config.chain)
+        let frames = request.to_frames(self.config.chain);
+        let reply = self.send_unprefixed(&frames).and_then(|()| self.receive());
+        self.tap(&frames, &reply);
+        Reply::parse(&reply?, request, self.config.chain)
     }
 }

@@ -3,6 +3,7 @@
 //! sockets are not thread-safe, so only the socket thread touches the ROUTER).
 
 use super::{PeerInfo, Service};
+use crate::capture::{Direction, Exchange, Tap};
 use crate::error::PeerError;
 use crate::wire::{quote_for_log, Reply, Request};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -30,6 +31,8 @@ pub(crate) struct Job {
     pub peer: PeerInfo,
     /// The request.
     pub request: Request,
+    /// The request's frames as received, kept only when a tap records the exchange.
+    pub raw: Option<Vec<Vec<u8>>>,
 }
 
 /// Let `service` answer, containing a panic (which would otherwise kill a worker or the socket
@@ -44,12 +47,28 @@ pub(crate) fn answer(service: &dyn Service, peer: &PeerInfo, request: Request) -
 }
 
 /// The whole message a worker hands back: socket index, envelope, reply frames.
-pub(crate) fn reply_message(socket: u8, envelope: Vec<Vec<u8>>, reply: &Reply) -> Vec<Vec<u8>> {
-    let mut message = Vec::with_capacity(1 + envelope.len() + 5);
+pub(crate) fn reply_message(socket: u8, envelope: Vec<Vec<u8>>, reply: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut message = Vec::with_capacity(1 + envelope.len() + reply.len());
     message.push(vec![socket]);
     message.extend(envelope);
-    message.extend(reply.to_frames());
+    message.extend(reply);
     message
+}
+
+/// Show `tap` an exchange of the listener: the request frames as received (`raw`, kept only
+/// when there is a tap), the reply frames sent (`None`: no reply, the service panicked), and
+/// whether the request was a push acknowledged without processing.
+pub(crate) fn tap_inbound(
+    tap: Option<&dyn Tap>,
+    peer: &PeerInfo,
+    raw: Option<&[Vec<u8>]>,
+    reply: Option<&[Vec<u8>]>,
+    dropped: bool,
+) {
+    if let (Some(tap), Some(request)) = (tap, raw) {
+        let error = reply.is_none().then_some("no reply: the service panicked");
+        tap.exchange(&Exchange { direction: Direction::In, peer, request, reply, error, dropped });
+    }
 }
 
 /// Limits of one lane.
@@ -81,6 +100,7 @@ impl Lane {
         context: &zmq::Context,
         reply_endpoint: &str,
         service: Arc<dyn Service>,
+        tap: Option<Arc<dyn Tap>>,
     ) -> Result<Lane, PeerError> {
         let (sender, receiver) = mpsc::sync_channel(limits.queue);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -96,6 +116,7 @@ impl Lane {
                 receiver: Arc::clone(&receiver),
                 queued_bytes: Arc::clone(&lane.queued_bytes),
                 service: Arc::clone(&service),
+                tap: tap.clone(),
                 push,
             };
             let handle = std::thread::Builder::new()
@@ -153,6 +174,7 @@ struct Worker {
     receiver: Arc<Mutex<Receiver<(Job, usize)>>>,
     queued_bytes: Arc<AtomicUsize>,
     service: Arc<dyn Service>,
+    tap: Option<Arc<dyn Tap>>,
     push: zmq::Socket,
 }
 
@@ -160,11 +182,13 @@ impl Worker {
     fn run(self) {
         while let Some((job, bytes)) = self.next() {
             self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
-            let Job { socket, envelope, peer, request } = job;
-            let Some(reply) = answer(self.service.as_ref(), &peer, request) else {
+            let Job { socket, envelope, peer, request, raw } = job;
+            let reply = answer(self.service.as_ref(), &peer, request).map(|reply| reply.to_frames());
+            tap_inbound(self.tap.as_deref(), &peer, raw.as_deref(), reply.as_deref(), false);
+            let Some(reply) = reply else {
                 continue;
             };
-            if let Err(e) = self.push.send_multipart(reply_message(socket, envelope, &reply), 0) {
+            if let Err(e) = self.push.send_multipart(reply_message(socket, envelope, reply), 0) {
                 warn!(target: TARGET, error = %e, "reply dropped: socket thread not reading");
             }
         }

@@ -35,7 +35,7 @@ impl MemoryNetwork {
 
     /// A client on `chain` for `addr`, seen by the service as coming from `name`.
     pub fn connect(&self, addr: SocketAddr, chain: Chain, name: &str) -> MemoryTransport {
-        let peer = PeerInfo { address: Some(name.to_string()), routing_id: name.as_bytes().to_vec() };
+        let peer = PeerInfo { address: Some(name.to_string()), routing_id: name.as_bytes().to_vec(), public_key: None };
         MemoryTransport { network: self.clone(), addr, chain, peer }
     }
 

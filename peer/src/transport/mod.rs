@@ -8,6 +8,7 @@ mod lanes;
 mod memory;
 mod monitor;
 pub mod options;
+mod zap;
 mod zmq_listener;
 
 pub use client::{ClientConfig, ZmqClient};
@@ -29,6 +30,11 @@ pub struct PeerInfo {
     /// The routing id of the connection on our ROUTER socket (assigned by libzmq, or the
     /// identity the client set); distinguishes connections from the same address.
     pub routing_id: Vec<u8>,
+    /// The CURVE key of the connection as libzmq authenticated it: the client's key (known
+    /// only while the listener runs its ZAP handler, which it does when capturing; libzmq
+    /// tells a server the client key through ZAP alone), or for an upstream's exchange the
+    /// server key it dialled. Not the key a peer claims in `R`.
+    pub public_key: Option<Vec<u8>>,
 }
 
 /// The server side: answers one parsed request. Called from several worker threads at once,

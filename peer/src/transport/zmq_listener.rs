@@ -24,15 +24,22 @@
 //!   sees exactly what it would see from bitmarkd; the item comes back through rebroadcast
 //!   (transactions) or sync (blocks).
 //!
+//! With a [`Tap`] ([`ZmqListener::start_tapped`]) every answered request is shown to it with
+//! its reply frames: on the worker that answered, or on the socket thread for parse errors,
+//! inline answers and dropped pushes. The socket thread then also runs a ZAP handler
+//! (`zap.rs`) so that each request carries its sender's CURVE key.
+//!
 //! Messages without an empty delimiter in their first 8 frames are dropped silently, as libzmq's
 //! REP drops them. At most 24 frames of a message are kept; the rest are discarded. No request
 //! reads past frame 6, and the parameter-count checks (`!= 1`, `< 3`, `< 4`) give the same
 //! answer on the kept frames, so replies are bitmarkd's.
 
-use super::lanes::{answer, Job, Lane, LaneLimits};
+use super::lanes::{answer, tap_inbound, Job, Lane, LaneLimits};
 use super::monitor::Monitor;
 use super::options::{apply_common, endpoint, require_curve, LISTENER_ZAP_DOMAIN};
+use super::zap::{ZapHandler, USER_ID};
 use super::{PeerInfo, Service};
+use crate::capture::Tap;
 use crate::error::PeerError;
 use crate::wire::{quote_for_log, Reply, Request};
 use bitmark_record::Chain;
@@ -138,6 +145,18 @@ impl ZmqListener {
         config: ListenerConfig,
         service: Arc<dyn Service>,
     ) -> Result<ZmqListener, PeerError> {
+        ZmqListener::start_tapped(context, config, service, None)
+    }
+
+    /// [`ZmqListener::start`], showing every exchange to `tap` when there is one. With a tap
+    /// the listener binds `context`'s ZAP handler (one per context: a second tapped listener
+    /// in the same context records no client keys).
+    pub fn start_tapped(
+        context: &zmq::Context,
+        config: ListenerConfig,
+        service: Arc<dyn Service>,
+        tap: Option<Arc<dyn Tap>>,
+    ) -> Result<ZmqListener, PeerError> {
         require_curve()?;
         config.limits.check()?;
         if config.listen.is_empty() {
@@ -146,6 +165,8 @@ impl ZmqListener {
         let id = NEXT_LISTENER.fetch_add(1, Ordering::SeqCst);
         let inproc = |what: &str| format!("inproc://peer-listener-{id}-{what}");
         let zmq_err = PeerError::Zmq;
+        // Before the ROUTERs: a handshake only consults a handler bound when it starts.
+        let zap = tap.as_ref().and_then(|_| ZapHandler::bind(context));
 
         let mut routers = Vec::new();
         let mut monitors = Vec::new();
@@ -172,8 +193,10 @@ impl ZmqListener {
         control.set_linger(0).map_err(zmq_err)?;
         control.connect(&inproc("control")).map_err(zmq_err)?;
 
-        let query = Lane::start("query", config.limits.query(), context, &inproc("replies"), Arc::clone(&service))?;
-        let push = Lane::start("push", config.limits.push(), context, &inproc("replies"), Arc::clone(&service))?;
+        let lane =
+            |name, limits| Lane::start(name, limits, context, &inproc("replies"), Arc::clone(&service), tap.clone());
+        let query = lane("query", config.limits.query())?;
+        let push = lane("push", config.limits.push())?;
         let connections = Arc::new(AtomicU64::new(0));
         let socket_loop = SocketLoop {
             chain: config.chain,
@@ -184,6 +207,8 @@ impl ZmqListener {
             query,
             push,
             service,
+            tap,
+            zap,
             connections: Arc::clone(&connections),
         };
         let thread = std::thread::Builder::new()
@@ -262,6 +287,8 @@ struct Incoming {
     frames: Vec<Vec<u8>>,
     discarded: usize,
     address: Option<String>,
+    /// The CURVE key in hex, from our ZAP handler's User-Id.
+    user_id: Option<String>,
 }
 
 /// Everything the socket thread owns.
@@ -274,6 +301,8 @@ struct SocketLoop {
     query: Lane,
     push: Lane,
     service: Arc<dyn Service>,
+    tap: Option<Arc<dyn Tap>>,
+    zap: Option<ZapHandler>,
     connections: Arc<AtomicU64>,
 }
 
@@ -306,18 +335,24 @@ impl SocketLoop {
                     self.receive_requests(socket);
                 }
             }
+            if let Some(zap) = &self.zap {
+                if is(first_router + self.routers.len()) {
+                    zap.answer();
+                }
+            }
         }
         self.query.shutdown();
         self.push.shutdown();
         // Replies of the last jobs are dropped with the sockets; their requesters time out.
     }
 
-    /// Poll order: control, replies, monitors, routers.
+    /// Poll order: control, replies, monitors, routers, the ZAP handler.
     fn poll(&self) -> zmq::Result<Vec<bool>> {
         let sockets = [&self.control, &self.replies]
             .into_iter()
             .chain(self.monitors.iter().map(Monitor::socket))
-            .chain(self.routers.iter());
+            .chain(self.routers.iter())
+            .chain(self.zap.as_ref().map(ZapHandler::socket));
         let mut items: Vec<zmq::PollItem> = sockets.map(|s| s.as_poll_item(zmq::POLLIN)).collect();
         zmq::poll(&mut items, -1)?;
         Ok(items.iter().map(zmq::PollItem::is_readable).collect())
@@ -357,7 +392,7 @@ impl SocketLoop {
     }
 
     fn handle(&self, socket: usize, incoming: Incoming) {
-        let Incoming { frames: mut envelope, discarded, address } = incoming;
+        let Incoming { frames: mut envelope, discarded, address, user_id } = incoming;
         let Some(delimiter) = envelope.iter().take(MAX_ENVELOPE).position(Vec::is_empty) else {
             debug!(target: TARGET, ?address, "message without an envelope delimiter dropped");
             return;
@@ -366,7 +401,11 @@ impl SocketLoop {
         if discarded > 0 {
             debug!(target: TARGET, ?address, discarded, "frames past the first {MAX_FRAMES} discarded");
         }
-        let peer = PeerInfo { address, routing_id: envelope.first().cloned().unwrap_or_default() };
+        let peer = PeerInfo {
+            address,
+            routing_id: envelope.first().cloned().unwrap_or_default(),
+            public_key: user_id.and_then(|id| hex::decode(id).ok()),
+        };
         let request = match Request::parse(&body, self.chain) {
             Ok(request) => request,
             Err(reply) => {
@@ -376,32 +415,38 @@ impl SocketLoop {
                     _ => String::new(),
                 };
                 debug!(target: TARGET, address = ?peer.address, error, "request refused");
-                return self.reply(socket, envelope, &reply);
+                let reply = reply.to_frames();
+                tap_inbound(self.tap.as_deref(), &peer, Some(&body), Some(&reply), false);
+                return self.reply(socket, envelope, reply);
             }
         };
         debug!(target: TARGET, address = ?peer.address, function = quote_for_log(request.function()), "request");
         let lane = if request.is_push() { &self.push } else { &self.query };
         // `socket` < 2: there is one ROUTER per address family.
-        let job = Job { socket: socket as u8, envelope, peer, request };
-        let Some(Job { envelope, peer, request, .. }) = lane.offer(job) else {
+        let raw = self.tap.is_some().then_some(body);
+        let job = Job { socket: socket as u8, envelope, peer, request, raw };
+        let Some(Job { envelope, peer, request, raw, .. }) = lane.offer(job) else {
             return;
         };
         let command = quote_for_log(request.function());
-        let reply = if request.is_push() {
+        let dropped = request.is_push();
+        let reply = if dropped {
             warn!(target: TARGET, address = ?peer.address, command, "push queue full: acknowledged and dropped");
             Some(Reply::Ack(request.function().to_vec()))
         } else {
             debug!(target: TARGET, lane = lane.name(), function = command, "queue full: answering inline");
             answer(self.service.as_ref(), &peer, request)
-        };
+        }
+        .map(|reply| reply.to_frames());
+        tap_inbound(self.tap.as_deref(), &peer, raw.as_deref(), reply.as_deref(), dropped);
         if let Some(reply) = reply {
-            self.reply(socket, envelope, &reply);
+            self.reply(socket, envelope, reply);
         }
     }
 
-    fn reply(&self, socket: usize, envelope: Vec<Vec<u8>>, reply: &Reply) {
+    fn reply(&self, socket: usize, envelope: Vec<Vec<u8>>, reply: Vec<Vec<u8>>) {
         if let Some(router) = self.routers.get(socket) {
-            send(router, envelope.into_iter().chain(reply.to_frames()));
+            send(router, envelope.into_iter().chain(reply));
         }
     }
 }
@@ -425,8 +470,12 @@ fn receive(router: &zmq::Socket) -> zmq::Result<Option<Incoming>> {
             Err(zmq::Error::EAGAIN) if incoming.frames.is_empty() => return Ok(None),
             Err(e) => return Err(e),
         }
+        // The routing id frame the ROUTER adds carries no metadata; the frames received do.
         if incoming.address.is_none() {
             incoming.address = part.gets("Peer-Address").map(str::to_owned);
+        }
+        if incoming.user_id.is_none() {
+            incoming.user_id = part.gets(USER_ID).filter(|id| !id.is_empty()).map(str::to_owned);
         }
         let more = part.get_more();
         if incoming.frames.len() < MAX_FRAMES {

@@ -2,12 +2,14 @@
 //! network ([`MemoryDialer`]).
 
 use super::UpstreamConfig;
+use crate::capture::Tap;
 use crate::error::PeerError;
 use crate::score::PeerKey;
 use crate::transport::{ClientConfig, CurveKeys, MemoryNetwork, MemoryTransport, Transport, ZmqClient};
 use bitmark_record::Chain;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The peer an upstream talks to: its listener address and its public (CURVE server) key.
@@ -45,12 +47,19 @@ pub const LINK_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 pub struct ZmqDialer {
     context: zmq::Context,
     config: ClientConfig,
+    tap: Option<Arc<dyn Tap>>,
 }
 
 impl ZmqDialer {
     /// A dialer with exactly `config`.
     pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqDialer {
-        ZmqDialer { context: context.clone(), config }
+        ZmqDialer { context: context.clone(), config, tap: None }
+    }
+
+    /// Links dialled from now on show their exchanges to `tap` ([`ZmqClient::set_tap`]).
+    pub fn with_tap(mut self, tap: Option<Arc<dyn Tap>>) -> ZmqDialer {
+        self.tap = tap;
+        self
     }
 
     /// A dialer for an upstream on `chain` with `keys`: sends wait at most
@@ -70,6 +79,7 @@ impl Dialer for ZmqDialer {
 
     fn dial(&mut self, target: &Target) -> Result<ZmqClient, PeerError> {
         let mut client = ZmqClient::new(&self.context, self.config.clone());
+        client.set_tap(self.tap.clone());
         client.connect(target.address, target.public_key)?;
         Ok(client)
     }

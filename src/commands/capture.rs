@@ -1,0 +1,14 @@
+//! `bitmark-node capture inspect`: summarise and list capture files
+//! ([`crate::capture::inspect`]).
+
+use crate::capture::inspect::{self, Inspection};
+use crate::error::{NodeError, Result};
+use std::path::PathBuf;
+
+/// Inspect `files` (one session's files, oldest first), with or without the listing.
+pub fn inspect(files: &[PathBuf], list: bool) -> Result<Inspection> {
+    if files.is_empty() {
+        return Err(NodeError::Input("no capture file given".into()));
+    }
+    inspect::inspect(files, list)
+}
