@@ -1,8 +1,8 @@
 //! The node's configuration: a TOML file with bitmarkd's concepts and names (`chain`,
 //! `data_directory`, `nodes`, `fast_sync`, `standalone`, `[peering]` with `listen`, `announce`,
 //! `connect`, `dynamic_connections`, `prefer_ipv6` and the key files), plus the settings that
-//! are ours (`min_clients`, `status`, `capture`, `produce_blocks`, `log_json`, listener and
-//! table bounds). Command-line flags override the file, the file overrides the defaults.
+//! are ours (`min_clients`, `status`, `capture`, `produce_blocks`, `sync_interval`, `log_json`,
+//! listener and table bounds). Command-line flags override the file, the file overrides the defaults.
 //!
 //! [`ConfigFile`] is what the file says (serde, `deny_unknown_fields`: a misspelt key is an
 //! error, never silently a default). [`Settings::resolve`] turns it into what the node runs
@@ -32,6 +32,13 @@ pub const BASE_PEER_PORT: u16 = 2136;
 /// bitmarkd's minimum number of connected clients before the connector trusts an election
 /// (`peer/connector.go`, `minimumClients`).
 pub const DEFAULT_MIN_CLIENTS: usize = 5;
+
+/// bitmarkd's `cycleInterval`: between two runs of the connector's state machine.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(15);
+/// The shortest `sync_interval`: below it elections would only burn CPU.
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest `sync_interval`.
+pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The default key file names, relative to the data directory.
 pub const DEFAULT_PUBLIC_KEY_FILE: &str = "peer.public";
@@ -78,6 +85,12 @@ pub struct ConfigFile {
     /// `"10s"` (default: never).
     #[serde(with = "humantime_serde")]
     pub produce_blocks: Option<Duration>,
+    /// How often the connector's state machine runs, e.g. `"500ms"` (default `"15s"`,
+    /// bitmarkd's `cycleInterval`; at least 100 ms). The upstreams poll their peers' heights
+    /// every two intervals, at most every 30 s (bitmarkd's). A node reaches normal mode a few
+    /// intervals after its first peer registers, so a local test network may shorten it.
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Option<Duration>,
     /// Log one JSON object per line instead of the human format (default false).
     pub log_json: bool,
     /// Peer-to-peer settings.
@@ -206,6 +219,9 @@ pub struct RunArgs {
     /// Local chain only: every SECS seconds, make a block of the reservoir's verified items.
     #[arg(long, value_name = "SECS")]
     pub produce_blocks: Option<u64>,
+    /// How often the connector runs, e.g. `500ms` or `2s` (default 15s, bitmarkd's).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub sync_interval: Option<Duration>,
     /// Log JSON lines instead of the human format.
     #[arg(long)]
     pub log_json: bool,
@@ -250,6 +266,8 @@ pub struct Settings {
     pub capture: Option<PathBuf>,
     /// Block production interval.
     pub produce_blocks: Option<Duration>,
+    /// Between two runs of the connector's state machine.
+    pub sync_interval: Duration,
     /// JSON logs.
     pub log_json: bool,
     /// Listener addresses.
@@ -337,6 +355,18 @@ impl Settings {
             ));
         }
 
+        let sync_interval = args.sync_interval.or(file.sync_interval).unwrap_or(DEFAULT_SYNC_INTERVAL);
+        if !(MIN_SYNC_INTERVAL..=MAX_SYNC_INTERVAL).contains(&sync_interval) {
+            return Err(ConfigError::new(
+                field_or_flag(args.sync_interval.is_some(), "sync_interval"),
+                format!(
+                    "must be between {} and {}",
+                    humantime::format_duration(MIN_SYNC_INTERVAL),
+                    humantime::format_duration(MAX_SYNC_INTERVAL)
+                ),
+            ));
+        }
+
         let peering = file.peering;
         let listen = if args.listen.is_empty() {
             let texts = peering.listen.unwrap_or_else(|| vec![format!("*:{}", default_peer_port(chain))]);
@@ -398,6 +428,7 @@ impl Settings {
             min_clients,
             status,
             produce_blocks,
+            sync_interval,
             log_json: args.log_json || file.log_json,
             listen,
             announce,
@@ -676,6 +707,14 @@ mod tests {
     }
 
     #[test]
+    fn the_sync_interval_defaults_to_bitmarkds_and_the_flag_wins() {
+        assert_eq!(resolve_text("", &RunArgs::default()).unwrap().sync_interval, Duration::from_secs(15));
+        assert_eq!(resolve_text("sync_interval = \"2s\"", &RunArgs::default()).unwrap().sync_interval, Duration::from_secs(2));
+        let args = RunArgs { sync_interval: Some(Duration::from_millis(500)), ..RunArgs::default() };
+        assert_eq!(resolve_text("sync_interval = \"2s\"", &args).unwrap().sync_interval, Duration::from_millis(500));
+    }
+
+    #[test]
     fn unsupported_settings_are_reported() {
         let args = RunArgs { fast_sync: true, ..RunArgs::default() };
         assert!(resolve_text("", &args).unwrap().unsupported().is_none(), "the connector fast-syncs");
@@ -735,6 +774,13 @@ mod tests {
             ),
             (String::new(), RunArgs { min_clients: Some(0), ..RunArgs::default() }, "--min-clients", "at least 1"),
             (String::new(), RunArgs { produce_blocks: Some(0), ..RunArgs::default() }, "--produce-blocks", "at least"),
+            ("sync_interval = \"2h\"".into(), RunArgs::default(), "sync_interval", "between 100ms and 1h"),
+            (
+                String::new(),
+                RunArgs { sync_interval: Some(Duration::from_millis(10)), ..RunArgs::default() },
+                "--sync-interval",
+                "between 100ms and 1h",
+            ),
             (
                 String::new(),
                 RunArgs { listen: vec!["1.2.3.4".into()], ..RunArgs::default() },

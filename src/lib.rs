@@ -8,3 +8,4 @@ pub mod error;
 pub mod keyfile;
 pub mod logging;
 pub mod node;
+pub mod workload;

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod chaindir;
+pub mod child_node;
 pub mod check;
 pub mod decode;
 pub mod encode;

@@ -222,6 +222,7 @@ impl Node {
                     fast_sync: settings.fast_sync,
                     dynamic_connections: settings.dynamic_connections,
                     prefer_ipv6: settings.prefer_ipv6,
+                    cycle_interval: settings.sync_interval,
                 },
             },
             settings.standalone,
@@ -391,7 +392,8 @@ fn start_upstreams(
         scores: Arc::new(ScoreBoard::default()),
         clock: Arc::new(bitmark_peer::clock::SystemClock),
     };
-    let set = UpstreamSet::new(context, settings.chain, keys.clone(), UpstreamConfig::default(), env, bus.clone());
+    let config = upstream_config(settings);
+    let set = UpstreamSet::new(context, settings.chain, keys.clone(), config, env, bus.clone());
     if settings.standalone && !settings.connect.is_empty() {
         warn!(target: TARGET, peers = settings.connect.len(), "standalone: static peers are not connected");
     }
@@ -399,12 +401,25 @@ fn start_upstreams(
     Ok(set)
 }
 
-/// `/status`, `/metrics`, and 404 for anything else.
+/// The upstreams poll their peers twice per `sync_interval` (bitmarkd's 30 s against its
+/// connector's 15 s), never less often than bitmarkd's 30 s: the connector decides it is in
+/// step from what the last poll said, so a shorter interval is only useful with polls as
+/// frequent.
+fn upstream_config(settings: &Settings) -> UpstreamConfig {
+    let defaults = UpstreamConfig::default();
+    UpstreamConfig { poll_interval: (settings.sync_interval * 2).min(defaults.poll_interval), ..defaults }
+}
+
+/// `/status`, `/metrics`, `/transaction/<tx id>` ([`Observer::transaction`]), and 404 for
+/// anything else.
 fn routes(observer: Arc<Observer>) -> Routes {
     Arc::new(move |path: &str| match path {
         "/status" => Response::json(&observer.snapshot().to_json()),
         "/metrics" => Response::prometheus(observer.metrics.render(&observer.snapshot())),
-        _ => Response::error(404),
+        _ => match path.strip_prefix("/transaction/") {
+            Some(tx_id) => observer.transaction(tx_id).map_or_else(Response::error, |v| Response::json(&v)),
+            None => Response::error(404),
+        },
     })
 }
 

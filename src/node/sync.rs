@@ -55,6 +55,8 @@ pub struct SyncSettings {
     pub dynamic_connections: bool,
     /// Prefer a peer's IPv6 listener.
     pub prefer_ipv6: bool,
+    /// Between two runs of the state machine (`sync_interval`; bitmarkd's 15 s).
+    pub cycle_interval: Duration,
 }
 
 /// What the connector is given.
@@ -118,6 +120,7 @@ pub fn connector_config(settings: &SyncSettings) -> ConnectorConfig {
     ConnectorConfig {
         minimum_clients: settings.min_clients,
         fast_sync: settings.fast_sync,
+        cycle_interval_ms: u64::try_from(settings.cycle_interval.as_millis()).unwrap_or(u64::MAX),
         maximum_dynamic_clients: if settings.dynamic_connections {
             connector::config::MAXIMUM_DYNAMIC_CLIENTS
         } else {
@@ -341,10 +344,17 @@ mod tests {
 
     #[test]
     fn settings_map_to_the_connector_with_bitmarkds_quorum() {
-        let settings =
-            SyncSettings { min_clients: 1, quorum: 1, fast_sync: true, dynamic_connections: false, prefer_ipv6: false };
+        let settings = SyncSettings {
+            min_clients: 1,
+            quorum: 1,
+            fast_sync: true,
+            dynamic_connections: false,
+            prefer_ipv6: false,
+            cycle_interval: Duration::from_millis(500),
+        };
         let config = connector_config(&settings);
         assert_eq!((config.minimum_clients, config.quorum(), config.fast_sync), (1, 1, true));
+        assert_eq!(config.cycle_interval(), Duration::from_millis(500));
         assert_eq!(config.maximum_dynamic_clients, 0);
         let config = connector_config(&SyncSettings { min_clients: 5, dynamic_connections: true, ..settings });
         assert_eq!((config.quorum(), config.maximum_dynamic_clients), (3, 25));

@@ -23,6 +23,13 @@ fn push(client: &mut ZmqClient, push: Push) {
     assert_eq!(client.request(&Request::Push(push)).unwrap(), Reply::Ack(command));
 }
 
+/// What `GET /transaction/<tx id>` says of a packed record.
+fn tx_status(node: &RunningNode, packed: &[u8]) -> Value {
+    let (code, body) = node.get(&format!("/transaction/{}", Link::of(packed).raw_hex()));
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["status"].clone()
+}
+
 fn reservoir_of(node: &RunningNode) -> Value {
     node.status()["reservoir"].clone()
 }
@@ -88,6 +95,9 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     assert!(eventually(|| reservoir_of(&node)["pending"] == 2), "{}\n{}", node.status(), node.log_text());
     let (_, metrics) = node.get("/metrics");
     assert!(metrics.contains("bitmark_reservoir_items{state=\"pending\"} 2\n"), "{metrics}");
+    assert_eq!(tx_status(&node, &issues[0]), "Pending");
+    assert_eq!(tx_status(&node, b"never pushed"), "Unknown");
+    assert_eq!(node.get("/transaction/not-a-tx-id").0, 400);
     // Pending items make no block.
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(node.status()["height"], 3);
@@ -110,6 +120,7 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     let issue_ids: Vec<Link> = issues.iter().map(|i| Link::of(i)).collect();
     assert_eq!(confirmed[1..], [vec![Link::of(&packed_asset)], issue_ids.clone()].concat());
     assert!(eventually(|| reservoir_of(&node) == json!({"pending": 0, "verified": 0})), "{}", node.status());
+    assert_eq!(tx_status(&node, &issues[1]), "Confirmed");
 
     // A transfer of a confirmed issue is verified at once on `local`, and confirmed next.
     let transfer = BitmarkTransferUnratified {
