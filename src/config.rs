@@ -709,7 +709,10 @@ mod tests {
     #[test]
     fn the_sync_interval_defaults_to_bitmarkds_and_the_flag_wins() {
         assert_eq!(resolve_text("", &RunArgs::default()).unwrap().sync_interval, Duration::from_secs(15));
-        assert_eq!(resolve_text("sync_interval = \"2s\"", &RunArgs::default()).unwrap().sync_interval, Duration::from_secs(2));
+        assert_eq!(
+            resolve_text("sync_interval = \"2s\"", &RunArgs::default()).unwrap().sync_interval,
+            Duration::from_secs(2)
+        );
         let args = RunArgs { sync_interval: Some(Duration::from_millis(500)), ..RunArgs::default() };
         assert_eq!(resolve_text("sync_interval = \"2s\"", &args).unwrap().sync_interval, Duration::from_millis(500));
     }

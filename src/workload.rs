@@ -63,7 +63,7 @@ pub fn pay_nonce(chain: Chain, height: u64, digest_of: impl FnOnce(u64) -> Optio
 
 /// The `proof` push payload for the free issues `packed` (their pay id, then a client nonce
 /// whose proof digest meets the difficulty of that many issues). Cheap on `local`/`testing`.
-pub fn proof(chain: Chain, packed: &[Vec<u8>], nonce: &PayNonce) -> Vec<u8> {
+pub fn proof<R: AsRef<[u8]>>(chain: Chain, packed: &[R], nonce: &PayNonce) -> Vec<u8> {
     let pay_id = PayId::new(packed);
     let difficulty = scaled_difficulty(packed.len(), chain);
     let client = (0u64..)
@@ -92,7 +92,7 @@ mod tests {
         assert_eq!((i.asset_id, i.nonce), (id, 0));
         let nonce = pay_nonce(Chain::Local, 3, |_| None).unwrap();
         assert_eq!(pay_nonce(Chain::Local, 400, |_| None), None, "needs a digest read above 256");
-        let payload = proof(Chain::Local, &[free.clone()], &nonce);
+        let payload = proof(Chain::Local, &[&free], &nonce);
         assert_eq!(payload[..48], PayId::new([&free]).0);
     }
 }

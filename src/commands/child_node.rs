@@ -7,6 +7,7 @@
 //! (`listening`, `status`, `publicKey`...).
 
 use crate::error::{NodeError, Result};
+use bitmark_peer::transport::{ClientConfig, CurveKeys, ZmqClient};
 use serde_json::Value;
 use std::ffi::OsStr;
 use std::io::{BufRead, Read, Write};
@@ -142,9 +143,7 @@ impl ChildNode {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut child = run_command(args, log, false)?
-            .spawn()
-            .map_err(|e| NodeError::io("starting a node", e))?;
+        let mut child = run_command(args, log, false)?.spawn().map_err(|e| NodeError::io("starting a node", e))?;
         match read_ready(&mut child) {
             Ok(ready) => Ok(ChildNode { child, ready, log: log.to_path_buf() }),
             Err(e) => {
@@ -172,6 +171,19 @@ impl ChildNode {
     /// `--connect` text for a node that is to sync from this one.
     pub fn connect_arg(&self) -> Option<String> {
         Some(format!("{}@{}", self.ready["publicKey"].as_str()?, self.peer_addr()?))
+    }
+
+    /// A CURVE client of its listener on `chain`, with 20 s send and receive timeouts.
+    pub fn client(&self, chain: bitmark_record::Chain) -> Result<ZmqClient> {
+        let (Some(addr), Some(key)) = (self.peer_addr(), self.public_key()) else {
+            return Err(NodeError::Io(format!("no listener in the ready line {}", self.ready)));
+        };
+        let mut config = ClientConfig::new(chain, CurveKeys::generate()?);
+        config.send_timeout = Duration::from_secs(20);
+        config.receive_timeout = Duration::from_secs(20);
+        let mut client = ZmqClient::new(&zmq::Context::new(), config);
+        client.connect(addr, key)?;
+        Ok(client)
     }
 
     /// `GET path` on its status server (None without one, or no answer).

@@ -2,8 +2,8 @@
 
 pub mod bench;
 pub mod chaindir;
-pub mod child_node;
 pub mod check;
+pub mod child_node;
 pub mod decode;
 pub mod encode;
 pub mod keygen;

@@ -99,10 +99,8 @@ impl Server {
         let data = dir.join("a");
         let out = run_node(&["testchain", "--blocks", "3", "--data-dir", data.to_str().unwrap()], "");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-        let node = RunningNode::start(
-            &node_args(&data, &["--standalone", "--produce-blocks", "1"]),
-            &dir.join("a.log"),
-        );
+        let node =
+            RunningNode::start(&node_args(&data, &["--standalone", "--produce-blocks", "1"]), &dir.join("a.log"));
         let client = client_of(&node, &data);
         let (asset_id, asset) = workload::asset(&workload::owner(SALT, 0), "crash loop").unwrap();
         let mut server = Server { node, client, asset_id };
@@ -125,7 +123,7 @@ impl Server {
             _ => None,
         })
         .expect("a pay nonce");
-        push(&mut self.client, Push::Proof(workload::proof(Chain::Local, &[issue.to_vec()], &nonce)));
+        push(&mut self.client, Push::Proof(workload::proof(Chain::Local, &[issue], &nonce)));
     }
 
     /// Wait until A has confirmed everything it verified.
@@ -247,8 +245,7 @@ impl CrashLoop {
             normal = status["mode"] == "normal";
             if normal {
                 let client = client.get_or_insert_with(|| client_of(&b, &self.data));
-                let issue =
-                    workload::issue(self.server.asset_id, &workload::owner(SALT, self.next_owner), 0).unwrap();
+                let issue = workload::issue(self.server.asset_id, &workload::owner(SALT, self.next_owner), 0).unwrap();
                 self.next_owner += 1;
                 push(client, Push::Issues(issue.clone()));
                 self.tally.pushes += 1;
@@ -290,8 +287,9 @@ impl CrashLoop {
 fn crash_loop(default_kills: u64) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let kills = env("CRASH_LOOP_KILLS").unwrap_or(default_kills);
-    let seed = env("CRASH_LOOP_SEED")
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    let seed = env("CRASH_LOOP_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    });
     println!("crash loop: {kills} kills, seed {seed}");
     let tmp = tempfile::tempdir().unwrap();
     let mut run = CrashLoop::new(tmp.path(), seed);
