@@ -236,6 +236,13 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The JSON reports of the other benches (`--json` output saved to files) as one Markdown
+    /// table: figure, reference, ratio.
+    Table {
+        /// Report files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -333,6 +340,16 @@ fn run(cli: &Cli) -> Result<Output> {
         Command::Bench(BenchCommand::Soak { seconds, interval, json }) => {
             let options = bench::soak::Options { seconds: *seconds, interval: *interval };
             report(*json, bench::soak::run(options)?, bench::soak::summary)
+        }
+        Command::Bench(BenchCommand::Table { files }) => {
+            let reports = files
+                .iter()
+                .map(|f| {
+                    let text = std::fs::read_to_string(f).map_err(|e| NodeError::io(f.display(), e))?;
+                    serde_json::from_str(&text).map_err(|e| NodeError::Input(format!("{}: {e}", f.display())))
+                })
+                .collect::<Result<Vec<serde_json::Value>>>()?;
+            Output::Line(bench::table::table(&reports).trim_end().to_string())
         }
         Command::Genesis { chain } => Output::Line(hex::encode(bitmark_record::genesis::block(*chain))),
     })

@@ -12,10 +12,12 @@
 //!   and holding 20 000 pending issues.
 //! * `bench soak` ([`soak`]): a real node under a steady stream of pushes; its resident memory
 //!   over time and whether it stays flat after warm-up.
+//! * `bench table` ([`table`]): the JSON reports of the others as one Markdown table.
 
 pub mod memory;
 pub mod reservoir;
 pub mod soak;
+pub mod table;
 
 use super::child_node::ChildNode;
 use crate::error::{NodeError, Result};
