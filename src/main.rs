@@ -232,6 +232,9 @@ enum BenchCommand {
         /// Between two memory samples, e.g. `1s` or `500ms`.
         #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
         interval: std::time::Duration,
+        /// Between two new groups of paid issues; `0s`: none, the flood alone.
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        new_every: std::time::Duration,
         /// Print the JSON report instead of a summary.
         #[arg(long)]
         json: bool,
@@ -337,8 +340,9 @@ fn run(cli: &Cli) -> Result<Output> {
             let options = bench::memory::Options { blocks: *blocks, pending: *pending };
             report(*json, bench::memory::run(options)?, bench::memory::summary)
         }
-        Command::Bench(BenchCommand::Soak { seconds, interval, json }) => {
-            let options = bench::soak::Options { seconds: *seconds, interval: *interval };
+        Command::Bench(BenchCommand::Soak { seconds, interval, new_every, json }) => {
+            let new_every = Some(*new_every).filter(|d| !d.is_zero());
+            let options = bench::soak::Options { seconds: *seconds, interval: *interval, new_every };
             report(*json, bench::soak::run(options)?, bench::soak::summary)
         }
         Command::Bench(BenchCommand::Table { files }) => {

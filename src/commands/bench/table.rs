@@ -91,16 +91,18 @@ fn rows(r: &Value) -> Vec<Row> {
     }
     if r.get("samples").is_some() {
         let (first, second) = (num(r, &["firstHalfBytes"]), num(r, &["secondHalfBytes"]));
+        let disk = num(r, &["diskGrowthBytes"]).max(0.0);
         let verdict = if r["bounded"] == true { "bounded" } else { "GROWING" };
         rows.push(Row {
             what: format!(
-                "soak, {:.0} s at {:.0} pushes/s: {verdict}",
+                "resident memory, soak of {:.0} s at {:.0} pushes/s ({} new issues): {verdict}",
                 num(r, &["seconds"]),
-                num(r, &["pushesPerSecond"])
+                num(r, &["pushesPerSecond"]),
+                r["newIssues"]
             ),
             figure: format!("{} (second half)", mib(second)),
-            reference: format!("{} (first half after warm-up)", mib(first)),
-            ratio: ratio(second, first),
+            reference: format!("{} (first half after warm-up) + {} (databases' growth)", mib(first), mib(disk)),
+            ratio: ratio(second, first + disk),
         });
     }
     rows
