@@ -64,8 +64,8 @@ fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-10} FUZZ_FLAGS=--dev
 
 # Every bench of the release binary beside its same-run reference, and the table for
-# BENCHMARKS.md (scripts/benchmarks.sh; about 8 minutes on two cores, most of it building and
-# syncing a 500-block chain for the memory figure).
+# BENCHMARKS.md (scripts/benchmarks.sh; about 6 minutes on two cores once built, most of it
+# building and syncing a 500-block chain for the memory figure).
 bench: build
 	scripts/benchmarks.sh
 

@@ -2,7 +2,7 @@
 # Regenerate the figures of BENCHMARKS.md: the machine, then every bench of the release binary
 # with --json (each report saved under $OUT), then the Markdown table of all of them.
 #
-#   scripts/benchmarks.sh                    # what `make bench` runs (about 8 minutes on 2 cores)
+#   scripts/benchmarks.sh                    # what `make bench` runs (about 6 minutes on 2 cores)
 #   MEMORY_BLOCKS=100 scripts/benchmarks.sh  # a quicker run
 #
 # Every figure is printed beside a reference measured in the same run, so a busy machine
