@@ -2,7 +2,8 @@
 //! `data_directory`, `nodes`, `fast_sync`, `standalone`, `[peering]` with `listen`, `announce`,
 //! `connect`, `dynamic_connections`, `prefer_ipv6` and the key files), plus the settings that
 //! are ours (`min_clients`, `status`, `capture`, `produce_blocks`, `sync_interval`, `log_json`,
-//! listener and table bounds). Command-line flags override the file, the file overrides the defaults.
+//! listener and table bounds). Command-line flags override the file, the file overrides the
+//! defaults.
 //!
 //! [`ConfigFile`] is what the file says (serde, `deny_unknown_fields`: a misspelt key is an
 //! error, never silently a default). [`Settings::resolve`] turns it into what the node runs

@@ -401,9 +401,9 @@ fn start_upstreams(
     Ok(set)
 }
 
-/// The upstreams poll their peers twice per `sync_interval` (bitmarkd's 30 s against its
-/// connector's 15 s), never less often than bitmarkd's 30 s: the connector decides it is in
-/// step from what the last poll said, so a shorter interval is only useful with polls as
+/// The upstreams poll their peers every two `sync_interval`s (bitmarkd: 30 s against its
+/// connector's 15 s), and never less often than bitmarkd's 30 s: the connector decides that it
+/// is in step from what the last poll said, so a shorter interval is only useful with polls as
 /// frequent.
 fn upstream_config(settings: &Settings) -> UpstreamConfig {
     let defaults = UpstreamConfig::default();
