@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 60
 # fraction of the time of the optimised sanitizer build that long runs use.
 FUZZ_FLAGS ?=
 
-.PHONY: all deps build demo test lint fuzz fuzz-smoke bench soak clean
+.PHONY: all deps build demo test lint fuzz fuzz-smoke bench bench-criterion soak clean
 
 all: build
 
@@ -63,12 +63,24 @@ fuzz: fuzz-tool
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-10} FUZZ_FLAGS=--dev
 
-bench: deps
+# Every bench of the release binary beside its same-run reference, and the table for
+# BENCHMARKS.md (scripts/benchmarks.sh; about 6 minutes on two cores once built, most of it
+# building and syncing a 500-block chain for the memory figure).
+bench: build
+	scripts/benchmarks.sh
+
+# The criterion micro-benchmarks of the crates.
+bench-criterion: deps
 	$(CARGO) bench --workspace
 
-# The hostile-peer suites at full size (their `#[ignore]`d soak tests): floods of 100 000
-# messages, 10 000 reconnecting clients, a push flood past the reservoir's 20 000 free issues.
-soak: deps
+# Long runs: a node under a steady stream of pushes for SOAK_SECONDS (its memory must stay flat
+# after warm-up), the crash loop with 100 kills, and the hostile-peer suites at full size
+# (floods of 100 000 messages, 10 000 reconnecting clients, a push flood past the reservoir's
+# 20 000 free issues).
+SOAK_SECONDS ?= 180
+soak: build
+	$(BIN) bench soak --seconds $(SOAK_SECONDS)
+	$(CARGO) test --locked -p bitmark-tests --test crash_loop -- --ignored --nocapture
 	$(CARGO) test --locked -p bitmark-peer --test hostile -- --ignored --nocapture
 	$(CARGO) test --locked -p bitmark-tests --test hostile -- --ignored --nocapture
 

@@ -1,8 +1,9 @@
 //! The node's configuration: a TOML file with bitmarkd's concepts and names (`chain`,
 //! `data_directory`, `nodes`, `fast_sync`, `standalone`, `[peering]` with `listen`, `announce`,
 //! `connect`, `dynamic_connections`, `prefer_ipv6` and the key files), plus the settings that
-//! are ours (`min_clients`, `status`, `capture` and its rotation, `produce_blocks`, `log_json`,
-//! listener and table bounds). Command-line flags override the file, the file overrides the defaults.
+//! are ours (`min_clients`, `status`, `capture` and its rotation, `produce_blocks`,
+//! `sync_interval`, `log_json`, listener and table bounds). Command-line flags override the file, the file overrides the
+//! defaults.
 //!
 //! [`ConfigFile`] is what the file says (serde, `deny_unknown_fields`: a misspelt key is an
 //! error, never silently a default). [`Settings::resolve`] turns it into what the node runs
@@ -34,8 +35,12 @@ pub const BASE_PEER_PORT: u16 = 2136;
 /// (`peer/connector.go`, `minimumClients`).
 pub const DEFAULT_MIN_CLIENTS: usize = 5;
 
-/// bitmarkd's `cycleInterval`: the connector's round when nothing else is configured.
-pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(bitmark_peer::connector::config::CYCLE_INTERVAL_SECS);
+/// bitmarkd's `cycleInterval`: between two runs of the connector's state machine.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(15);
+/// The shortest `sync_interval`: below it elections would only burn CPU.
+pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest `sync_interval`.
+pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The default key file names, relative to the data directory.
 pub const DEFAULT_PUBLIC_KEY_FILE: &str = "peer.public";
@@ -68,11 +73,6 @@ pub struct ConfigFile {
     /// bitmarkd's fast sync: trust block digests from the next block's header while catching
     /// up, checking random samples against the elected peer (default false).
     pub fast_sync: bool,
-    /// Time between two rounds of the connector (default `"15s"`, bitmarkd's `cycleInterval`).
-    /// A round is when the node notices that its peers have a longer chain; a local test
-    /// network wants a second or two, a public node has no reason to change it.
-    #[serde(with = "humantime_serde")]
-    pub sync_interval: Option<Duration>,
     /// bitmarkd's standalone mode: normal mode at once, no outbound peering (default false).
     pub standalone: bool,
     /// Connected clients the connector wants before it votes; the vote quorum is
@@ -93,6 +93,12 @@ pub struct ConfigFile {
     /// `"10s"` (default: never).
     #[serde(with = "humantime_serde")]
     pub produce_blocks: Option<Duration>,
+    /// How often the connector's state machine runs, e.g. `"500ms"` (default `"15s"`,
+    /// bitmarkd's `cycleInterval`; at least 100 ms). The upstreams poll their peers' heights
+    /// every two intervals, at most every 30 s (bitmarkd's). A node reaches normal mode a few
+    /// intervals after its first peer registers, so a local test network may shorten it.
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Option<Duration>,
     /// Log one JSON object per line instead of the human format (default false).
     pub log_json: bool,
     /// Peer-to-peer settings.
@@ -228,9 +234,9 @@ pub struct RunArgs {
     /// Local chain only: every SECS seconds, make a block of the reservoir's verified items.
     #[arg(long, value_name = "SECS")]
     pub produce_blocks: Option<u64>,
-    /// Seconds between two rounds of the connector (default 15, bitmarkd's).
-    #[arg(long, value_name = "SECS")]
-    pub sync_interval: Option<u64>,
+    /// How often the connector runs, e.g. `500ms` or `2s` (default 15s, bitmarkd's).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub sync_interval: Option<Duration>,
     /// Log JSON lines instead of the human format.
     #[arg(long)]
     pub log_json: bool,
@@ -279,7 +285,7 @@ pub struct Settings {
     pub capture_keep: usize,
     /// Block production interval.
     pub produce_blocks: Option<Duration>,
-    /// Time between connector rounds.
+    /// Between two runs of the connector's state machine.
     pub sync_interval: Duration,
     /// JSON logs.
     pub log_json: bool,
@@ -368,20 +374,22 @@ impl Settings {
             Some(secs) => Some(Duration::from_secs(secs)),
             None => file.produce_blocks,
         };
-        let sync_interval = match args.sync_interval {
-            Some(secs) => Duration::from_secs(secs),
-            None => file.sync_interval.unwrap_or(DEFAULT_SYNC_INTERVAL),
-        };
-        if sync_interval < Duration::from_secs(1) {
-            return Err(ConfigError::new(
-                field_or_flag(args.sync_interval.is_some(), "sync_interval"),
-                "must be at least 1 second",
-            ));
-        }
         if produce_blocks.is_some() && chain != Chain::Local {
             return Err(ConfigError::new(
                 field_or_flag(args.produce_blocks.is_some(), "produce_blocks"),
                 "blocks can only be produced on the local chain",
+            ));
+        }
+
+        let sync_interval = args.sync_interval.or(file.sync_interval).unwrap_or(DEFAULT_SYNC_INTERVAL);
+        if !(MIN_SYNC_INTERVAL..=MAX_SYNC_INTERVAL).contains(&sync_interval) {
+            return Err(ConfigError::new(
+                field_or_flag(args.sync_interval.is_some(), "sync_interval"),
+                format!(
+                    "must be between {} and {}",
+                    humantime::format_duration(MIN_SYNC_INTERVAL),
+                    humantime::format_duration(MAX_SYNC_INTERVAL)
+                ),
             ));
         }
 
@@ -722,10 +730,17 @@ mod tests {
         assert!(s.unsupported().is_none());
         let args = RunArgs { chain: Some(Chain::Local), produce_blocks: Some(5), ..RunArgs::default() };
         assert_eq!(resolve_text("", &args).unwrap().produce_blocks, Some(Duration::from_secs(5)));
-        // The flag overrides the file.
-        assert_eq!(resolve_text("sync_interval = \"3s\"", &RunArgs::default()).unwrap().sync_interval.as_secs(), 3);
-        let args = RunArgs { sync_interval: Some(2), ..RunArgs::default() };
-        assert_eq!(resolve_text("sync_interval = \"3s\"", &args).unwrap().sync_interval.as_secs(), 2);
+    }
+
+    #[test]
+    fn the_sync_interval_defaults_to_bitmarkds_and_the_flag_wins() {
+        assert_eq!(resolve_text("", &RunArgs::default()).unwrap().sync_interval, Duration::from_secs(15));
+        assert_eq!(
+            resolve_text("sync_interval = \"2s\"", &RunArgs::default()).unwrap().sync_interval,
+            Duration::from_secs(2)
+        );
+        let args = RunArgs { sync_interval: Some(Duration::from_millis(500)), ..RunArgs::default() };
+        assert_eq!(resolve_text("sync_interval = \"2s\"", &args).unwrap().sync_interval, Duration::from_millis(500));
     }
 
     #[test]
@@ -814,8 +829,13 @@ mod tests {
             ),
             (String::new(), RunArgs { min_clients: Some(0), ..RunArgs::default() }, "--min-clients", "at least 1"),
             (String::new(), RunArgs { produce_blocks: Some(0), ..RunArgs::default() }, "--produce-blocks", "at least"),
-            (String::new(), RunArgs { sync_interval: Some(0), ..RunArgs::default() }, "--sync-interval", "at least"),
-            ("sync_interval = \"500ms\"".into(), RunArgs::default(), "sync_interval", "at least 1 second"),
+            ("sync_interval = \"2h\"".into(), RunArgs::default(), "sync_interval", "between 100ms and 1h"),
+            (
+                String::new(),
+                RunArgs { sync_interval: Some(Duration::from_millis(10)), ..RunArgs::default() },
+                "--sync-interval",
+                "between 100ms and 1h",
+            ),
             (
                 String::new(),
                 RunArgs { listen: vec!["1.2.3.4".into()], ..RunArgs::default() },

@@ -9,3 +9,4 @@ pub mod error;
 pub mod keyfile;
 pub mod logging;
 pub mod node;
+pub mod workload;

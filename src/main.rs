@@ -100,8 +100,8 @@ enum Command {
         #[arg(long)]
         recompute_digests: bool,
     },
-    /// Benchmarks: `sync` (the connector's pipeline, bitmarkd's shape and the Argon2d limit)
-    /// and `listener` (requests per second).
+    /// Benchmarks, each beside a reference measured in the same run: `sync`, `listener`,
+    /// `reservoir`, `memory`, `soak`.
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Re-run the inbound requests of a capture (`run --capture`) against a node state opened
@@ -243,9 +243,65 @@ enum BenchCommand {
         #[arg(long, default_value_t = 4)]
         seconds: u64,
         /// Instead: the listener without and with a capture recording to a temporary file,
-        /// and their ratio (what capturing costs).
+        /// and their ratio (what capturing costs); always printed as JSON.
         #[arg(long)]
         capture: bool,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Free issues per second into a real sled-backed reservoir beside raw Ed25519
+    /// verifications per second of the same records.
+    Reservoir {
+        /// Issues submitted (at most 20 000).
+        #[arg(long, default_value_t = 20_000)]
+        items: usize,
+        /// Issues per submission (1 to 100).
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Submitting and verifying threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Peak resident memory of real node processes: one syncing a generated chain, one
+    /// holding pending issues.
+    Memory {
+        /// Height of the chain synced (0: skip this part). 500 takes minutes: an Argon2d
+        /// digest per block to build it, and again to verify it.
+        #[arg(long, default_value_t = 500)]
+        blocks: u64,
+        /// Pending free issues held (0: skip this part; at most 20 000).
+        #[arg(long, default_value_t = 20_000)]
+        pending: usize,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A real node under a steady stream of pushes: resident memory over time, and whether it
+    /// stays flat after warm-up (exit 1 if not).
+    Soak {
+        /// How long the stream lasts.
+        #[arg(long, default_value_t = 180)]
+        seconds: u64,
+        /// Between two memory samples, e.g. `1s` or `500ms`.
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
+        /// Between two new groups of paid issues; `0s`: none, the flood alone.
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        new_every: std::time::Duration,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The JSON reports of the other benches (`--json` output saved to files) as one Markdown
+    /// table: figure, reference, ratio.
+    Table {
+        /// Report files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -277,6 +333,11 @@ fn arg_or_stdin(arg: &str) -> Result<String> {
 enum Output {
     Json(serde_json::Value),
     Line(String),
+    /// A human summary of a report, and whether the report is a pass.
+    Summary {
+        text: String,
+        ok: bool,
+    },
     /// Printed already (`run` prints when the node is up).
     Nothing,
     /// Text for people, and whether the command succeeded (exit status 0 or 1).
@@ -327,17 +388,36 @@ fn run(cli: &Cli) -> Result<Output> {
             Output::Json(check::run(data_dir, *chain, *recompute_digests)?)
         }
         Command::Bench(BenchCommand::Sync { blocks, peers, threads, json }) => {
-            let report = bench::sync(*blocks, *peers, *threads)?;
-            if *json {
-                Output::Json(report)
-            } else {
-                Output::Line(bench::sync_summary(&report))
-            }
+            report(*json, bench::sync(*blocks, *peers, *threads)?, bench::sync_summary)
         }
-        Command::Bench(BenchCommand::Listener { clients, seconds, capture: false }) => {
-            Output::Json(bench::listener(*clients, *seconds)?)
+        Command::Bench(BenchCommand::Listener { clients, seconds, capture: false, json }) => {
+            report(*json, bench::listener(*clients, *seconds)?, bench::listener_summary)
         }
-        Command::Bench(BenchCommand::Listener { clients, seconds, capture: true }) => {
+        Command::Bench(BenchCommand::Reservoir { items, batch, threads, json }) => {
+            let threads = threads.unwrap_or_else(bitmark_storage::digest_pool::default_threads);
+            let options = bench::reservoir::Options { items: *items, batch: *batch, threads };
+            report(*json, bench::reservoir::run(options)?, bench::reservoir::summary)
+        }
+        Command::Bench(BenchCommand::Memory { blocks, pending, json }) => {
+            let options = bench::memory::Options { blocks: *blocks, pending: *pending };
+            report(*json, bench::memory::run(options)?, bench::memory::summary)
+        }
+        Command::Bench(BenchCommand::Soak { seconds, interval, new_every, json }) => {
+            let new_every = Some(*new_every).filter(|d| !d.is_zero());
+            let options = bench::soak::Options { seconds: *seconds, interval: *interval, new_every };
+            report(*json, bench::soak::run(options)?, bench::soak::summary)
+        }
+        Command::Bench(BenchCommand::Table { files }) => {
+            let reports = files
+                .iter()
+                .map(|f| {
+                    let text = std::fs::read_to_string(f).map_err(|e| NodeError::io(f.display(), e))?;
+                    serde_json::from_str(&text).map_err(|e| NodeError::Input(format!("{}: {e}", f.display())))
+                })
+                .collect::<Result<Vec<serde_json::Value>>>()?;
+            Output::Line(bench::table::table(&reports).trim_end().to_string())
+        }
+        Command::Bench(BenchCommand::Listener { clients, seconds, capture: true, .. }) => {
             Output::Json(bench::listener_capture(*clients, *seconds)?)
         }
         Command::Replay { captures, data_dir, target, server_key, speed, from, to, filter, json } => {
@@ -373,6 +453,16 @@ fn run(cli: &Cli) -> Result<Output> {
     })
 }
 
+/// A bench report: the JSON with `--json`, else its human summary; a failure either way when
+/// the report says `"ok": false`.
+fn report(json: bool, value: serde_json::Value, summary: fn(&serde_json::Value) -> String) -> Output {
+    if json {
+        Output::Json(value)
+    } else {
+        Output::Summary { ok: value.get("ok") != Some(&serde_json::Value::Bool(false)), text: summary(&value) }
+    }
+}
+
 fn print_json(pretty: bool, v: &serde_json::Value) -> String {
     if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default()
 }
@@ -394,6 +484,14 @@ fn main() -> ExitCode {
         Ok(Output::Line(s)) => {
             println!("{s}");
             ExitCode::SUCCESS
+        }
+        Ok(Output::Summary { text, ok }) => {
+            println!("{text}");
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Ok(Output::Nothing) => ExitCode::SUCCESS,
         Ok(Output::Report { text, ok }) => {

@@ -122,6 +122,15 @@ impl RunningNode {
         serde_json::from_str(&body).expect("status JSON")
     }
 
+    /// What `GET /transaction/<tx id>` says of `tx_id`: bitmarkd's status texts (`Pending`,
+    /// `Verified`, `Confirmed`, `Unknown`).
+    pub fn tx_state(&self, tx_id: &bitmark_record::Link) -> String {
+        let (code, body) = self.get(&format!("/transaction/{}", tx_id.raw_hex()));
+        assert_eq!(code, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("transaction JSON");
+        v["status"].as_str().unwrap_or_default().to_string()
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod capture;
 pub mod chaindir;
 pub mod check;
+pub mod child_node;
 pub mod decode;
 pub mod encode;
 pub mod keygen;

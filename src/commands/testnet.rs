@@ -8,29 +8,24 @@
 //! ends the wait early through the same guard, and each child asks the kernel to kill it if the
 //! command itself dies (`PR_SET_PDEATHSIG`), which covers even SIGKILL.
 
+use super::child_node::{get_json, read_ready, run_command, signal, terminate, STOP_GRACE};
 use super::testchain;
 use crate::error::{NodeError, Result};
 use bitmark_record::Chain;
 use serde_json::{json, Value};
-use std::io::{BufRead, IsTerminal, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a child may take to print its ready line.
-const READY_LIMIT: Duration = Duration::from_secs(30);
-/// How long a child may take to exit after SIGTERM before it is killed (`run` promises 5 s).
-const STOP_GRACE: Duration = Duration::from_secs(7);
 /// Between two rounds of `/status` polls.
 const POLL_EVERY: Duration = Duration::from_millis(250);
-/// Connect/read limit of one `/status` request: a busy node must not stall the display.
-const HTTP_LIMIT: Duration = Duration::from_secs(2);
 /// The followers' connector round (`--sync-interval`), instead of bitmarkd's 15 s: on loopback
 /// a round costs nothing, and the first election comes two rounds after start.
-const SYNC_INTERVAL_SECS: &str = "2";
+const SYNC_INTERVAL: &str = "2s";
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -214,17 +209,15 @@ struct Fleet {
 impl Fleet {
     /// Start node `i`, peered with every node already running, and wait for its ready line.
     fn start(&self, root: &Path, i: usize, options: &Options) -> Result<Node> {
-        let exe = std::env::current_exe().map_err(|e| NodeError::io("current executable", e))?;
         let dir = node_dir(root, i);
         std::fs::create_dir_all(&dir).map_err(|e| NodeError::io(dir.display(), e))?;
         let log = dir.join("node.log");
-        let log_file = std::fs::File::create(&log).map_err(|e| NodeError::io(log.display(), e))?;
         let port = |offset: u16| match options.base_port {
             Some(base) => format!("127.0.0.1:{}", u32::from(base) + 2 * i as u32 + u32::from(offset)),
             None => "127.0.0.1:0".to_string(),
         };
-        let mut command = Command::new(exe);
-        command.arg("run").args(["--chain", "local", "--data-dir"]).arg(&dir);
+        let mut command = run_command(["--chain", "local", "--data-dir"], &log, options.keep)?;
+        command.arg(&dir);
         command.args(["--listen", &port(0), "--status", &port(1)]);
         if i == 0 {
             command.arg("--standalone");
@@ -234,10 +227,8 @@ impl Fleet {
                 let addr = peer.ready["listening"][0].as_str().unwrap_or_default();
                 command.args(["--connect", &format!("{key}@{addr}")]);
             }
-            command.args(["--min-clients", "1", "--sync-interval", SYNC_INTERVAL_SECS]);
+            command.args(["--min-clients", "1", "--sync-interval", SYNC_INTERVAL]);
         }
-        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(log_file));
-        isolate(&mut command, options.keep);
         let mut child = command.spawn().map_err(|e| NodeError::io("starting a node", e))?;
         let ready = match read_ready(&mut child) {
             Ok(ready) => ready,
@@ -287,69 +278,9 @@ impl Drop for Fleet {
     }
 }
 
-/// Put the child in its own process group (a terminal's Ctrl-C reaches only the command, which
-/// then stops the children itself) and, unless the nodes are to be kept, have the kernel kill it
-/// when the command dies.
-fn isolate(command: &mut Command, keep: bool) {
-    use std::os::unix::process::CommandExt;
-    command.process_group(0);
-    if !keep {
-        // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-}
-
-fn signal(child: &Child, sig: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
-        // SAFETY: kill(2) with our own child's pid; failure (already gone) is harmless.
-        unsafe {
-            libc::kill(pid, sig);
-        }
-    }
-}
-
-/// Stop one child that failed to start properly.
-fn terminate(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// The child's first stdout line as JSON, within [`READY_LIMIT`].
-fn read_ready(child: &mut Child) -> std::result::Result<Value, String> {
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut line = String::new();
-        let _ = reader.read_line(&mut line);
-        let _ = tx.send(line);
-        // Keep reading so the child never blocks on a full pipe.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    });
-    let line = rx.recv_timeout(READY_LIMIT).map_err(|_| format!("no ready line within {READY_LIMIT:?}"))?;
-    let ready: Value = serde_json::from_str(line.trim()).map_err(|e| format!("no ready line ({e}): {line:?}"))?;
-    if let Some(error) = ready.get("error") {
-        return Err(format!("refused to start: {error}"));
-    }
-    Ok(ready)
-}
-
 /// `GET /status` on a node, or None if it did not answer in time.
 fn status_of(addr: SocketAddr) -> Option<Status> {
-    let mut stream = TcpStream::connect_timeout(&addr, HTTP_LIMIT).ok()?;
-    stream.set_read_timeout(Some(HTTP_LIMIT)).ok()?;
-    write!(stream, "GET /status HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text).ok()?;
-    let (_, body) = text.split_once("\r\n\r\n")?;
-    let v: Value = serde_json::from_str(body).ok()?;
+    let v = get_json(addr, "/status")?;
     Some(Status { height: v["height"].as_u64()?, digest: str_of(&v["digest"]), mode: str_of(&v["mode"]) })
 }
 

@@ -232,9 +232,9 @@ impl Node {
                     min_clients: settings.min_clients,
                     quorum: settings.quorum(),
                     fast_sync: settings.fast_sync,
-                    interval: settings.sync_interval,
                     dynamic_connections: settings.dynamic_connections,
                     prefer_ipv6: settings.prefer_ipv6,
+                    cycle_interval: settings.sync_interval,
                 },
             },
             settings.standalone,
@@ -433,9 +433,7 @@ fn start_upstreams(
         scores: Arc::new(ScoreBoard::default()),
         clock: Arc::new(bitmark_peer::clock::SystemClock),
     };
-    // The upstreams poll at twice the connector's round, as bitmarkd's 30 s to 15 s: with a
-    // shorter `sync_interval` a new block on a peer is noticed in about a round or two.
-    let config = UpstreamConfig { poll_interval: settings.sync_interval * 2, ..UpstreamConfig::default() };
+    let config = upstream_config(settings);
     let set = UpstreamSet::new(context, settings.chain, keys.clone(), config, env, bus.clone());
     if settings.standalone && !settings.connect.is_empty() {
         warn!(target: TARGET, peers = settings.connect.len(), "standalone: static peers are not connected");
@@ -444,12 +442,25 @@ fn start_upstreams(
     Ok(set)
 }
 
-/// `/status`, `/metrics`, and 404 for anything else.
+/// The upstreams poll their peers every two `sync_interval`s (bitmarkd: 30 s against its
+/// connector's 15 s), and never less often than bitmarkd's 30 s: the connector decides that it
+/// is in step from what the last poll said, so a shorter interval is only useful with polls as
+/// frequent.
+fn upstream_config(settings: &Settings) -> UpstreamConfig {
+    let defaults = UpstreamConfig::default();
+    UpstreamConfig { poll_interval: (settings.sync_interval * 2).min(defaults.poll_interval), ..defaults }
+}
+
+/// `/status`, `/metrics`, `/transaction/<tx id>` ([`Observer::transaction`]), and 404 for
+/// anything else.
 fn routes(observer: Arc<Observer>) -> Routes {
     Arc::new(move |path: &str| match path {
         "/status" => Response::json(&observer.snapshot().to_json()),
         "/metrics" => Response::prometheus(observer.metrics.render(&observer.snapshot())),
-        _ => Response::error(404),
+        _ => match path.strip_prefix("/transaction/") {
+            Some(tx_id) => observer.transaction(tx_id).map_or_else(Response::error, |v| Response::json(&v)),
+            None => Response::error(404),
+        },
     })
 }
 

@@ -1,6 +1,7 @@
 //! What the node reports about itself: a [`Snapshot`] taken from the running parts
 //! ([`Observer`]), rendered as the `/status` JSON here and as metrics in
-//! [`super::metrics::Metrics::render`].
+//! [`super::metrics::Metrics::render`]; and the state of one transaction
+//! ([`Observer::transaction`], `GET /transaction/<tx id>`).
 
 use super::metrics::Metrics;
 use super::sync::Synchroniser;
@@ -11,8 +12,8 @@ use bitmark_peer::bus::Bus;
 use bitmark_peer::connector::Progress;
 use bitmark_peer::transport::ZmqListener;
 use bitmark_peer::upstream::{LinkState, UpstreamStatus};
-use bitmark_record::{BlockDigest, Chain};
-use bitmark_reservoir::Reservoir;
+use bitmark_record::{BlockDigest, Chain, Link};
+use bitmark_reservoir::{Reservoir, TransactionState};
 use bitmark_storage::BlockStore;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -196,6 +197,28 @@ impl Observer {
             broadcast_sent: self.bus.stats().sent,
             uptime: self.started.elapsed(),
         }
+    }
+}
+
+impl Observer {
+    /// `GET /transaction/<tx id>`: `{"txId","status"}` with bitmarkd's `Transaction.Status`
+    /// texts — `Pending` or `Verified` (held by the reservoir), `Confirmed` (in a stored block)
+    /// or `Unknown` — for a tx id in its JSON form (64 hex digits, as `decode tx` prints it).
+    ///
+    /// A push is acknowledged on the wire before it is processed, so this is how a client
+    /// learns that the node holds what it pushed. The answer is a promise: the reservoir is
+    /// flushed before a held item is reported, so an item reported `Pending` or `Verified`
+    /// survives a crash of the node (after a restart it is still held, or confirmed by a
+    /// block synced meanwhile). Errors: 400 for a malformed id, 500 if the reservoir or the
+    /// chain cannot be read or flushed.
+    pub fn transaction(&self, tx_id: &str) -> Result<Value, u16> {
+        let link = Link::from_raw_hex(tx_id).map_err(|_| 400u16)?;
+        let state = self.reservoir.transaction_status(&link).map_err(|_| 500u16)?;
+        if matches!(state, TransactionState::Pending | TransactionState::Verified) {
+            // The item is written to sled before it becomes visible; make it durable too.
+            self.reservoir.flush().map_err(|_| 500u16)?;
+        }
+        Ok(json!({"txId": link.raw_hex(), "status": state.as_str()}))
     }
 }
 

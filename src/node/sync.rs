@@ -51,12 +51,12 @@ pub struct SyncSettings {
     pub quorum: usize,
     /// bitmarkd's fast sync.
     pub fast_sync: bool,
-    /// Time between connector rounds (bitmarkd: 15 s).
-    pub interval: Duration,
     /// Whether peers learnt from the network may be connected besides the static ones.
     pub dynamic_connections: bool,
     /// Prefer a peer's IPv6 listener.
     pub prefer_ipv6: bool,
+    /// Between two runs of the state machine (`sync_interval`; bitmarkd's 15 s).
+    pub cycle_interval: Duration,
 }
 
 /// What the connector is given.
@@ -120,7 +120,7 @@ pub fn connector_config(settings: &SyncSettings) -> ConnectorConfig {
     ConnectorConfig {
         minimum_clients: settings.min_clients,
         fast_sync: settings.fast_sync,
-        cycle_interval_secs: settings.interval.as_secs().max(1),
+        cycle_interval_ms: u64::try_from(settings.cycle_interval.as_millis()).unwrap_or(u64::MAX),
         maximum_dynamic_clients: if settings.dynamic_connections {
             connector::config::MAXIMUM_DYNAMIC_CLIENTS
         } else {
@@ -348,13 +348,13 @@ mod tests {
             min_clients: 1,
             quorum: 1,
             fast_sync: true,
-            interval: Duration::from_secs(2),
             dynamic_connections: false,
             prefer_ipv6: false,
+            cycle_interval: Duration::from_millis(500),
         };
         let config = connector_config(&settings);
         assert_eq!((config.minimum_clients, config.quorum(), config.fast_sync), (1, 1, true));
-        assert_eq!(config.cycle_interval(), Duration::from_secs(2));
+        assert_eq!(config.cycle_interval(), Duration::from_millis(500));
         assert_eq!(config.maximum_dynamic_clients, 0);
         let config = connector_config(&SyncSettings { min_clients: 5, dynamic_connections: true, ..settings });
         assert_eq!((config.quorum(), config.maximum_dynamic_clients), (3, 25));

@@ -271,7 +271,7 @@ fn record_the_sync_fixture() {
 
     let connect = format!("{}@{}", a.ready["publicKey"].as_str().unwrap(), a.peer_addr());
     let b = RunningNode::start(
-        &node_args(&data_b, &["--connect", &connect, "--min-clients", "1", "--sync-interval", "1"]),
+        &node_args(&data_b, &["--connect", &connect, "--min-clients", "1", "--sync-interval", "1s"]),
         &tmp.path().join("b.log"),
     );
     let synced = || {

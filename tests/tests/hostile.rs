@@ -27,7 +27,7 @@ const PROBE_INTERVAL: Duration = Duration::from_millis(20);
 /// The shutdown promise.
 const STOP_LIMIT: Duration = Duration::from_secs(5);
 
-/// The syncing nodes here run the connector every second (`--sync-interval 1`): the second
+/// The syncing nodes here run the connector every second (`--sync-interval 1s`): the second
 /// round after start is the first that can fetch a block.
 const SYNC_LIMIT: Duration = Duration::from_secs(30);
 
@@ -342,7 +342,7 @@ fn upstreams_that_never_answer_do_not_hold_the_node() {
         [format!("{}@{}", hex::encode(sink_key), sink.addr), format!("{}@{}", hex::encode(mute.key), mute.addr)];
     let args = node_args(
         &data,
-        &["--connect", &connect[0], "--connect", &connect[1], "--min-clients", "1", "--sync-interval", "1"],
+        &["--connect", &connect[0], "--connect", &connect[1], "--min-clients", "1", "--sync-interval", "1s"],
     );
     let node = RunningNode::start(&args, &tmp.path().join("node.log"));
     let probe = Prober::start(client_of(&node, &data), height, PROBE_INTERVAL);
@@ -422,7 +422,7 @@ fn a_forged_taller_chain_is_not_adopted_and_its_peer_is_penalised() {
     let connect = format!("{}@{}", hex::encode(keys.public), forger.local_addrs()[0]);
 
     let data = chain_dir(tmp.path(), "node", 1);
-    let args = node_args(&data, &["--connect", &connect, "--min-clients", "1", "--sync-interval", "1"]);
+    let args = node_args(&data, &["--connect", &connect, "--min-clients", "1", "--sync-interval", "1s"]);
     let node = RunningNode::start(&args, &tmp.path().join("node.log"));
     let probe = Prober::start(client_of(&node, &data), 1, PROBE_INTERVAL);
 

@@ -9,7 +9,7 @@
 //!   node 2 re-registering with it;
 //! - every chain passes `check` afterwards.
 //!
-//! Followers run the connector every second (`--sync-interval 1`) so the test takes seconds.
+//! Followers run the connector every second (`--sync-interval 1s`) so the test takes seconds.
 
 use bitmark_peer::transport::ZmqClient;
 use bitmark_peer::wire::Push;
@@ -58,7 +58,7 @@ fn follower_of(nodes: &[&RunningNode]) -> Vec<String> {
         args.push("--connect".to_string());
         args.push(format!("{}@{}", node.ready["publicKey"].as_str().unwrap(), node.peer_addr()));
     }
-    args.extend(["--min-clients", "1", "--sync-interval", "1"].map(String::from));
+    args.extend(["--min-clients", "1", "--sync-interval", "1s"].map(String::from));
     args
 }
 

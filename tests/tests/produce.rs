@@ -43,6 +43,9 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     assert!(eventually(|| reservoir_of(&node)["pending"] == 2), "{}\n{}", node.status(), node.log_text());
     let (_, metrics) = node.get("/metrics");
     assert!(metrics.contains("bitmark_reservoir_items{state=\"pending\"} 2\n"), "{metrics}");
+    assert_eq!(node.tx_state(&Link::of(&issues[0])), "Pending");
+    assert_eq!(node.tx_state(&Link::of(b"never pushed")), "Unknown");
+    assert_eq!(node.get("/transaction/not-a-tx-id").0, 400);
     // Pending items make no block.
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(node.status()["height"], 3);
@@ -62,6 +65,7 @@ fn pushed_issues_survive_a_kill_and_are_confirmed_in_produced_blocks() {
     let issue_ids: Vec<Link> = issues.iter().map(|i| Link::of(i)).collect();
     assert_eq!(confirmed[1..], [vec![Link::of(&packed_asset)], issue_ids.clone()].concat());
     assert!(eventually(|| reservoir_of(&node) == json!({"pending": 0, "verified": 0})), "{}", node.status());
+    assert_eq!(node.tx_state(&Link::of(&issues[1])), "Confirmed");
 
     // A transfer of a confirmed issue is verified at once on `local`, and confirmed next.
     let transfer = transfer(issue_ids[0], 1, 3);

@@ -1,6 +1,6 @@
 //! Two real nodes on loopback, one syncing a test chain from the other with full verification
 //! (issue 6's "two processes sync a 60-block local test chain"): node A serves a 60-block chain
-//! standalone; node B starts empty with `--connect A --min-clients 1 --sync-interval 1`, elects
+//! standalone; node B starts empty with `--connect A --min-clients 1 --sync-interval 1s`, elects
 //! A (quorum 1) within seconds, fetches and verifies every block (59 Argon2d digests), and enters
 //! normal mode with A's tip.
 //! `/status` and `/metrics` answer throughout, and the synced chain passes `check`.
@@ -34,7 +34,7 @@ fn a_fresh_node_syncs_a_test_chain_from_another_node() {
     let a_digest = a.ready["digest"].as_str().unwrap().to_string();
     let connect = format!("{}@{}", a.ready["publicKey"].as_str().unwrap(), a.peer_addr());
     let b = RunningNode::start(
-        &node_args(&data_b, &["--connect", &connect, "--min-clients", "1", "--sync-interval", "1"]),
+        &node_args(&data_b, &["--connect", &connect, "--min-clients", "1", "--sync-interval", "1s"]),
         &tmp.path().join("b.log"),
     );
     assert_eq!((&b.ready["height"], &b.ready["mode"]), (&Value::from(1), &Value::from("resynchronise")));

@@ -33,9 +33,11 @@ pub const FAST_SYNC_PIVOT_BLOCKS: u64 = 1000;
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectorConfig {
-    /// Seconds between ticks of the state machine (bitmarkd: 15). Shorter notices a better
-    /// chain sooner at the cost of more elections; the upstreams poll every 30 s anyway.
-    pub cycle_interval_secs: u64,
+    /// Milliseconds between ticks of the state machine (bitmarkd: 15 s). Shorter notices a
+    /// better chain sooner at the cost of more elections; the upstreams poll every 30 s anyway,
+    /// so below a second it only matters right after start-up (a local test network, the
+    /// crash-loop test), where a node reaches normal mode three ticks after registering.
+    pub cycle_interval_ms: u64,
     /// Registered clients needed to leave Connecting, and in Sampling to stay there (bitmarkd:
     /// 5). The vote quorum follows it: `(1 + minimum_clients) / 2` (3 with 5). A test network
     /// of three nodes needs 2 (quorum 1).
@@ -84,7 +86,7 @@ pub struct ConnectorConfig {
 impl Default for ConnectorConfig {
     fn default() -> ConnectorConfig {
         ConnectorConfig {
-            cycle_interval_secs: CYCLE_INTERVAL_SECS,
+            cycle_interval_ms: CYCLE_INTERVAL_SECS * 1000,
             minimum_clients: MINIMUM_CLIENTS,
             sampling_limit: SAMPLING_LIMIT,
             fetch_blocks_per_cycle: FETCH_BLOCKS_PER_CYCLE,
@@ -110,9 +112,9 @@ impl ConnectorConfig {
         self.minimum_clients.div_ceil(2)
     }
 
-    /// [`ConnectorConfig::cycle_interval_secs`] as a duration.
+    /// [`ConnectorConfig::cycle_interval_ms`] as a duration.
     pub fn cycle_interval(&self) -> Duration {
-        Duration::from_secs(self.cycle_interval_secs)
+        Duration::from_millis(self.cycle_interval_ms)
     }
 
     /// [`ConnectorConfig::active_time_secs`] as a duration.

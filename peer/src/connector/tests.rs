@@ -325,7 +325,7 @@ fn fast_sync_forgery_rolls_back_to_the_last_good_sample_only() {
 #[test]
 fn spawned_connector_syncs_in_real_time_and_stops() {
     let chain = shared(FakeChain::build(1, 30, 30, 0));
-    let config = ConnectorConfig { cycle_interval_secs: 1, ..small() };
+    let config = ConnectorConfig { cycle_interval_ms: 1000, ..small() };
     let net = Net::new(FakeChain::new(1), vec![chain.clone(); 3], config);
     let (local, peers) = (net.local.clone(), net.peers.clone());
     let now = Instant::now();
@@ -350,7 +350,7 @@ fn spawned_connector_syncs_in_real_time_and_stops() {
 #[test]
 fn stopping_ends_a_fetch_pass_promptly() {
     let chain = shared(FakeChain::build(1, 2_000, 2_000, 0));
-    let config = ConnectorConfig { cycle_interval_secs: 1, minimum_clients: 1, ..ConnectorConfig::default() };
+    let config = ConnectorConfig { cycle_interval_ms: 1000, minimum_clients: 1, ..ConnectorConfig::default() };
     let net = Net::new(FakeChain::new(1), vec![chain], config);
     net.peer(1).set(Misdeeds { slow: Some(Duration::from_millis(5)), ..Misdeeds::default() });
     net.peer(1).poll(1, Instant::now());

@@ -149,7 +149,7 @@ mod tests {
             seed: 1,
         };
         let connector = Connector::new(
-            ConnectorConfig { cycle_interval_secs: 1, minimum_clients: 3, ..ConnectorConfig::default() },
+            ConnectorConfig { cycle_interval_ms: 1000, minimum_clients: 3, ..ConnectorConfig::default() },
             parts,
         );
         let handle = spawn(connector).unwrap();

@@ -1,4 +1,5 @@
-//! `bitmark-node bench`: the peer crate's benchmarks, run from the node binary.
+//! `bitmark-node bench`: every figure beside a reference measured in the same run on the same
+//! machine, and their ratio, so that a figure means something on any machine.
 //!
 //! * `bench sync` ([`sync`]): a generated test chain synced by a fresh node from in-memory
 //!   peers with full verification — the connector's pipeline, bitmarkd's shape (one peer, one
@@ -6,13 +7,54 @@
 //! * `bench listener` ([`listener`]): `N` requests per second against the real listener beside
 //!   a bare CURVE echo server; with `--capture` ([`listener_capture`]), the listener without and
 //!   with a capture recording every exchange to a file.
+//! * `bench reservoir` ([`reservoir`]): issues per second into a real sled-backed reservoir
+//!   beside raw Ed25519 verifications per second of the same records.
+//! * `bench memory` ([`memory`]): peak resident memory of real node processes syncing a chain
+//!   and holding 20 000 pending issues.
+//! * `bench soak` ([`soak`]): a real node under a steady stream of pushes; its resident memory
+//!   over time and whether it stays flat after warm-up.
+//! * `bench table` ([`table`]): the JSON reports of the others as one Markdown table.
 
+pub mod memory;
+pub mod reservoir;
+pub mod soak;
+pub mod table;
+
+use super::child_node::ChildNode;
 use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use crate::error::{NodeError, Result};
 use bitmark_peer::bench::Measurement;
 use bitmark_peer::sim::bench::SyncBenchOptions;
+use bitmark_peer::transport::{Transport, ZmqClient};
+use bitmark_peer::wire::{Push, Reply, Request};
+use bitmark_record::Link;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Push `push` to a node and check its acknowledgement (`[cmd]["A"]`, sent before processing).
+fn push(client: &mut ZmqClient, push: Push) -> Result<()> {
+    let command = push.command().to_vec();
+    match client.request(&Request::Push(push))? {
+        Reply::Ack(c) if c == command => Ok(()),
+        other => Err(NodeError::Io(format!("push not acknowledged: {other:?}"))),
+    }
+}
+
+/// Wait (up to 30 s) until the node holds or has confirmed transaction `tx_id`, as its
+/// `GET /transaction/<tx id>` says.
+fn wait_until_held(node: &ChildNode, tx_id: &Link) -> Result<()> {
+    let path = format!("/transaction/{}", tx_id.raw_hex());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if node.get(&path).is_some_and(|v| v["status"] != "Unknown") {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(NodeError::Io(format!("{} never held (log: {})", tx_id.raw_hex(), node.log.display())));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
 
 /// Run the sync benchmark with `blocks` blocks (genesis included), `peers` peers and
 /// `threads` digest threads (default: every core). The report is `SyncBenchReport` as JSON.
@@ -60,6 +102,8 @@ pub fn sync_summary(report: &Value) -> String {
 }
 
 /// Run the listener benchmark: `clients` concurrent CURVE clients for `seconds` per server.
+/// The report: `clients`, `listener` and `echo` (`requests`, `seconds`, `requestsPerSecond`)
+/// and `ratio` (listener over echo).
 pub fn listener(clients: usize, seconds: u64) -> Result<Value> {
     let report = bitmark_peer::bench::listener(clients.max(1), Duration::from_secs(seconds.max(1)))?;
     Ok(json!({
@@ -101,4 +145,21 @@ pub fn listener_capture(clients: usize, seconds: u64) -> Result<Value> {
 
 fn measurement(m: Measurement) -> Value {
     json!({"requests": m.requests, "seconds": m.elapsed.as_secs_f64(), "requestsPerSecond": m.per_second()})
+}
+
+/// A human summary of a [`listener`] report.
+pub fn listener_summary(report: &Value) -> String {
+    let f = |path: &[&str]| path.iter().fold(report, |v, k| &v[*k]).as_f64().unwrap_or(0.0);
+    format!(
+        "listener: {} concurrent CURVE REQ clients sending N\n  \
+         listener + handler {:>10.0} requests/s ({:.2} s)\n  \
+         bare CURVE echo    {:>10.0} requests/s ({:.2} s)\n  \
+         ratio              {:>10.2}",
+        f(&["clients"]),
+        f(&["listener", "requestsPerSecond"]),
+        f(&["listener", "seconds"]),
+        f(&["echo", "requestsPerSecond"]),
+        f(&["echo", "seconds"]),
+        f(&["ratio"]),
+    )
 }
