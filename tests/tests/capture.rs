@@ -13,9 +13,8 @@ use bitmark_peer::capture::format::{parse_line, Line};
 use bitmark_peer::capture::Direction;
 use bitmark_peer::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
-use bitmark_record::transaction::{AssetData, BitmarkIssue};
 use bitmark_record::Chain;
-use bitmark_storage::testchain::{sign_record, test_accounts};
+use bitmark_tests::items::{asset_and_issues, issues_push, push};
 use bitmark_tests::{eventually, json_of, node_args, run_node, workspace_root, RunningNode};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -246,28 +245,9 @@ fn record_the_sync_fixture() {
     let mut client = client(&a, &data_a, &CurveKeys::generate().unwrap());
     assert!(matches!(client.request(&Request::Info).unwrap(), Reply::Info(_)));
     assert_eq!(client.request(&Request::Height).unwrap(), Reply::Height(BLOCKS));
-    let accounts = test_accounts(SEED);
-    let asset = AssetData {
-        name: "captured".into(),
-        fingerprint: "e2e-capture-fixture".into(),
-        metadata: "".into(),
-        registrant: accounts[0].account.clone(),
-        signature: Vec::new(),
-    };
-    let asset_id = asset.asset_id();
-    let packed_asset = sign_record(asset.into(), &accounts[0].key, None).unwrap();
-    let issues: Vec<u8> = [1usize, 2]
-        .iter()
-        .flat_map(|&who| {
-            let issue =
-                BitmarkIssue { asset_id, owner: accounts[who].account.clone(), nonce: 0, signature: Vec::new() };
-            sign_record(issue.into(), &accounts[who].key, None).unwrap()
-        })
-        .collect();
-    let ack = |command: &[u8]| Reply::Ack(command.to_vec());
-    assert_eq!(client.request(&Request::Push(Push::Assets(packed_asset))).unwrap(), ack(b"assets"));
-    let issues = Push::Other { command: b"issues".to_vec(), params: vec![issues, vec![0]] };
-    assert_eq!(client.request(&Request::Push(issues)).unwrap(), ack(b"issues"));
+    let (packed_asset, issues) = asset_and_issues("captured", &[1, 2]);
+    push(&mut client, Push::Assets(packed_asset));
+    push(&mut client, issues_push(&issues));
 
     let connect = format!("{}@{}", a.ready["publicKey"].as_str().unwrap(), a.peer_addr());
     let b = RunningNode::start(
