@@ -196,8 +196,14 @@ pub fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 }
 
 /// Wait until `condition` holds, for at most [`NODE_TIMEOUT`]; false if it never did.
-pub fn eventually(mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + NODE_TIMEOUT;
+pub fn eventually(condition: impl FnMut() -> bool) -> bool {
+    within(NODE_TIMEOUT, condition)
+}
+
+/// Wait until `condition` holds, for at most `limit` (polled every 100 ms); false if it never
+/// did.
+pub fn within(limit: std::time::Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
     while std::time::Instant::now() < deadline {
         if condition() {
             return true;

@@ -15,7 +15,7 @@ use bitmark_peer::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_record::Chain;
 use bitmark_tests::items::{asset_and_issues, issues_push, push};
-use bitmark_tests::{eventually, json_of, node_args, run_node, workspace_root, RunningNode};
+use bitmark_tests::{eventually, json_of, node_args, run_node, within, workspace_root, RunningNode};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -258,11 +258,7 @@ fn record_the_sync_fixture() {
         let status = b.status();
         status["height"] == BLOCKS && status["mode"] == "normal"
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(180);
-    while !synced() {
-        assert!(std::time::Instant::now() < deadline, "B did not sync\n{}", b.log_text());
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    assert!(within(Duration::from_secs(180), synced), "B did not sync\n{}", b.log_text());
     assert!(eventually(|| a.status()["height"] == BLOCKS));
     drop(client);
     for node in [b, a] {

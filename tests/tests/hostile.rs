@@ -14,7 +14,7 @@ use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_record::transaction::{AssetData, BitmarkIssue};
 use bitmark_record::{genesis, BlockDigest, BlockHeader, Chain, Fault, PrivateKey};
 use bitmark_storage::testchain::{sign_record, test_accounts};
-use bitmark_tests::{client_of, eventually, json_of, node_args, run_node, RunningNode};
+use bitmark_tests::{client_of, eventually, json_of, node_args, run_node, within, RunningNode};
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -30,18 +30,6 @@ const STOP_LIMIT: Duration = Duration::from_secs(5);
 /// The syncing nodes here run the connector every second (`--sync-interval 1s`): the second
 /// round after start is the first that can fetch a block.
 const SYNC_LIMIT: Duration = Duration::from_secs(30);
-
-/// Whether `condition` holds within `limit` (polled every 100 ms).
-fn within(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
 
 /// A fresh data directory under `tmp` holding a `blocks`-high local test chain (1: genesis only).
 fn chain_dir(tmp: &Path, name: &str, blocks: u64) -> PathBuf {
