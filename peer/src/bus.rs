@@ -1,6 +1,6 @@
-//! The broadcast bus (bitmarkd's `messagebus.BroadcastQueue`, protocol.md §6.1): one side sends
-//! the items to push to other nodes (accepted blocks and transactions, relayed and own
-//! announcements), and the bus fans each out to every consumer's own bounded queue. The
+//! The broadcast bus (bitmarkd's `messagebus.BroadcastQueue`, `docs/protocol.md#broadcast-bus`):
+//! one side sends the items to push to other nodes (accepted blocks and transactions, relayed and
+//! own announcements), and the bus fans each out to every consumer's own bounded queue. The
 //! consumers are [`BroadcastSink`]s: each upstream's push queue
 //! ([`Upstream::subscribe`](crate::upstream::Upstream::subscribe)), and [`Subscriber`]s for
 //! anything else (a publisher, tests).

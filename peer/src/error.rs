@@ -73,7 +73,7 @@ pub enum PeerError {
         until: Instant,
     },
     /// An upstream was pointed at our own key (bitmarkd lets the rebalance connect a node to
-    /// itself, §8 item 10; bitmarkd's text).
+    /// itself, `docs/protocol.md#connecting-to-self`; bitmarkd's text).
     #[error("connecting to self forbidden")]
     ConnectingToSelf,
     /// The upstream has been closed.

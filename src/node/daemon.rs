@@ -1,12 +1,12 @@
 //! The node assembled: storage, listener, announcer, broadcast bus, upstreams, the sync seam
 //! and the status server, started in bitmarkd's order and stopped in reverse.
 //!
-//! Start-up (`command/bitmarkd/main.go`, protocol.md §0): keys, the block store, the
-//! reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread starts once the
-//! bus exists), the announcer (our entry, static peers, `peers.json`), the listener, then the
-//! synchroniser ([`super::sync::start`]: the connector, which starts the upstreams to the static
-//! peers), and last the block producer when asked for ([`super::producer`]).
-//! A standalone node starts no upstreams and is in normal mode at once.
+//! Start-up (`command/bitmarkd/main.go`, `docs/protocol.md#components-and-start-up`): keys, the
+//! block store, the reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread
+//! starts once the bus exists), the announcer (our entry, static peers, `peers.json`), the
+//! listener, then the synchroniser ([`super::sync::start`]: the connector, which starts the
+//! upstreams to the static peers), and last the block producer when asked for
+//! ([`super::producer`]). A standalone node starts no upstreams and is in normal mode at once.
 //!
 //! Every chain change goes through one [`ChainHooks`]: pushed blocks, produced blocks, and the
 //! connector's (handed to it in [`SyncEnv`]).

@@ -71,9 +71,9 @@ fn reservoir_fault(command: &str, e: ReservoirError, metrics: &Metrics) -> Fault
 }
 
 impl PoolView for NodePool {
-    // TODO(issue 6): once the connector lands, pushed blocks go through its single writer
-    // (ARCHITECTURE.md: the writer is the only code that mutates the chain); today the hooks'
-    // change lock and the block store's writer lock serialise them.
+    // TODO: pushed blocks should go through the connector's single writer (ARCHITECTURE.md: the
+    // writer is the only code that mutates the chain); today the hooks' change lock and the block
+    // store's writer lock serialise them.
     fn submit_block(&self, packed: &[u8]) -> Result<(), Fault> {
         match self.hooks.apply(packed) {
             Ok(applied) => {

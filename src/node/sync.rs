@@ -1,4 +1,4 @@
-//! Where the connector — bitmarkd's sync state machine, issue 6 — plugs into the node.
+//! Where the connector — bitmarkd's sync state machine — plugs into the node.
 //! [`start`] is handed everything the connector needs ([`SyncEnv`]) and returns the running
 //! [`Synchroniser`]; the rest of the node only asks it for its state and progress, and stops it.
 //!

@@ -1,4 +1,4 @@
-//! Chain storage in sled with bitmarkd's exact pools (issue 3).
+//! Chain storage in sled with bitmarkd's exact pools (`docs/reservoir.md#pools`).
 //!
 //! * [`pool`]: the one-byte prefixes and key layouts; keys are built nowhere else.
 //! * [`Pools`] (committed state) and [`WriteSet`] (one block's writes, committed as one atomic

@@ -1,4 +1,4 @@
-//! Peer message capture and replay with the real binary (issue 8).
+//! Peer message capture and replay with the real binary.
 //!
 //! The fixture `tests/captures/sync.jsonl` was recorded on node A serving the deterministic
 //! chain `testchain --blocks 6 --seed 7` (standalone) while node B synced it and a client

@@ -1,6 +1,6 @@
-//! The node's mode (bitmarkd's `mode` package, protocol.md §7), shared between the connector
-//! that sets it and everything that reads it (the listener's `is_normal`, the proof publisher,
-//! RPC writes).
+//! The node's mode (bitmarkd's `mode` package, `docs/protocol.md#mode`), shared between the
+//! connector that sets it and everything that reads it (the listener's `is_normal`, the proof
+//! publisher, RPC writes).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};

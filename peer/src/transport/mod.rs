@@ -20,8 +20,9 @@ use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 
-/// What a transport knows about the sender of a request. Nothing in it is authenticated:
-/// bitmarkd accepts every CURVE key and never binds it to the key a peer claims (§8).
+/// What a transport knows about the sender of a request. Nothing in it is authenticated: bitmarkd
+/// accepts every CURVE key and never binds it to the key a peer claims
+/// (`docs/protocol.md#unauthenticated-announcements`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The remote IP as libzmq reports it (`Peer-Address` metadata, no port), or the name an
