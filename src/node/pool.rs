@@ -119,9 +119,10 @@ impl PoolView for NodePool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitmark_record::assemble::sign_record;
     use bitmark_record::transaction::AssetData;
     use bitmark_record::{Chain, Transaction};
-    use bitmark_storage::testchain::{sign_record, test_accounts, TestChain, TestChainConfig};
+    use bitmark_storage::testchain::{test_accounts, TestChain, TestChainConfig};
     use bitmark_storage::{BlockStore, ChainDb, StoreOptions};
 
     fn store(height: u64) -> Arc<BlockStore> {

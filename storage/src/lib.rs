@@ -21,6 +21,7 @@ pub mod read;
 mod rollback;
 mod startup;
 pub mod store;
+#[cfg(any(test, feature = "testchain"))]
 pub mod testchain;
 pub mod tip;
 

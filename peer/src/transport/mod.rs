@@ -1,10 +1,11 @@
-//! Moving requests and replies: libzmq with CURVE ([`ZmqListener`], [`ZmqClient`]) and an
-//! in-memory network for simulations ([`MemoryNetwork`]), behind one server-side trait
-//! ([`Service`]) and one client-side trait ([`Transport`]).
+//! Moving requests and replies: libzmq with CURVE ([`ZmqListener`], [`ZmqClient`]) and, with the
+//! `test-utils` feature, an in-memory network for tests and simulations (`MemoryNetwork`),
+//! behind one server-side trait ([`Service`]) and one client-side trait ([`Transport`]).
 
 mod client;
 mod keys;
 mod lanes;
+#[cfg(any(test, feature = "test-utils"))]
 mod memory;
 mod monitor;
 pub mod options;
@@ -13,6 +14,7 @@ mod zmq_listener;
 
 pub use client::{ClientConfig, ZmqClient};
 pub use keys::CurveKeys;
+#[cfg(any(test, feature = "test-utils"))]
 pub use memory::{MemoryNetwork, MemoryTransport};
 pub use zmq_listener::{ListenerConfig, ListenerLimits, ZmqListener};
 

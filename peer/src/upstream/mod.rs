@@ -40,7 +40,9 @@ mod status;
 mod tests;
 
 pub use backoff::{Backoff, Jitter};
-pub use dial::{Dialer, MemoryDialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
+#[cfg(any(test, feature = "test-utils"))]
+pub use dial::MemoryDialer;
+pub use dial::{Dialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
 pub use handle::{PushQueue, Upstream};
 pub use session::Session;
 pub use status::{LinkState, UpstreamStatus};
