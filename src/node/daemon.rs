@@ -17,6 +17,7 @@
 //! finished by the deadline is left to the process exit, after everything that must reach the
 //! disk has.
 
+use super::datadir;
 use super::http::{HttpServer, Response, Routes};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
@@ -26,11 +27,10 @@ use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
 use super::upstreams::UpstreamSet;
 use super::views::{Mode, StoreChainView};
-use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
-use crate::commands::{chaindir, keygen};
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
 use crate::keyfile;
+use bitmark_capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
 use bitmark_peer::announce::{
     self, Action, Announcer, Bootstrap, ConnectorCommand, NodeLookup, Nodes, NotConfigured, Runner, RunnerConfig,
@@ -107,12 +107,12 @@ impl Node {
         };
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
         let (keys, keys_created) =
-            keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keygen::create_pair)?;
+            keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keyfile::create_pair)?;
         if keys_created {
             info!(target: TARGET, public = %settings.keys.public.display(), "made a new key pair");
         }
 
-        let store = Arc::new(chaindir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
+        let store = Arc::new(datadir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
         let tip = store.tip();
         info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
               data = %settings.data_dir.display(), "opened the chain");
@@ -405,7 +405,7 @@ fn start_capture(
         let tip = store.tip();
         NodeSnapshot { chain, node_key, height: tip.height, digest: tip.digest.raw_hex(), normal: mode.is_normal() }
     };
-    Capture::start(options, Box::new(snapshot))
+    Ok(Capture::start(options, Box::new(snapshot))?)
 }
 
 /// The upstream set, empty: the connector starts an upstream per static peer, and per

@@ -4,6 +4,7 @@
 //! server.
 //!
 //! * [`daemon`]: [`daemon::Node`], start-up and shutdown.
+//! * [`datadir`]: the chain database in a data directory, for the daemon and the commands.
 //! * [`views`]: the listener's chain view over the block store; the mode flag.
 //! * [`pool`]: the listener's pool view (pushed blocks to the store, transactions to the
 //!   reservoir).
@@ -14,6 +15,7 @@
 //! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
 
 pub mod daemon;
+pub mod datadir;
 pub mod http;
 pub mod metrics;
 pub mod pool;

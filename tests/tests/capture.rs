@@ -8,9 +8,9 @@
 //! exit status is 1; damaged lines are reported with their line numbers. A live node started
 //! with `--capture` records exactly what a client sent and received.
 
+use bitmark_capture::format::{parse_line, Line};
+use bitmark_capture::Direction;
 use bitmark_node::keyfile::{self, KeyKind};
-use bitmark_peer::capture::format::{parse_line, Line};
-use bitmark_peer::capture::Direction;
 use bitmark_peer::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_record::Chain;

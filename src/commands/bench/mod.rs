@@ -21,9 +21,9 @@ pub mod soak;
 pub mod table;
 
 use super::child_node::ChildNode;
-#[cfg(feature = "bench")]
-use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use crate::error::{NodeError, Result};
+#[cfg(feature = "bench")]
+use bitmark_capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 #[cfg(feature = "bench")]
 use bitmark_peer::bench::Measurement;
 #[cfg(feature = "bench")]
