@@ -9,12 +9,13 @@ use crate::node::datadir;
 use crate::node::metrics::Metrics;
 use crate::node::pool::NodePool;
 use crate::node::reservoir;
-use crate::node::views::{Mode, StoreChainView};
+use crate::node::views::StoreChainView;
 use bitmark_capture::format::Header;
 use bitmark_capture::replay::{self, header_chain, LiveNode, ReplayOptions, ReplayReport, Target};
 use bitmark_capture::CaptureError;
 use bitmark_peer::announce::{Announcer, TableLimits};
 use bitmark_peer::clock::SystemClock;
+use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::listener::{Handler, NoRelay};
 use bitmark_peer::transport::{self, PeerInfo};
 use bitmark_record::Chain;
@@ -72,7 +73,8 @@ impl LocalNode {
         }
         let store = Arc::new(datadir::open_store(data_dir, chain, StoreOptions::default())?);
         let (hooks, _) = reservoir::open(data_dir, &store)?;
-        let mode = Arc::new(Mode::new(header.mode != "resynchronise"));
+        let mode =
+            ModeHandle::starting_in(if header.mode == "resynchronise" { Mode::Resynchronise } else { Mode::Normal });
         let node_key: [u8; 32] =
             header.node_key.as_slice().try_into().map_err(|_| {
                 NodeError::Input(format!("capture header: node key of {} bytes", header.node_key.len()))

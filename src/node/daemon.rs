@@ -26,7 +26,7 @@ use super::reservoir;
 use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
 use super::upstreams::UpstreamSet;
-use super::views::{Mode, StoreChainView};
+use super::views::StoreChainView;
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
 use crate::keyfile;
@@ -37,6 +37,7 @@ use bitmark_peer::announce::{
     SystemLookup,
 };
 use bitmark_peer::bus::Bus;
+use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::listener::{ChainView, Handler, PeerTable};
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
@@ -135,9 +136,9 @@ impl Node {
         };
         // A standalone node is in normal mode from the start: its listener (and a capture
         // header) never see it resynchronising.
-        let mode = Arc::new(Mode::new(settings.standalone));
+        let mode = ModeHandle::starting_in(if settings.standalone { Mode::Normal } else { Mode::Resynchronise });
         let metrics = Arc::new(Metrics::new());
-        let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), Arc::clone(&mode)));
+        let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), mode.clone()));
         // Before the listener and the upstreams, whose first exchanges it records.
         let capture = match &settings.capture {
             Some(path) => Some(start_capture(settings, path, &store, &mode, keys.public)?),
@@ -221,7 +222,7 @@ impl Node {
             SyncEnv {
                 store: Arc::clone(&store),
                 hooks: hooks.clone(),
-                mode: Arc::clone(&mode),
+                mode: mode.clone(),
                 upstreams: Arc::clone(&upstreams),
                 commands: connector_rx,
                 announce: runner.commands(),
@@ -247,7 +248,7 @@ impl Node {
                 if created {
                     info!(target: TARGET, account, "made a new producer key");
                 }
-                (Some(ProducerThread::spawn(producer, interval, Arc::clone(&mode))?), Some(account))
+                (Some(ProducerThread::spawn(producer, interval, mode.clone())?), Some(account))
             }
             None => (None, None),
         };
@@ -392,7 +393,7 @@ fn start_capture(
     settings: &Settings,
     path: &std::path::Path,
     store: &Arc<BlockStore>,
-    mode: &Arc<Mode>,
+    mode: &ModeHandle,
     node_key: [u8; 32],
 ) -> Result<Capture> {
     let options = CaptureOptions {
@@ -400,7 +401,7 @@ fn start_capture(
         keep: settings.capture_keep,
         ..CaptureOptions::new(path.to_path_buf(), VERSION)
     };
-    let (store, mode, chain) = (Arc::clone(store), Arc::clone(mode), settings.chain);
+    let (store, mode, chain) = (Arc::clone(store), mode.clone(), settings.chain);
     let snapshot = move || {
         let tip = store.tip();
         NodeSnapshot { chain, node_key, height: tip.height, digest: tip.digest.raw_hex(), normal: mode.is_normal() }

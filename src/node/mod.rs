@@ -5,7 +5,7 @@
 //!
 //! * [`daemon`]: [`daemon::Node`], start-up and shutdown.
 //! * [`datadir`]: the chain database in a data directory, for the daemon and the commands.
-//! * [`views`]: the listener's chain view over the block store; the mode flag.
+//! * [`views`]: the listener's chain view over the block store.
 //! * [`pool`]: the listener's pool view (pushed blocks to the store, transactions to the
 //!   reservoir).
 //! * [`reservoir`]: the reservoir's database, the chain hooks, its rebroadcasts and thread.
