@@ -16,6 +16,7 @@
 
 use crate::error::{CaptureError, Result};
 use crate::format::{self, Dropped, End, Header, Line, Record, RecordPeer};
+use bitmark_common::lock;
 use bitmark_peer::capture::{Exchange, Tap};
 use bitmark_record::Chain;
 use std::fs::{File, OpenOptions};
@@ -260,7 +261,7 @@ impl Capture {
     /// writer. Exchanges shown to the tap afterwards (by an upstream still winding down) are
     /// ignored.
     pub fn close(&self) -> CaptureStats {
-        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = lock(&self.thread).take();
         if let Some(thread) = thread {
             self.recorder.closed.store(true, Ordering::Relaxed);
             // Waits for room only while the writer drains; fails at once if it is gone.

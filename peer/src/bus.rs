@@ -29,10 +29,11 @@ pub use queue::{ItemQueue, QueueStats};
 use crate::error::PeerError;
 use crate::listener::Relay;
 use crate::wire::Push;
+use bitmark_common::lock;
 use sha3::{Digest, Sha3_256};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 /// Queue size of a consumer that does not choose one (bitmarkd's `Default`, 1000 per upstream).
@@ -46,10 +47,6 @@ pub const DEDUP_WINDOW: usize = 100;
 
 /// A shared item.
 pub type Item = Arc<Push>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// bitmarkd's dedup hash: SHA3-256 of the command and parameters run together.
 pub fn item_hash(push: &Push) -> [u8; 32] {

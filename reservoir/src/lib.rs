@@ -46,7 +46,9 @@ mod transfers;
 use std::time::Duration;
 
 pub use cache_file::{ImportReport, CACHE_FILE_NAME};
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(any(test, feature = "test-utils"))]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use error::{ReservoirError, Result, StateError};
 pub use fetch::{Selection, MAXIMUM_FETCH_FREE_ISSUES, MAXIMUM_FETCH_PAID_ISSUES, MINIMUM_FETCH_TRANSACTIONS};
 pub use hooks::ChainHooks;

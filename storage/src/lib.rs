@@ -36,5 +36,5 @@ pub use pool::Pool;
 pub use pools::{Durability, Pools, WriteSet};
 pub use read::{PoolRead, ShareTotal};
 pub use rollback::{UndoneBlock, UndoneRecord};
-pub use store::{BlockStore, Clock, StoreOptions};
+pub use store::{BlockStore, StoreOptions};
 pub use tip::{DigestCache, Tip};
