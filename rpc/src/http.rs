@@ -30,6 +30,13 @@ use tracing::{debug, info};
 
 const TARGET: &str = "rpc::http";
 
+pub use http::Method;
+
+/// Run `work` on the runtime's blocking pool; `None` if it panicked.
+pub async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
 /// An HTTP server's bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpLimits {
