@@ -943,6 +943,40 @@ mod tests {
         assert_eq!(s.limits, ListenerLimits::default());
         assert_eq!(s.table, TableLimits::default());
         assert!(s.unsupported().is_none());
+        let rpc = s.client_rpc.expect("the example turns the RPC on");
+        assert_eq!(rpc.listen, vec!["127.0.0.1:2130".parse().unwrap()]);
+        assert_eq!(rpc.certificate, Path::new("/srv/rpc.crt"));
+        let https = s.https_rpc.expect("and the HTTPS API");
+        assert_eq!(https.allow.len(), 3);
+        assert!(!s.read_only);
+    }
+
+    #[test]
+    fn the_rpc_is_off_unless_configured_and_takes_bitmarkds_ports() {
+        let s = resolve_text("", &RunArgs::default()).unwrap();
+        assert!(s.client_rpc.is_none() && s.https_rpc.is_none() && !s.read_only);
+        let s = resolve_text("chain = \"local\"\n[client_rpc]\n[https_rpc]", &RunArgs::default()).unwrap();
+        assert_eq!(s.client_rpc.as_ref().unwrap().listen, vec!["[::]:22130".parse().unwrap()]);
+        assert_eq!(s.client_rpc.as_ref().unwrap().maximum_connections, 100);
+        assert_eq!(s.client_rpc.unwrap().private_key, Path::new("/etc/bitmark/rpc.key"));
+        let https = s.https_rpc.unwrap();
+        assert_eq!(https.listen, vec!["[::]:22131".parse().unwrap()]);
+        assert!(https.allow["details"].iter().any(|n| n.contains(&"127.0.0.1".parse::<IpAddr>().unwrap())));
+        let s = resolve_text("chain = \"testing\"\n[client_rpc]", &RunArgs::default()).unwrap();
+        assert_eq!(s.client_rpc.unwrap().listen, vec!["[::]:12130".parse().unwrap()]);
+        let args = RunArgs { rpc: vec!["127.0.0.1:0".into()], read_only: true, ..RunArgs::default() };
+        let s = resolve_text("", &args).unwrap();
+        assert_eq!(s.client_rpc.unwrap().listen, vec!["127.0.0.1:0".parse().unwrap()]);
+        assert!(s.read_only);
+        for (text, field) in [
+            ("[client_rpc]\nmaximum_connections = 0", "client_rpc.maximum_connections"),
+            ("[client_rpc]\nlisten = []", "client_rpc.listen"),
+            ("[client_rpc]\nbandwith = 1", "client_rpc.bandwith"),
+            ("[https_rpc.allow]\ndetails = [\"10.0.0.0\"]", "https_rpc.allow.details[0]"),
+            ("[https_rpc.allow]\nstatus = []", "https_rpc.allow.status"),
+        ] {
+            assert_eq!(resolve_text(text, &RunArgs::default()).unwrap_err().field, field, "{text}");
+        }
     }
 
     #[test]
