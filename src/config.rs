@@ -337,6 +337,9 @@ pub struct RunArgs {
     /// Refuse every RPC write (bitmarkd's `read_only`).
     #[arg(long)]
     pub read_only: bool,
+    /// Benchmarks only (`bench rpc`): no RPC rate limits, so the RPC path itself is measured.
+    #[arg(long, hide = true)]
+    pub rpc_unlimited: bool,
 }
 
 /// The client RPC, resolved.
@@ -434,6 +437,8 @@ pub struct Settings {
     pub table: TableLimits,
     /// RPC writes refused.
     pub read_only: bool,
+    /// No RPC rate limits (`bench rpc` only).
+    pub rpc_unlimited: bool,
     /// The client RPC, when on.
     pub client_rpc: Option<ClientRpc>,
     /// The HTTPS API, when on.
@@ -581,6 +586,7 @@ impl Settings {
         let https_rpc = resolve_https_rpc(file.https_rpc, args, chain, &data_dir)?;
         let settings = Settings {
             read_only: args.read_only || file.read_only,
+            rpc_unlimited: args.rpc_unlimited,
             client_rpc,
             https_rpc,
             chain,

@@ -347,7 +347,7 @@ pub mod rpc_client {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
     use serde_json::{json, Value};
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
     use std::net::{SocketAddr, TcpStream};
     use std::path::Path;
     use std::sync::Arc;
@@ -411,12 +411,6 @@ pub mod rpc_client {
             let mut line = String::new();
             let _ = self.reader.read_line(&mut line);
             line
-        }
-
-        /// Whether the server closed the connection (reads to the end within the timeout).
-        pub fn closed(&mut self) -> bool {
-            let mut rest = Vec::new();
-            matches!(self.reader.read_to_end(&mut rest), Ok(_)) || rest.is_empty()
         }
 
         /// Call `method` with `args` as Go's client does; the whole reply object.

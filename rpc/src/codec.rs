@@ -155,21 +155,25 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, FrameError> {
     Ok(Request { method, params, id })
 }
 
-/// The reply line for `id`: a result, or an error text.
+/// The reply line for `id`: a result, or an error text (Go's `serverResponse`: `id`,
+/// `result`, `error`, then a newline).
 pub fn reply(id: &Value, outcome: &Result<Value, String>) -> Vec<u8> {
-    let mut map = Map::new();
-    map.insert("id".into(), id.clone());
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"id\":");
+    out.push_str(&crate::gojson::to_string(id));
     match outcome {
         Ok(result) => {
-            map.insert("result".into(), result.clone());
-            map.insert("error".into(), Value::Null);
+            out.push_str(",\"result\":");
+            out.push_str(&crate::gojson::to_string(result));
+            out.push_str(",\"error\":null}\n");
         }
         Err(text) => {
-            map.insert("result".into(), Value::Null);
-            map.insert("error".into(), Value::String(text.clone()));
+            out.push_str(",\"result\":null,\"error\":");
+            out.push_str(&crate::gojson::to_string(&Value::String(text.clone())));
+            out.push_str("}\n");
         }
     }
-    crate::gojson::encode_line(&Value::Object(map))
+    out.into_bytes()
 }
 
 /// Go's name for the kind of a JSON value in unmarshal errors.

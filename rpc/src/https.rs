@@ -161,8 +161,7 @@ impl Https {
     }
 
     async fn details(&self) -> HttpResponse {
-        let backend = Arc::clone(self.rpc.backend());
-        let Ok(info) = tokio::task::spawn_blocking(move || backend.info()).await else {
+        let Ok(info) = self.rpc.node_info().await else {
             return error(500, "internal server error");
         };
         let mut m = Map::new();

@@ -7,12 +7,15 @@
 //!   implements; [`service`]: each method; [`limit`]: bitmarkd's rate limits.
 //! * [`certificate`]: bitmarkd's PEM certificate pair (ECDSA P-521 included) or a self-signed
 //!   one, and its SHA3-256 fingerprint.
+//! * [`client`]: a blocking client; [`bench`]: the load and the echo reference of `bench rpc`.
 //! * [`listener`]: the TLS JSON-RPC listener; [`http`]: a bounded hyper server;
 //!   [`https`]: bitmarkd's `/bitmarkd/*` routes; [`runtime`]: the tokio runtime they share.
 
 pub mod args;
 pub mod backend;
+pub mod bench;
 pub mod certificate;
+pub mod client;
 pub mod codec;
 pub mod gojson;
 pub mod http;

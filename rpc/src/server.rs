@@ -47,6 +47,8 @@ pub struct RpcOptions {
     pub version: String,
     /// bitmarkd's `read_only`: every write method answers `not available in read-only mode`.
     pub read_only: bool,
+    /// No rate limits (count limits still apply): for benchmarks of the RPC path only.
+    pub unlimited: bool,
 }
 
 /// One rate limiter per service, as bitmarkd makes them.
@@ -70,7 +72,13 @@ pub struct Rpc {
     /// Client RPC connections open (`Node.Info`'s `rpcs`).
     pub(crate) connections: AtomicU64,
     pub(crate) digests: Semaphore,
+    /// The last `Node.Info` figures and when they were read ([`INFO_FRESH`]).
+    pub(crate) info: std::sync::Mutex<Option<(Instant, crate::backend::NodeInfo)>>,
 }
+
+/// How long `Node.Info` figures are reused: they are a snapshot anyway, and reading them takes
+/// locks a reservoir flush may hold, so they are read on the blocking pool at most this often.
+pub(crate) const INFO_FRESH: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A method's failure: a bitmarkd fault, or another text.
 pub(crate) type Outcome = Result<Value, String>;
@@ -96,23 +104,25 @@ pub(crate) fn fault(f: Fault) -> String {
 impl Rpc {
     /// The services over `backend`.
     pub fn new(backend: Arc<dyn Backend>, options: RpcOptions) -> Arc<Rpc> {
-        let limiter = || Limiter::new(RATE, BURST);
+        let unlimited = options.unlimited;
+        let limiter = move |burst: usize| if unlimited { Limiter::unlimited(burst) } else { Limiter::new(RATE, burst) };
         Arc::new(Rpc {
             backend,
             options,
             limits: Limiters {
-                assets: limiter(),
-                bitmark: limiter(),
-                bitmarks: Limiter::new(RATE, bitmark_reservoir::MAXIMUM_ISSUES),
-                block_owner: limiter(),
-                node: limiter(),
-                owner: limiter(),
-                share: limiter(),
-                transaction: limiter(),
+                assets: limiter(BURST),
+                bitmark: limiter(BURST),
+                bitmarks: limiter(bitmark_reservoir::MAXIMUM_ISSUES),
+                block_owner: limiter(BURST),
+                node: limiter(BURST),
+                owner: limiter(BURST),
+                share: limiter(BURST),
+                transaction: limiter(BURST),
             },
             started: Instant::now(),
             connections: AtomicU64::new(0),
             digests: Semaphore::new(DIGEST_PERMITS),
+            info: std::sync::Mutex::new(None),
         })
     }
 
@@ -132,6 +142,21 @@ impl Rpc {
 
     pub(crate) fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The node's figures, read at most every [`INFO_FRESH`].
+    pub(crate) async fn node_info(&self) -> Result<crate::backend::NodeInfo, String> {
+        let cached = {
+            let cache = self.info.lock().unwrap_or_else(|p| p.into_inner());
+            cache.as_ref().filter(|(at, _)| at.elapsed() < INFO_FRESH).map(|(_, info)| info.clone())
+        };
+        if let Some(info) = cached {
+            return Ok(info);
+        }
+        let backend = Arc::clone(&self.backend);
+        let info = blocking(move || Ok(backend.info())).await?;
+        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), info.clone()));
+        Ok(info)
     }
 
     /// `not available in read-only mode` when the node is read-only.

@@ -144,7 +144,7 @@ fn start_web(
     }
     let rpc = Rpc::new(
         Arc::new(NodeBackend::new(Arc::clone(observer))),
-        RpcOptions { version: VERSION.to_string(), read_only: settings.read_only },
+        RpcOptions { version: VERSION.to_string(), read_only: settings.read_only, unlimited: settings.rpc_unlimited },
     );
     let certificate_error =
         |e: bitmark_rpc::certificate::CertificateError| NodeError::Io(format!("RPC certificate: {e}"));

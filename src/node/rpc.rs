@@ -123,7 +123,7 @@ impl Backend for NodeBackend {
     fn peers_after(&self, after: &[u8], count: usize) -> Vec<PeerEntry> {
         let mut peers: Vec<_> =
             self.observer.announcer.peers().into_iter().filter(|p| p.public_key.as_slice() > after).collect();
-        peers.sort_by(|a, b| a.public_key.cmp(&b.public_key));
+        peers.sort_by_key(|a| a.public_key);
         peers
             .into_iter()
             .take(count)

@@ -3,7 +3,7 @@
 use crate::args::Args;
 use crate::backend::NodeInfo;
 use crate::gojson::go_duration;
-use crate::server::{blocking, fault, Outcome, Rpc};
+use crate::server::{fault, Outcome, Rpc};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -55,8 +55,7 @@ pub fn info_reply(rpc: &Rpc, info: &NodeInfo) -> Value {
 pub async fn info(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     Args::of(args, "node.InfoArguments")?;
     rpc.limits.node.limit().await.map_err(fault)?;
-    let backend = Arc::clone(&rpc.backend);
-    let info = blocking(move || Ok(backend.info())).await?;
+    let info = rpc.node_info().await?;
     Ok(info_reply(rpc, &info))
 }
 
