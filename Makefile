@@ -23,6 +23,9 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzmq3-dev pkg-config >/dev/null; \
 	fi
 	@pkg-config --exists libzmq || { echo "libzmq still missing"; exit 1; }
+	@# aws-lc-rs (rustls' crypto provider, for bitmarkd's ECDSA P-521 RPC keys) builds C with cc.
+	@command -v cc >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc >/dev/null; }
 
 build: deps
 	$(CARGO) build --release --locked

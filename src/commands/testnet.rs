@@ -2,6 +2,8 @@
 //! chain into node 0's data directory, starts K `bitmark-node run` child processes peered over
 //! CURVE (node 0 standalone, node i connecting to every node before it), shows each node's
 //! height while the others sync, and reports how long the network took to agree on node 0's tip.
+//! Then it issues a bitmark through the last node's client RPC and waits until every node has it
+//! confirmed in a block of node 0's producer ([`RPC_LIMIT`]).
 //!
 //! The children never outlive the command unless `--keep` asks for it: a guard stops them on
 //! every return path (SIGTERM, then SIGKILL after a grace period), SIGINT/SIGTERM to the command
