@@ -158,6 +158,26 @@ fn a_client_registers_issues_transfers_and_reads_provenance_over_tls() {
     assert!(entries[0]["inBlock"].is_string(), "inBlock is a decimal string");
     assert_eq!(entries[0]["data"]["owner"], accounts()[3].account.to_base58());
 
+    // The full history from the bitmark id: `isOwner` is left out when false.
+    let full = c.ok("Bitmark.FullProvenance", json!({"bitmarkId": issue_ids[0]}));
+    let full = full["data"].as_array().unwrap();
+    assert_eq!(keys(&full[0]), ["record", "isOwner", "txId", "inBlock", "data"]);
+    assert_eq!(keys(&full[1]), ["record", "txId", "inBlock", "data"]);
+    assert_eq!(full[2]["record"], "AssetData");
+    assert_eq!(c.error("Bitmark.FullProvenance", json!({"bitmarkId": transfer_id})), "transaction is not an issue");
+
+    // The asset, and the block holding the issues, records decoded.
+    let assets = c.ok("Assets.Get", json!({"fingerprints": ["e2e-rpc", "nobody"]}));
+    assert_eq!(keys(&assets["assets"][0]), ["record", "confirmed", "id", "data"]);
+    assert_eq!((assets["assets"][0]["confirmed"].as_bool(), &assets["assets"][0]["id"]), (Some(true), &asset_id));
+    assert_eq!(assets["assets"][1], json!({"record": "", "confirmed": false, "data": null}));
+    let dump = c.ok("Node.BlockDump", json!({"height": height.to_string(), "binary": true}));
+    assert_eq!(keys(&dump["block"]), ["digest", "header", "transactions", "binary"]);
+    let txs: Vec<&str> =
+        dump["block"]["transactions"].as_array().unwrap().iter().map(|t| t["txId"].as_str().unwrap()).collect();
+    assert!(txs.contains(&issue_ids[0].as_str()), "{dump}");
+    assert_eq!(dump["block"]["header"]["number"], height.to_string());
+
     // What account 3 owns now.
     let owned = c.ok("Owner.Bitmarks", json!({"owner": accounts()[3].account.to_base58(), "Start": "0", "count": 10}));
     assert_eq!(keys(&owned), ["next", "data", "tx"]);
@@ -348,4 +368,73 @@ fn two_trickling_clients_do_not_deny_status() {
         std::thread::sleep(Duration::from_millis(700));
     }
     drop(tricklers);
+}
+
+/// One HTTPS request (HTTP/1.1, `Connection: close`) to `addr`: status and body.
+fn https(addr: SocketAddr, certificate: &Path, request: &str) -> (u16, String) {
+    let mut tls = connect(addr, &client_config(certificate)).expect("TLS to the HTTPS API");
+    tls.write_all(request.as_bytes()).unwrap();
+    let mut text = Vec::new();
+    let _ = tls.read_to_end(&mut text);
+    let text = String::from_utf8_lossy(&text).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0), body.to_string())
+}
+
+#[test]
+fn the_https_api_answers_bitmarkds_routes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = chain(tmp.path(), "a");
+    let node = RunningNode::start(
+        &node_args(&data, &["--standalone", "--rpc", "127.0.0.1:0", "--https-rpc", "127.0.0.1:0"]),
+        &tmp.path().join("a.log"),
+    );
+    let addr: SocketAddr = node.ready["https"]["listening"][0].as_str().unwrap().parse().unwrap();
+    let cert = certificate(&node);
+    assert_eq!(node.ready["https"]["fingerprint"], node.ready["rpc"]["fingerprint"], "the pair is shared");
+    let get = |path: &str| {
+        https(addr, &cert, &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+    };
+
+    let (code, body) = get("/bitmarkd/details");
+    assert_eq!(code, 200, "{body}");
+    let details: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        keys(&details),
+        [
+            "chain",
+            "mode",
+            "block",
+            "rpcs",
+            "peers",
+            "transactionCounters",
+            "difficulty",
+            "hashrate",
+            "version",
+            "uptime",
+            "publicKey"
+        ]
+    );
+    assert_eq!(details["block"]["count"]["local"], 3);
+    assert_eq!(get("/bitmarkd/connections"), (200, "{\"connectedTo\":[]}".to_string()));
+    let (code, peers) = get("/bitmarkd/peers?count=5");
+    assert_eq!(code, 200);
+    assert!(serde_json::from_str::<Value>(&peers).unwrap().is_array());
+    assert_eq!(get("/nowhere"), (404, "{\"code\":404,\"error\":\"not found\"}".to_string()));
+    assert_eq!(get("/bitmarkd/rpc").0, 405);
+
+    let call = "{\"method\":\"Node.Info\",\"params\":[{}],\"id\":3}";
+    let (code, body) = https(
+        addr,
+        &cert,
+        &format!(
+            "POST /bitmarkd/rpc HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{call}",
+            call.len()
+        ),
+    );
+    assert_eq!(code, 200);
+    assert!(
+        body.starts_with("{\"id\":3,\"result\":{\"chain\":\"local\"") && body.ends_with("\"error\":null}\n"),
+        "{body}"
+    );
 }

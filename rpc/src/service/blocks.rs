@@ -62,15 +62,16 @@ pub fn decode_block(backend: &dyn Backend, packed: &[u8], decode_txs: bool) -> R
     Ok(Value::Object(result))
 }
 
+/// Stored block `number`, or `block not found`.
+pub(crate) fn stored_block(backend: &dyn Backend, number: u64) -> Result<Vec<u8>, String> {
+    backend.block(number).map_err(fault)?.ok_or_else(|| fault(Fault::BlockNotFound))
+}
+
 /// Dump stored block `number`, on the blocking pool.
 async fn dump_one(rpc: &Arc<Rpc>, number: u64, decode_txs: bool) -> Result<Value, String> {
     let backend = Arc::clone(&rpc.backend);
     let _permit = rpc.digests.acquire().await.map_err(|e| e.to_string())?;
-    blocking(move || {
-        let packed = backend.block(number).map_err(fault)?.ok_or_else(|| fault(Fault::BlockNotFound))?;
-        decode_block(&*backend, &packed, decode_txs).map_err(fault)
-    })
-    .await
+    blocking(move || decode_block(&*backend, &stored_block(&*backend, number)?, decode_txs).map_err(fault)).await
 }
 
 /// `Node.BlockDump {height, binary}`.

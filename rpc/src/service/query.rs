@@ -147,7 +147,7 @@ pub async fn tx_id_for_block(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     let backend = Arc::clone(&rpc.backend);
     let _permit = rpc.digests.acquire().await.map_err(|e| e.to_string())?;
     blocking(move || {
-        let packed = backend.block(number).map_err(fault)?.ok_or_else(|| fault(Fault::BlockNotFound))?;
+        let packed = crate::service::blocks::stored_block(&*backend, number)?;
         let stored = |n: u64| backend.block_digest(n).ok().flatten();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let (header, digest, _) = header::extract(&packed, 0, DigestSource::Stored(&stored), now).map_err(fault)?;

@@ -14,7 +14,8 @@ use crate::server::{blocking, fault, reservoir_text, Outcome, Rpc};
 use crate::service::query::MAXIMUM_BITMARKS_COUNT;
 use bitmark_record::transaction::{AssetData, BitmarkIssue, BitmarkTransferUnratified};
 use bitmark_record::{Account, Fault, Link, PayId, Transaction};
-use bitmark_reservoir::{PaymentAlternative, TrackingStatus, TransferInfo, MAXIMUM_ISSUES};
+use bitmark_reservoir::{GrantInfo, PaymentAlternative, Reservoir, ReservoirError, SwapInfo, TrackingStatus};
+use bitmark_reservoir::{TransferInfo, MAXIMUM_ISSUES};
 use bitmark_reservoir::{MAXIMUM_NONCE_LENGTH, MINIMUM_NONCE_LENGTH};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -156,25 +157,67 @@ pub async fn bitmarks_proof(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     Ok(json!({"status": status}))
 }
 
-/// Store a transfer-type record and broadcast it unless already held.
-fn store(backend: &dyn Backend, tx: Transaction) -> Result<TransferInfo, String> {
-    let info = backend.reservoir().store_transfer(tx).map_err(reservoir_text)?;
-    if !info.duplicate {
-        backend.broadcast("transfer", vec![info.packed.clone()]);
-    }
-    Ok(info)
+/// What a single-record submission stored: its bytes, and whether it was already held.
+trait Stored: Send + 'static {
+    fn packed(&self) -> &[u8];
+    fn duplicate(&self) -> bool;
+}
+
+macro_rules! stored {
+    ($($t:ty),*) => {
+        $(impl Stored for $t {
+            fn packed(&self) -> &[u8] {
+                &self.packed
+            }
+            fn duplicate(&self) -> bool {
+                self.duplicate
+            }
+        })*
+    };
+}
+stored!(TransferInfo, GrantInfo, SwapInfo);
+
+/// Submit one transfer-type record on the blocking pool with `submit`, and broadcast it as a
+/// `transfer` unless it was already held.
+async fn store<I: Stored>(
+    rpc: &Arc<Rpc>,
+    submit: impl FnOnce(&Reservoir) -> Result<I, ReservoirError> + Send + 'static,
+) -> Result<I, String> {
+    let backend = Arc::clone(&rpc.backend);
+    blocking(move || {
+        let info = submit(backend.reservoir()).map_err(reservoir_text)?;
+        if !info.duplicate() {
+            backend.broadcast("transfer", vec![info.packed().to_vec()]);
+        }
+        Ok(info)
+    })
+    .await
+}
+
+/// A record argument naming the `accounts` fields, read as bitmarkd's method sees it: decoded
+/// first (`None` when an account is missing: Go's nil pointer), then the service's rate
+/// `limiter`, then the read-only check.
+async fn record_with(
+    rpc: &Arc<Rpc>,
+    limiter: &crate::limit::Limiter,
+    args: Option<&Value>,
+    name: &str,
+    accounts: &[&str],
+) -> Result<Option<Transaction>, String> {
+    let present = accounts.iter().all(|field| has(args, field));
+    let tx = match args {
+        Some(v) if present => Some(record(name, v)?),
+        _ => None,
+    };
+    limiter.limit().await.map_err(fault)?;
+    rpc.writable()?;
+    Ok(tx)
 }
 
 /// `Bitmark.Transfer`: a countersigned transfer, or an unratified one when the
 /// countersignature is empty.
 pub async fn bitmark_transfer(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
-    let has_owner = has(args, "owner");
-    let transfer = match args {
-        Some(v) if has_owner => Some(record("BitmarkTransferCountersigned", v)?),
-        _ => None,
-    };
-    rpc.limits.bitmark.limit().await.map_err(fault)?;
-    rpc.writable()?;
+    let transfer = record_with(rpc, &rpc.limits.bitmark, args, "BitmarkTransferCountersigned", &["owner"]).await?;
     let Some(Transaction::BitmarkTransferCountersigned(t)) = transfer else {
         return Err(fault(Fault::InvalidItem));
     };
@@ -190,8 +233,7 @@ pub async fn bitmark_transfer(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     } else {
         Transaction::BitmarkTransferCountersigned(t)
     };
-    let backend = Arc::clone(&rpc.backend);
-    let info = blocking(move || store(&*backend, tx)).await?;
+    let info = store(rpc, move |r| r.store_transfer(tx)).await?;
     Ok(json!({
         "txId": info.tx_id.raw_hex(),
         "bitmarkId": info.issue_tx_id.raw_hex(),
@@ -202,12 +244,7 @@ pub async fn bitmark_transfer(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
 
 /// `BlockOwner.Transfer`: a new owner (and payment addresses) for a block.
 pub async fn block_owner_transfer(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
-    let transfer = match args {
-        Some(v) if has(args, "owner") => Some(record("BlockOwnerTransfer", v)?),
-        _ => None,
-    };
-    rpc.limits.block_owner.limit().await.map_err(fault)?;
-    rpc.writable()?;
+    let transfer = record_with(rpc, &rpc.limits.block_owner, args, "BlockOwnerTransfer", &["owner"]).await?;
     rpc.normal()?;
     let Some(tx @ Transaction::BlockOwnerTransfer(_)) = transfer else {
         return Err(fault(Fault::InvalidItem));
@@ -215,8 +252,7 @@ pub async fn block_owner_transfer(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outco
     if let Transaction::BlockOwnerTransfer(t) = &tx {
         network(&*rpc.backend, &t.owner)?;
     }
-    let backend = Arc::clone(&rpc.backend);
-    let info = blocking(move || store(&*backend, tx)).await?;
+    let info = store(rpc, move |r| r.store_transfer(tx)).await?;
     Ok(json!({"txId": info.tx_id.raw_hex(), "payId": info.pay_id, "payments": payments(&info.payments)}))
 }
 
@@ -226,8 +262,7 @@ pub async fn share_create(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     rpc.limits.share.limit().await.map_err(fault)?;
     rpc.writable()?;
     rpc.normal()?;
-    let backend = Arc::clone(&rpc.backend);
-    let info = blocking(move || store(&*backend, tx)).await?;
+    let info = store(rpc, move |r| r.store_transfer(tx)).await?;
     Ok(json!({
         "txId": info.tx_id.raw_hex(),
         "shareId": info.issue_tx_id.raw_hex(),
@@ -267,13 +302,7 @@ pub async fn share_balance(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
 
 /// `Share.Grant`: give shares to another account.
 pub async fn share_grant(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
-    let present = has(args, "owner") && has(args, "recipient");
-    let grant = match args {
-        Some(v) if present => Some(record("ShareGrant", v)?),
-        _ => None,
-    };
-    rpc.limits.share.limit().await.map_err(fault)?;
-    rpc.writable()?;
+    let grant = record_with(rpc, &rpc.limits.share, args, "ShareGrant", &["owner", "recipient"]).await?;
     let Some(Transaction::ShareGrant(grant)) = grant else { return Err(fault(Fault::InvalidItem)) };
     if grant.quantity < 1 {
         return Err(fault(Fault::ShareQuantityTooSmall));
@@ -281,15 +310,7 @@ pub async fn share_grant(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     rpc.normal()?;
     network(&*rpc.backend, &grant.owner)?;
     network(&*rpc.backend, &grant.recipient)?;
-    let backend = Arc::clone(&rpc.backend);
-    let info = blocking(move || {
-        let info = backend.reservoir().store_grant(&grant).map_err(reservoir_text)?;
-        if !info.duplicate {
-            backend.broadcast("transfer", vec![info.packed.clone()]);
-        }
-        Ok(info)
-    })
-    .await?;
+    let info = store(rpc, move |r| r.store_grant(&grant)).await?;
     Ok(json!({
         "remaining": info.remaining,
         "txId": info.tx_id.raw_hex(),
@@ -300,13 +321,7 @@ pub async fn share_grant(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
 
 /// `Share.Swap`: exchange shares between two accounts atomically.
 pub async fn share_swap(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
-    let present = has(args, "ownerOne") && has(args, "ownerTwo");
-    let swap = match args {
-        Some(v) if present => Some(record("ShareSwap", v)?),
-        _ => None,
-    };
-    rpc.limits.share.limit().await.map_err(fault)?;
-    rpc.writable()?;
+    let swap = record_with(rpc, &rpc.limits.share, args, "ShareSwap", &["ownerOne", "ownerTwo"]).await?;
     let Some(Transaction::ShareSwap(swap)) = swap else { return Err(fault(Fault::InvalidItem)) };
     if swap.quantity_one < 1 || swap.quantity_two < 1 {
         return Err(fault(Fault::ShareQuantityTooSmall));
@@ -314,15 +329,7 @@ pub async fn share_swap(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     rpc.normal()?;
     network(&*rpc.backend, &swap.owner_one)?;
     network(&*rpc.backend, &swap.owner_two)?;
-    let backend = Arc::clone(&rpc.backend);
-    let info = blocking(move || {
-        let info = backend.reservoir().store_swap(&swap).map_err(reservoir_text)?;
-        if !info.duplicate {
-            backend.broadcast("transfer", vec![info.packed.clone()]);
-        }
-        Ok(info)
-    })
-    .await?;
+    let info = store(rpc, move |r| r.store_swap(&swap)).await?;
     Ok(json!({
         "remainingOne": info.remaining_one,
         "remainingTwo": info.remaining_two,
