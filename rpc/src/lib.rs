@@ -29,3 +29,6 @@ pub mod service;
 pub use backend::Backend;
 pub use certificate::Certificate;
 pub use server::{Rpc, RpcOptions};
+
+#[cfg(test)]
+mod tests;
