@@ -23,6 +23,7 @@ use bitmark_storage::testchain::sign_record;
 use bitmark_tests::items::{accounts, asset_and_issues};
 use bitmark_tests::rpc_client::{client_config, connect, keys, RpcClient};
 use bitmark_tests::{client_of, eventually, node_args, run_node, within, RunningNode};
+use rustls::pki_types::pem::PemObject;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -437,4 +438,51 @@ fn the_https_api_answers_bitmarkds_routes() {
         body.starts_with("{\"id\":3,\"result\":{\"chain\":\"local\"") && body.ends_with("\"error\":null}\n"),
         "{body}"
     );
+}
+
+/// bitmarkd's `gen-rpc-cert` makes an ECDSA P-521 key in SEC1 form (`EC PRIVATE KEY`) and a
+/// self-signed certificate; openssl makes the same here, and the node must serve TLS with them
+/// unchanged and report bitmarkd's fingerprint (SHA3-256 of the certificate's DER).
+#[test]
+fn a_bitmarkd_p521_certificate_pair_loads_unchanged() {
+    use sha3::Digest;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = chain(tmp.path(), "a");
+    let (crt, key) = (data.join("bitmarkd-rpc.crt"), data.join("bitmarkd-rpc.key"));
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).output().expect("openssl runs");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    openssl(&["ecparam", "-name", "secp521r1", "-genkey", "-noout", "-out", key.to_str().unwrap()]);
+    assert!(std::fs::read_to_string(&key).unwrap().starts_with("-----BEGIN EC PRIVATE KEY-----"));
+    openssl(&[
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        key.to_str().unwrap(),
+        "-out",
+        crt.to_str().unwrap(),
+        "-days",
+        "30",
+        "-subj",
+        "/O=bitmarkd self signed cert for: rpc",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        // webpki (the test client) refuses a CA certificate as a server certificate.
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+    ]);
+    let config = tmp.path().join("node.toml");
+    std::fs::write(&config, "[client_rpc]\ncertificate = \"bitmarkd-rpc.crt\"\nprivate_key = \"bitmarkd-rpc.key\"\n")
+        .unwrap();
+    let node = RunningNode::start(
+        &node_args(&data, &["--standalone", "--config", config.to_str().unwrap(), "--rpc", "127.0.0.1:0"]),
+        &tmp.path().join("a.log"),
+    );
+    assert_eq!(node.ready["rpc"]["certificateCreated"], false);
+    let der = rustls::pki_types::CertificateDer::pem_file_iter(&crt).unwrap().next().unwrap().unwrap();
+    assert_eq!(node.ready["rpc"]["fingerprint"], hex::encode(sha3::Sha3_256::digest(der.as_ref())));
+    let mut c = RpcClient::connect(rpc_addr(&node), &crt);
+    assert_eq!(c.ok("Node.Info", json!({}))["chain"], "local", "served over TLS signed with the P-521 key");
 }
