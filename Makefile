@@ -23,6 +23,10 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzmq3-dev pkg-config >/dev/null; \
 	fi
 	@pkg-config --exists libzmq || { echo "libzmq still missing"; exit 1; }
+	@# aws-lc-rs (rustls' crypto provider, for bitmarkd's ECDSA P-521 RPC keys) builds C with cc.
+	@# openssl makes a bitmarkd-style P-521 certificate pair in tests/tests/rpc.rs.
+	@command -v cc >/dev/null && command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc openssl >/dev/null; }
 
 build: deps
 	$(CARGO) build --release --locked

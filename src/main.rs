@@ -285,6 +285,28 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// bitmarkd's client RPC of a real node over TLS: `Node.Info` requests/s beside a bare
+    /// tokio + rustls echo, and `Bitmarks.Create` issues/s beside `bench reservoir`.
+    Rpc {
+        /// Concurrent `Node.Info` clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seconds of `Node.Info` load per server.
+        #[arg(long, default_value_t = 4)]
+        seconds: u64,
+        /// Free issues submitted with `Bitmarks.Create` (at most 20 000).
+        #[arg(long, default_value_t = 5_000)]
+        issues: usize,
+        /// Issues per request (1 to 100).
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Submitting clients (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Peak resident memory of real node processes: one syncing a generated chain, one
     /// holding pending issues.
     Memory {
@@ -416,6 +438,12 @@ fn run(cli: &Cli) -> Result<Output> {
             let threads = threads.unwrap_or_else(bitmark_storage::digest_pool::default_threads);
             let options = bench::reservoir::Options { items: *items, batch: *batch, threads };
             report(*json, bench::reservoir::run(options)?, bench::reservoir::summary)
+        }
+        Command::Bench(BenchCommand::Rpc { clients, seconds, issues, batch, threads, json }) => {
+            let threads = threads.unwrap_or_else(bitmark_storage::digest_pool::default_threads);
+            let options =
+                bench::rpc::Options { clients: *clients, seconds: *seconds, issues: *issues, batch: *batch, threads };
+            report(*json, bench::rpc::run(options)?, bench::rpc::summary)
         }
         Command::Bench(BenchCommand::Memory { blocks, pending, json }) => {
             let options = bench::memory::Options { blocks: *blocks, pending: *pending };

@@ -13,6 +13,7 @@
 //! * [`upstreams`]: the outbound peers, fed from the broadcast bus.
 //! * [`sync`]: the seam where the connector plugs in.
 //! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
+//! * [`rpc`]: the node behind bitmarkd's client RPC and HTTPS API.
 
 pub mod daemon;
 pub mod datadir;
@@ -21,6 +22,7 @@ pub mod metrics;
 pub mod pool;
 pub mod producer;
 pub mod reservoir;
+pub mod rpc;
 pub mod status;
 pub mod sync;
 pub mod upstreams;

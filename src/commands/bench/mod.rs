@@ -13,10 +13,13 @@
 //!   and holding 20 000 pending issues.
 //! * `bench soak` ([`soak`]): a real node under a steady stream of pushes; its resident memory
 //!   over time and whether it stays flat after warm-up.
+//! * `bench rpc` ([`rpc`]): `Node.Info` requests/s over TLS beside a bare tokio + rustls echo,
+//!   and `Bitmarks.Create` issues/s beside `bench reservoir`.
 //! * `bench table` ([`table`]): the JSON reports of the others as one Markdown table.
 
 pub mod memory;
 pub mod reservoir;
+pub mod rpc;
 pub mod soak;
 pub mod table;
 
