@@ -12,12 +12,13 @@
 //!
 //! Differences from bitmarkd's configuration: it is Lua and passes the key files' *contents*
 //! (`public_key = read_file("peer.public")`); here `peering.public_key`/`private_key` name the
-//! files, and a missing pair is created on first run. `data_directory` defaults to the
+//! files or, as bitmarkd's, hold the keys themselves (`PUBLIC:<hex>`, `PRIVATE:<hex>`), and a
+//! missing pair of files is created on first run. `data_directory` defaults to the
 //! directory of the configuration file (bitmarkd's `"."`), or the current directory without
 //! one, instead of refusing to start. `nodes` defaults to `none`.
 
 use crate::capture::writer as capture;
-use crate::keyfile::{self, KeyKind};
+use crate::keyfile::{self, KeyKind, KeySource};
 use bitmark_peer::announce::{Nodes, TableLimits};
 use bitmark_peer::transport::ListenerLimits;
 use bitmark_record::Chain;
@@ -122,11 +123,13 @@ pub struct PeeringFile {
     pub dynamic_connections: bool,
     /// Prefer a peer's IPv6 address when it has both (default true, as bitmarkd).
     pub prefer_ipv6: bool,
-    /// Our public key file, relative to the data directory (default `peer.public`).
-    pub public_key: PathBuf,
-    /// Our private key file, relative to the data directory (default `peer.private`). When
-    /// neither key file exists, a new pair is made.
-    pub private_key: PathBuf,
+    /// Our public key: a key file relative to the data directory (default `peer.public`), or
+    /// the key itself as bitmarkd's configurations carry it, `PUBLIC:` and 64 hex digits.
+    pub public_key: String,
+    /// Our private key: a file relative to the data directory (default `peer.private`), or the
+    /// key itself, `PRIVATE:` and 64 hex digits. When both are files and neither exists, a new
+    /// pair is made.
+    pub private_key: String,
     /// Listener worker and queue bounds (see `bitmark_peer::transport::ListenerLimits`).
     pub limits: ListenerLimits,
     /// Peer and RPC table bounds (see `bitmark_peer::announce::TableLimits`).
@@ -141,8 +144,8 @@ impl Default for PeeringFile {
             connect: Vec::new(),
             dynamic_connections: true,
             prefer_ipv6: true,
-            public_key: PathBuf::from(DEFAULT_PUBLIC_KEY_FILE),
-            private_key: PathBuf::from(DEFAULT_PRIVATE_KEY_FILE),
+            public_key: DEFAULT_PUBLIC_KEY_FILE.to_string(),
+            private_key: DEFAULT_PRIVATE_KEY_FILE.to_string(),
             limits: ListenerLimits::default(),
             table: TableLimits::default(),
         }
@@ -251,13 +254,13 @@ pub struct StaticPeer {
     pub address: SocketAddr,
 }
 
-/// Where the node's keys are.
+/// Where the node's keys come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyFiles {
-    /// The public key file.
-    pub public: PathBuf,
-    /// The private key file.
-    pub private: PathBuf,
+pub struct Keys {
+    /// The public key: a file (absolute) or the key.
+    pub public: KeySource,
+    /// The private key: a file (absolute) or the key.
+    pub private: KeySource,
 }
 
 /// What the node runs with: the file and the flags merged, checked and resolved.
@@ -299,8 +302,8 @@ pub struct Settings {
     pub dynamic_connections: bool,
     /// IPv6 preferred.
     pub prefer_ipv6: bool,
-    /// Key files, absolute.
-    pub keys: KeyFiles,
+    /// The key pair's files or values.
+    pub keys: Keys,
     /// Listener bounds.
     pub limits: ListenerLimits,
     /// Table bounds.
@@ -430,9 +433,13 @@ impl Settings {
                 .map(|text| parse_connect_flag(text, peering.prefer_ipv6).map_err(|e| ConfigError::new("--connect", e)))
                 .collect::<Result<Vec<_>, _>>()?
         };
-        let keys =
-            KeyFiles { public: data_dir.join(&peering.public_key), private: data_dir.join(&peering.private_key) };
-        if keys.public == keys.private {
+        let keys = Keys {
+            public: KeySource::from_setting(KeyKind::Public, &peering.public_key, &data_dir)
+                .map_err(|e| ConfigError::new("peering.public_key", e))?,
+            private: KeySource::from_setting(KeyKind::Private, &peering.private_key, &data_dir)
+                .map_err(|e| ConfigError::new("peering.private_key", e))?,
+        };
+        if keys.public.file().is_some() && keys.public.file() == keys.private.file() {
             return Err(ConfigError::new("peering.private_key", "must not be the public key file"));
         }
         for (field, value) in
@@ -620,8 +627,8 @@ mod tests {
         assert_eq!(s.nodes, Nodes::None);
         assert_eq!((s.min_clients, s.quorum()), (5, 3));
         assert!(s.dynamic_connections && s.prefer_ipv6 && !s.standalone && !s.fast_sync && !s.log_json);
-        assert_eq!(s.keys.public, Path::new("/etc/bitmark/peer.public"));
-        assert_eq!(s.keys.private, Path::new("/etc/bitmark/peer.private"));
+        assert_eq!(s.keys.public, KeySource::File("/etc/bitmark/peer.public".into()));
+        assert_eq!(s.keys.private, KeySource::File("/etc/bitmark/peer.private".into()));
         assert!(s.status.is_none() && s.capture.is_none() && s.produce_blocks.is_none());
         assert_eq!(s.sync_interval, Duration::from_secs(15));
         assert!(s.unsupported().is_none());
@@ -667,8 +674,8 @@ mod tests {
         assert_eq!(s.listen, vec!["127.0.0.1:22136".parse().unwrap(), "[::1]:0".parse().unwrap()]);
         assert_eq!(s.announce, vec!["192.0.2.1:22136".parse().unwrap()]);
         assert_eq!(s.connect, vec![StaticPeer { public_key: [0xab; 32], address: "127.0.0.1:22137".parse().unwrap() }]);
-        assert_eq!(s.keys.public, Path::new("/etc/bitmark/data/keys/p.pub"));
-        assert_eq!(s.keys.private, Path::new("/secret/p.key"));
+        assert_eq!(s.keys.public, KeySource::File("/etc/bitmark/data/keys/p.pub".into()));
+        assert_eq!(s.keys.private, KeySource::File("/secret/p.key".into()));
         assert_eq!(s.limits.push_workers, 4);
         assert_eq!(s.limits.query_workers, ListenerLimits::default().query_workers);
         assert_eq!(s.table.max_peers, 50);
@@ -768,6 +775,23 @@ mod tests {
         let s = resolve_text(text, &args).unwrap();
         assert_eq!(s.capture, Some(PathBuf::from("/home/me/here.jsonl")), "relative to the current directory");
         assert_eq!((s.capture_max_bytes, s.capture_keep), (5000, 9));
+    }
+
+    /// bitmarkd's `public_key = read_file("peer.public")` gives the key itself: it is taken as
+    /// the key, never as a file name.
+    #[test]
+    fn key_settings_take_bitmarkds_inline_keys() {
+        let text = format!(
+            "[peering]\npublic_key = \"PUBLIC:{}\\n\"\nprivate_key = \"PRIVATE:{}\"",
+            "ab".repeat(32),
+            "cd".repeat(32)
+        );
+        let s = resolve_text(&text, &RunArgs::default()).unwrap();
+        assert_eq!(s.keys.public, KeySource::Inline([0xab; 32]));
+        assert_eq!(s.keys.private, KeySource::Inline([0xcd; 32]));
+        let e = resolve_text("[peering]\nprivate_key = \"PRIVATE:12\"", &RunArgs::default()).unwrap_err();
+        assert_eq!(e.field, "peering.private_key");
+        assert!(e.reason.contains("PRIVATE: followed by 64 hex digits"), "{e}");
     }
 
     /// Each bad input, and the field and reason its error must name.

@@ -109,8 +109,9 @@ impl Node {
         let (keys, keys_created) =
             keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keygen::create_pair)?;
         if keys_created {
-            info!(target: TARGET, public = %settings.keys.public.display(), "made a new key pair");
+            info!(target: TARGET, public = %settings.keys.public.describe(), "made a new key pair");
         }
+        warn_if_exposed(settings.keys.private.file());
 
         let store = Arc::new(chaindir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
         let tip = store.tip();
@@ -127,10 +128,12 @@ impl Node {
                 )
                 .into())
             }
-            Some(interval) => Some((
-                interval,
-                producer::load_or_create_key(&settings.data_dir.join(producer::KEY_FILE), settings.chain)?,
-            )),
+            Some(interval) => {
+                let path = settings.data_dir.join(producer::KEY_FILE);
+                let key = producer::load_or_create_key(&path, settings.chain)?;
+                warn_if_exposed(Some(&path));
+                Some((interval, key))
+            }
             None => None,
         };
         // A standalone node is in normal mode from the start: its listener (and a capture
@@ -383,6 +386,13 @@ impl Node {
         }
         info!(target: TARGET, height = store.height(), "stopped");
         ShutdownReport { flushed, stragglers }
+    }
+}
+
+/// Warn when a private key file can be read by others than its owner.
+fn warn_if_exposed(path: Option<&std::path::Path>) {
+    if let Some(warning) = path.and_then(keyfile::exposure_warning) {
+        warn!(target: TARGET, "{warning}");
     }
 }
 
