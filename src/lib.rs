@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod keyfile;
+pub mod lock;
 pub mod logging;
 pub mod node;
 pub mod workload;

@@ -87,7 +87,8 @@ enum Command {
     /// (the node must be stopped).
     #[command(subcommand)]
     Reservoir(ReservoirCommand),
-    /// Re-verify a stored chain: linkage, digests, merkle roots and every index.
+    /// Re-verify a stored chain: linkage, digests, merkle roots and every index, on a copy (the
+    /// data directory is never written).
     Check {
         /// The node's data directory.
         #[arg(long)]
@@ -99,6 +100,10 @@ enum Command {
         /// about 0.3 s per block per core).
         #[arg(long)]
         recompute_digests: bool,
+        /// Where the copy of the database that is checked goes (default: the system's
+        /// temporary directory); it needs room for the whole database.
+        #[arg(long, value_name = "DIR")]
+        scratch: Option<PathBuf>,
     },
     /// Benchmarks, each beside a reference measured in the same run: `sync`, `listener`,
     /// `reservoir`, `memory`, `soak`.
@@ -384,8 +389,8 @@ fn run(cli: &Cli) -> Result<Output> {
         Command::Reservoir(ReservoirCommand::Export { data_dir, chain, file }) => {
             Output::Json(reservoir_cache::export(data_dir, *chain, file)?)
         }
-        Command::Check { data_dir, chain, recompute_digests } => {
-            Output::Json(check::run(data_dir, *chain, *recompute_digests)?)
+        Command::Check { data_dir, chain, recompute_digests, scratch } => {
+            Output::Json(check::run(data_dir, *chain, *recompute_digests, scratch.as_deref())?)
         }
         Command::Bench(BenchCommand::Sync { blocks, peers, threads, json }) => {
             report(*json, bench::sync(*blocks, *peers, *threads)?, bench::sync_summary)

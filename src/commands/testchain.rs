@@ -3,9 +3,10 @@
 
 use super::chaindir;
 use crate::error::{NodeError, Result};
+use crate::lock::DataDirLock;
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
-use bitmark_storage::StoreOptions;
+use bitmark_storage::{tip_record_path, StoreOptions};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -32,7 +33,11 @@ pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
             "testchain builds only the local chain (its blocks carry no proof of work)".into(),
         ));
     }
-    let store = chaindir::open_store(data_dir, options.chain, StoreOptions::default())?;
+    std::fs::create_dir_all(data_dir).map_err(|e| NodeError::io(data_dir.display(), e))?;
+    let _lock = DataDirLock::exclusive(data_dir)?;
+    let store_options =
+        StoreOptions { tip_record: Some(tip_record_path(data_dir, options.chain)), ..StoreOptions::default() };
+    let store = chaindir::open_store(data_dir, options.chain, store_options)?;
     if store.height() > 1 {
         return Err(NodeError::Input(format!(
             "{}: already holds a chain at height {}; use an empty directory",
@@ -53,6 +58,8 @@ pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
     if terminal {
         eprintln!();
     }
+    store.db().flush()?;
+    store.record_tip().map_err(|e| NodeError::io("durable-tip record", e))?;
     let seconds = started.elapsed().as_secs_f64();
     let built = store.height().saturating_sub(1);
     Ok(json!({

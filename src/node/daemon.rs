@@ -24,6 +24,7 @@ use super::producer::{self, Producer, ProducerThread};
 use super::reservoir;
 use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
+use super::tip_recorder::{TipRecorderThread, RECORD_EVERY};
 use super::upstreams::UpstreamSet;
 use super::views::{Mode, StoreChainView};
 use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
@@ -31,6 +32,7 @@ use crate::commands::{chaindir, keygen};
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
 use crate::keyfile;
+use crate::lock::DataDirLock;
 use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
 use bitmark_peer::announce::{
     self, Action, Announcer, Bootstrap, ConnectorCommand, NodeLookup, Nodes, NotConfigured, Runner, RunnerConfig,
@@ -43,7 +45,7 @@ use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
 use bitmark_peer::upstream::{Identity, UpstreamConfig, UpstreamEnv};
 use bitmark_record::Chain;
 use bitmark_reservoir::{Background, ChainHooks};
-use bitmark_storage::{BlockStore, StoreOptions};
+use bitmark_storage::{tip_record_path, BlockStore, StoreOptions};
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -79,6 +81,9 @@ pub struct Node {
     sync: Arc<dyn Synchroniser>,
     status: Option<HttpServer>,
     capture: Option<Capture>,
+    recorder: TipRecorderThread,
+    /// Held until the node has stopped: no other node may open the data directory meanwhile.
+    lock: DataDirLock,
 }
 
 /// What [`Node::shutdown`] managed.
@@ -106,6 +111,7 @@ impl Node {
             None => None,
         };
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
+        let lock = DataDirLock::exclusive(&settings.data_dir)?;
         let (keys, keys_created) =
             keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keygen::create_pair)?;
         if keys_created {
@@ -113,10 +119,25 @@ impl Node {
         }
         warn_if_exposed(settings.keys.private.file());
 
-        let store = Arc::new(chaindir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
+        let store_options = StoreOptions {
+            tip_record: Some(tip_record_path(&settings.data_dir, settings.chain)),
+            ..StoreOptions::default()
+        };
+        let store = Arc::new(chaindir::open_store(&settings.data_dir, settings.chain, store_options)?);
         let tip = store.tip();
         info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
               data = %settings.data_dir.display(), "opened the chain");
+        if let Some(lowered) = store.lowered() {
+            let next = if settings.standalone {
+                "this node is standalone and will not sync them: restore the database from a backup, or run it with peers"
+            } else {
+                "the node will sync them again from its peers"
+            };
+            error!(target: TARGET, height = lowered.height, recorded = lowered.recorded.height, lost = lowered.lost(),
+                   "{}; {next}", lowered.describe());
+        }
+        let recorder = TipRecorderThread::spawn(Arc::clone(&store), RECORD_EVERY)
+            .map_err(|e| NodeError::io("tip recorder thread", e))?;
         let (hooks, _) = reservoir::open(&settings.data_dir, &store)?;
         // Checked here too, not only by the configuration: a block producer on a chain whose
         // blocks need proof of work would only make blocks every peer refuses.
@@ -292,6 +313,8 @@ impl Node {
             sync,
             status,
             capture,
+            recorder,
+            lock,
         })
     }
 
@@ -312,6 +335,7 @@ impl Node {
             "producer": self.producer_account,
             "dataDir": self.data_dir.display().to_string(),
             "capture": self.capture.as_ref().map(|c| c.path().display().to_string()),
+            "lowered": snapshot.lowered_json(),
         })
     }
 
@@ -337,6 +361,8 @@ impl Node {
             sync,
             status,
             capture,
+            recorder,
+            lock,
             ..
         } = self;
         info!(target: TARGET, "shutting down");
@@ -366,6 +392,7 @@ impl Node {
         };
         drop(hooks);
         runner.stop(); // writes peers.json
+        recorder.stop();
         let flushed = match store.db().flush() {
             Ok(()) => reservoir_flushed,
             Err(e) => {
@@ -373,6 +400,11 @@ impl Node {
                 false
             }
         };
+        if flushed {
+            if let Err(e) = store.record_tip() {
+                warn!(target: TARGET, error = %e, "cannot write the durable-tip record");
+            }
+        }
         bus.close();
         let stragglers = upstreams.close_all(deadline);
         if stragglers > 0 {
@@ -385,6 +417,7 @@ impl Node {
             capture.close();
         }
         info!(target: TARGET, height = store.height(), "stopped");
+        drop(lock);
         ShutdownReport { flushed, stragglers }
     }
 }

@@ -11,6 +11,7 @@
 //! * [`producer`]: the local chain's block producer (`--produce-blocks`).
 //! * [`upstreams`]: the outbound peers, fed from the broadcast bus.
 //! * [`sync`]: the seam where the connector plugs in.
+//! * [`tip_recorder`]: the durable-tip record that shows a database which came back lower.
 //! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
 
 pub mod daemon;
@@ -21,5 +22,6 @@ pub mod producer;
 pub mod reservoir;
 pub mod status;
 pub mod sync;
+pub mod tip_recorder;
 pub mod upstreams;
 pub mod views;

@@ -14,7 +14,7 @@ use bitmark_peer::transport::ZmqListener;
 use bitmark_peer::upstream::{LinkState, UpstreamStatus};
 use bitmark_record::{BlockDigest, Chain, Link};
 use bitmark_reservoir::{Reservoir, TransactionState};
-use bitmark_storage::BlockStore;
+use bitmark_storage::{BlockStore, Lowered};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +89,8 @@ pub struct Snapshot {
     pub broadcast_sent: u64,
     /// Time since start.
     pub uptime: Duration,
+    /// The chain database came back lower at start than the durable-tip record said.
+    pub lowered: Option<Lowered>,
 }
 
 fn link_state(state: &LinkState) -> &'static str {
@@ -102,6 +104,13 @@ fn link_state(state: &LinkState) -> &'static str {
 }
 
 impl Snapshot {
+    /// The lowered database as JSON: `{"height","recordedHeight","lost","recordedAt"}`, or null.
+    pub fn lowered_json(&self) -> Value {
+        self.lowered.as_ref().map_or(Value::Null, |l| {
+            json!({"height": l.height, "recordedHeight": l.recorded.height, "lost": l.lost(), "recordedAt": l.recorded.recorded})
+        })
+    }
+
     /// The `/status` document.
     pub fn to_json(&self) -> Value {
         let now = Instant::now();
@@ -144,6 +153,7 @@ impl Snapshot {
             "upstreams": upstreams,
             "peers": self.peers_known,
             "reservoir": {"pending": self.reservoir.pending, "verified": self.reservoir.verified},
+            "storage": {"lowered": self.lowered_json()},
             "uptimeSeconds": self.uptime.as_secs(),
         })
     }
@@ -196,6 +206,7 @@ impl Observer {
             reservoir: ReservoirCounts::of(&self.reservoir),
             broadcast_sent: self.bus.stats().sent,
             uptime: self.started.elapsed(),
+            lowered: self.store.lowered().cloned(),
         }
     }
 }

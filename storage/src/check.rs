@@ -165,7 +165,8 @@ impl BlockStore {
     ) -> Result<()> {
         let scratch = ChainDb::temporary()?;
         let clock: crate::store::Clock = Arc::new(|| STORED_BLOCK_NOW);
-        let replay = BlockStore::open(scratch, self.chain, StoreOptions { clock, validate_on_open: false })?;
+        let replay =
+            BlockStore::open(scratch, self.chain, StoreOptions { clock, validate_on_open: false, tip_record: None })?;
         for ((number, packed, _), digest) in blocks.iter().zip(digests) {
             if let Err(e) = replay.apply_with_digest(packed, *digest) {
                 problems.push(format!("block {number}: does not replay: {e}"));
