@@ -2,8 +2,9 @@
 //! `data_directory`, `nodes`, `fast_sync`, `standalone`, `[peering]` with `listen`, `announce`,
 //! `connect`, `dynamic_connections`, `prefer_ipv6` and the key files), plus the settings that
 //! are ours (`min_clients`, `status`, `capture` and its rotation, `produce_blocks`,
-//! `sync_interval`, `log_json`, listener and table bounds). Command-line flags override the file, the file overrides the
-//! defaults.
+//! `sync_interval`, `[logging]`, listener and table bounds). Command-line flags override the
+//! file, the file overrides the defaults. `bitmark-node config default` prints every setting
+//! with its default ([`DEFAULT_CONFIG`]).
 //!
 //! [`ConfigFile`] is what the file says (serde, `deny_unknown_fields`: a misspelt key is an
 //! error, never silently a default). [`Settings::resolve`] turns it into what the node runs
@@ -19,6 +20,7 @@
 
 use crate::capture::writer as capture;
 use crate::keyfile::{self, KeyKind, KeySource};
+use crate::logging::{self, LogSettings};
 use bitmark_peer::announce::{Nodes, TableLimits};
 use bitmark_peer::transport::ListenerLimits;
 use bitmark_record::Chain;
@@ -100,10 +102,34 @@ pub struct ConfigFile {
     /// intervals after its first peer registers, so a local test network may shorten it.
     #[serde(with = "humantime_serde")]
     pub sync_interval: Option<Duration>,
-    /// Log one JSON object per line instead of the human format (default false).
-    pub log_json: bool,
+    /// Where and how the node logs.
+    pub logging: LoggingFile,
     /// Peer-to-peer settings.
     pub peering: PeeringFile,
+}
+
+/// The `[logging]` table (bitmarkd's `logging`: level, file and its rotation).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingFile {
+    /// `error`, `warn`, `info`, `debug` or `trace`, or per module as `RUST_LOG` takes it, e.g.
+    /// `"info,peer::upstream=debug"` (default `info`). `RUST_LOG`, when set, wins.
+    pub level: String,
+    /// Log to this file, relative to the data directory, instead of stderr (default: none).
+    pub file: Option<PathBuf>,
+    /// Rotate the file before it grows past this many bytes (default 16 MiB, at least 4096).
+    pub max_bytes: u64,
+    /// Older files kept, `FILE.1` (newest) to `FILE.<keep>` (default 10, bitmarkd's).
+    pub keep: usize,
+    /// One JSON object per line instead of the human format (default false).
+    pub json: bool,
+}
+
+impl Default for LoggingFile {
+    fn default() -> LoggingFile {
+        let d = LogSettings::default();
+        LoggingFile { level: d.level, file: None, max_bytes: d.max_bytes, keep: d.keep, json: d.json }
+    }
 }
 
 /// The `[peering]` table.
@@ -228,22 +254,37 @@ pub struct RunArgs {
     /// Rotated capture files kept (default 4).
     #[arg(long, value_name = "N")]
     pub capture_keep: Option<usize>,
-    /// Trust digests from the next block's header while catching up (not yet supported).
+    /// bitmarkd's fast sync: while far behind, take each block's digest from the next block's
+    /// header instead of computing Argon2d, checking one random block in 100 against the
+    /// elected peer; the last 1000 blocks are always fully verified.
     #[arg(long)]
     pub fast_sync: bool,
     /// Normal mode at once, no outbound peering.
     #[arg(long)]
     pub standalone: bool,
-    /// Local chain only: every SECS seconds, make a block of the reservoir's verified items.
-    #[arg(long, value_name = "SECS")]
-    pub produce_blocks: Option<u64>,
+    /// Local chain only: this often, e.g. `10s` or `500ms`, make a block of the reservoir's
+    /// verified items (a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub produce_blocks: Option<Duration>,
     /// How often the connector runs, e.g. `500ms` or `2s` (default 15s, bitmarkd's).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub sync_interval: Option<Duration>,
-    /// Log JSON lines instead of the human format.
+    /// Log JSON lines instead of the human format (`logging.json`).
     #[arg(long)]
     pub log_json: bool,
 }
+
+/// A duration as the configuration file writes it (`10s`, `1m 30s`, `500ms`), or a bare number
+/// of seconds.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text).map_err(|e| format!("{e}: expected a duration like 10s or 500ms")),
+    }
+}
+
+/// The shortest `produce_blocks`.
+pub const MIN_PRODUCE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A static peer, resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -290,8 +331,8 @@ pub struct Settings {
     pub produce_blocks: Option<Duration>,
     /// Between two runs of the connector's state machine.
     pub sync_interval: Duration,
-    /// JSON logs.
-    pub log_json: bool,
+    /// Logging.
+    pub logging: LogSettings,
     /// Listener addresses.
     pub listen: Vec<SocketAddr>,
     /// Announced addresses.
@@ -372,11 +413,13 @@ impl Settings {
                 format!("must be at least {}", capture::MIN_MAX_BYTES),
             ));
         }
-        let produce_blocks = match args.produce_blocks {
-            Some(0) => return Err(ConfigError::new("--produce-blocks", "must be at least 1 second")),
-            Some(secs) => Some(Duration::from_secs(secs)),
-            None => file.produce_blocks,
-        };
+        let produce_blocks = args.produce_blocks.or(file.produce_blocks);
+        if produce_blocks.is_some_and(|d| d < MIN_PRODUCE_INTERVAL) {
+            return Err(ConfigError::new(
+                field_or_flag(args.produce_blocks.is_some(), "produce_blocks"),
+                format!("must be at least {}", humantime::format_duration(MIN_PRODUCE_INTERVAL)),
+            ));
+        }
         if produce_blocks.is_some() && chain != Chain::Local {
             return Err(ConfigError::new(
                 field_or_flag(args.produce_blocks.is_some(), "produce_blocks"),
@@ -396,6 +439,7 @@ impl Settings {
             ));
         }
 
+        let logging = resolve_logging(file.logging, args.log_json, &data_dir)?;
         let peering = file.peering;
         let listen = if args.listen.is_empty() {
             let texts = peering.listen.unwrap_or_else(|| vec![format!("*:{}", default_peer_port(chain))]);
@@ -464,7 +508,7 @@ impl Settings {
             status,
             produce_blocks,
             sync_interval,
-            log_json: args.log_json || file.log_json,
+            logging,
             listen,
             announce,
             connect,
@@ -483,6 +527,24 @@ impl Settings {
         None
     }
 }
+
+fn resolve_logging(file: LoggingFile, json_flag: bool, data_dir: &Path) -> Result<LogSettings, ConfigError> {
+    logging::parse_filter(&file.level).map_err(|e| ConfigError::new("logging.level", e))?;
+    if file.max_bytes < logging::MIN_MAX_BYTES {
+        return Err(ConfigError::new("logging.max_bytes", format!("must be at least {}", logging::MIN_MAX_BYTES)));
+    }
+    Ok(LogSettings {
+        level: file.level,
+        file: file.file.map(|f| data_dir.join(f)),
+        max_bytes: file.max_bytes,
+        keep: file.keep,
+        json: json_flag || file.json,
+    })
+}
+
+/// The annotated default configuration: every setting with its default value, examples
+/// commented out (`bitmark-node config default` prints it; `config/bitmark-node.toml` is it).
+pub const DEFAULT_CONFIG: &str = include_str!("../config/bitmark-node.toml");
 
 /// Parse a configuration file's text. An error names the field where it was found (the key
 /// on that line, under its `[table]`), the line, and toml's reason.
@@ -626,7 +688,8 @@ mod tests {
         assert_eq!(s.listen, vec!["[::]:2136".parse().unwrap()]);
         assert_eq!(s.nodes, Nodes::None);
         assert_eq!((s.min_clients, s.quorum()), (5, 3));
-        assert!(s.dynamic_connections && s.prefer_ipv6 && !s.standalone && !s.fast_sync && !s.log_json);
+        assert!(s.dynamic_connections && s.prefer_ipv6 && !s.standalone && !s.fast_sync && !s.logging.json);
+        assert_eq!(s.logging, LogSettings::default());
         assert_eq!(s.keys.public, KeySource::File("/etc/bitmark/peer.public".into()));
         assert_eq!(s.keys.private, KeySource::File("/etc/bitmark/peer.private".into()));
         assert!(s.status.is_none() && s.capture.is_none() && s.produce_blocks.is_none());
@@ -646,7 +709,9 @@ mod tests {
             min_clients = 1
             status = "127.0.0.1:9000"
             standalone = true
-            log_json = true
+            [logging]
+            json = true
+            file = "log/node.log"
             [peering]
             listen = ["127.0.0.1:22136", "[::1]:0"]
             announce = ["192.0.2.1:22136"]
@@ -670,7 +735,8 @@ mod tests {
         assert_eq!(s.nodes, Nodes::Chain);
         assert_eq!((s.min_clients, s.quorum()), (1, 1));
         assert_eq!(s.status, Some("127.0.0.1:9000".parse().unwrap()));
-        assert!(s.standalone && s.log_json && !s.dynamic_connections && !s.prefer_ipv6);
+        assert!(s.standalone && s.logging.json && !s.dynamic_connections && !s.prefer_ipv6);
+        assert_eq!(s.logging.file, Some(PathBuf::from("/etc/bitmark/data/log/node.log")));
         assert_eq!(s.listen, vec!["127.0.0.1:22136".parse().unwrap(), "[::1]:0".parse().unwrap()]);
         assert_eq!(s.announce, vec!["192.0.2.1:22136".parse().unwrap()]);
         assert_eq!(s.connect, vec![StaticPeer { public_key: [0xab; 32], address: "127.0.0.1:22137".parse().unwrap() }]);
@@ -709,23 +775,34 @@ mod tests {
         assert_eq!(s.status, Some("127.0.0.1:0".parse().unwrap()));
         assert_eq!(s.listen, vec!["127.0.0.1:0".parse().unwrap()]);
         assert_eq!(s.connect[0].public_key, [0xab; 32]);
-        assert!(s.standalone && s.log_json);
+        assert!(s.standalone && s.logging.json);
         // The key may carry bitmarkd's prefix on the command line too.
         let args = RunArgs { connect: vec![format!("PUBLIC:{}@127.0.0.1:5", key_hex())], ..RunArgs::default() };
         assert_eq!(resolve_text("", &args).unwrap().connect[0].address, "127.0.0.1:5".parse().unwrap());
     }
 
-    /// The annotated example shipped in `config/` (and shown in the README) stays valid.
+    /// `config default` says what the defaults are: resolving it gives exactly what an empty
+    /// file gives, and every example in it (a commented `key = value` line or table header)
+    /// is valid once uncommented.
     #[test]
-    fn the_shipped_example_parses() {
-        let file = parse(include_str!("../config/bitmark-node.toml")).unwrap();
-        let s = Settings::resolve(file, &RunArgs::default(), Path::new("/srv"), Path::new("/")).unwrap();
-        assert_eq!(s.chain, Chain::Bitmark);
-        assert_eq!(s.listen, vec!["[::]:2136".parse().unwrap()]);
-        assert_eq!(s.connect.len(), 1);
-        assert_eq!(s.limits, ListenerLimits::default());
-        assert_eq!(s.table, TableLimits::default());
-        assert!(s.unsupported().is_none());
+    fn the_default_configuration_is_the_defaults_and_its_examples_are_valid() {
+        let resolve = |text: &str| {
+            Settings::resolve(parse(text).unwrap(), &RunArgs::default(), Path::new("/srv"), Path::new("/")).unwrap()
+        };
+        assert_eq!(resolve(DEFAULT_CONFIG), resolve(""));
+        assert!(resolve(DEFAULT_CONFIG).connect.is_empty(), "no live static peers");
+        let uncommented: String = DEFAULT_CONFIG
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(example) if example.contains(" = ") || example.starts_with('[') => example,
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let examples = resolve(&uncommented.replace("chain = \"bitmark\"", "chain = \"local\""));
+        assert_eq!(examples.connect.len(), 1);
+        assert!(examples.status.is_some() && examples.capture.is_some() && examples.produce_blocks.is_some());
+        assert!(examples.logging.file.is_some() && !examples.announce.is_empty());
     }
 
     #[test]
@@ -735,8 +812,12 @@ mod tests {
         let s = Settings::resolve(file, &RunArgs::default(), Path::new("/"), Path::new("/")).unwrap();
         assert_eq!(s.produce_blocks, Some(Duration::from_secs(90)));
         assert!(s.unsupported().is_none());
-        let args = RunArgs { chain: Some(Chain::Local), produce_blocks: Some(5), ..RunArgs::default() };
+        let args =
+            RunArgs { chain: Some(Chain::Local), produce_blocks: Some(Duration::from_secs(5)), ..RunArgs::default() };
         assert_eq!(resolve_text("", &args).unwrap().produce_blocks, Some(Duration::from_secs(5)));
+        assert_eq!(parse_interval("5"), Ok(Duration::from_secs(5)), "a bare number is seconds");
+        assert_eq!(parse_interval("1m 30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_interval("soon").unwrap_err().contains("expected a duration"));
     }
 
     #[test]
@@ -852,7 +933,14 @@ mod tests {
                 "invalid public key",
             ),
             (String::new(), RunArgs { min_clients: Some(0), ..RunArgs::default() }, "--min-clients", "at least 1"),
-            (String::new(), RunArgs { produce_blocks: Some(0), ..RunArgs::default() }, "--produce-blocks", "at least"),
+            (
+                String::new(),
+                RunArgs { produce_blocks: Some(Duration::ZERO), ..RunArgs::default() },
+                "--produce-blocks",
+                "at least 100ms",
+            ),
+            ("[logging]\nlevel = \"loud\"".into(), RunArgs::default(), "logging.level", "expected a level"),
+            ("[logging]\nmax_bytes = 10".into(), RunArgs::default(), "logging.max_bytes", "at least 4096"),
             ("sync_interval = \"2h\"".into(), RunArgs::default(), "sync_interval", "between 100ms and 1h"),
             (
                 String::new(),

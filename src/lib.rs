@@ -9,5 +9,6 @@ pub mod error;
 pub mod keyfile;
 pub mod lock;
 pub mod logging;
+pub mod migrate;
 pub mod node;
 pub mod workload;

@@ -142,6 +142,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Configuration files: `default` prints the annotated default configuration, `import`
+    /// converts a bitmarkd configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Capture files: `inspect`.
     #[command(subcommand)]
     Capture(CaptureCommand),
@@ -150,6 +154,23 @@ enum Command {
         /// bitmark, testing or local.
         #[arg(long, default_value = "bitmark")]
         chain: Chain,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the annotated default configuration: every setting with its default value, and
+    /// examples of the optional ones (TOML, for `run --config`).
+    Default,
+    /// Evaluate a bitmarkd configuration (Lua, as bitmarkd does) and print the equivalent TOML,
+    /// listing every setting that does not carry over and the steps that move bitmarkd's files.
+    /// Reads only.
+    Import {
+        /// bitmarkd's configuration file, e.g. /etc/bitmarkd.conf.
+        file: PathBuf,
+        /// Print `{"toml","notCarried","steps"}` instead of the TOML.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -452,6 +473,18 @@ fn run(cli: &Cli) -> Result<Output> {
                 Output::Json(found.to_json())
             } else {
                 Output::Report { text: found.to_text(), ok: true }
+            }
+        }
+        Command::Config(ConfigCommand::Default) => {
+            Output::Line(bitmark_node::config::DEFAULT_CONFIG.trim_end().to_string())
+        }
+        Command::Config(ConfigCommand::Import { file, json }) => {
+            let cwd = std::env::current_dir().map_err(|e| NodeError::io("current directory", e))?;
+            let conversion = bitmark_node::migrate::import(file, &cwd).map_err(NodeError::Input)?;
+            if *json {
+                Output::Json(conversion.to_json())
+            } else {
+                Output::Line(conversion.toml.trim_end().to_string())
             }
         }
         Command::Genesis { chain } => Output::Line(hex::encode(bitmark_record::genesis::block(*chain))),

@@ -10,9 +10,18 @@ use std::path::Path;
 pub const CHAIN_RECOVERY: &str =
     "restore it from a backup, or move it aside and start the node to sync the chain again from its peers";
 
-/// The chain whose database is in `data_dir`: `chain` when given (its database must be there),
-/// else the one chain that has a database there.
+/// The chain whose database is in `data_dir`: `chain` when given, else the one chain that has
+/// a database there.
 pub fn detect_chain(data_dir: &Path, chain: Option<Chain>) -> Result<Chain> {
+    match chain {
+        Some(c) => Ok(c),
+        None => existing_chain(data_dir, None),
+    }
+}
+
+/// Like [`detect_chain`], but a chain given must have its database in `data_dir` too: for
+/// commands that only read, and so must not create one.
+pub fn existing_chain(data_dir: &Path, chain: Option<Chain>) -> Result<Chain> {
     let found: Vec<Chain> = Chain::ALL.into_iter().filter(|c| database_path(data_dir, *c).exists()).collect();
     if let Some(c) = chain {
         if found.contains(&c) {

@@ -27,7 +27,7 @@ const SLED_LOG: &str = "db";
 /// (default: the system's temporary directory) and is deleted afterwards. Prints
 /// `{"chain","height","digest","ok","problems","recorded","sledRecovery"}`.
 pub fn run(data_dir: &Path, chain: Option<Chain>, recompute_digests: bool, scratch: Option<&Path>) -> Result<Value> {
-    let chain = chaindir::detect_chain(data_dir, chain)?;
+    let chain = chaindir::existing_chain(data_dir, chain)?;
     let _lock = DataDirLock::shared(data_dir)?;
     let original = database_path(data_dir, chain);
     let scratch_root = scratch.map_or_else(std::env::temp_dir, Path::to_path_buf);
