@@ -21,9 +21,11 @@ use super::http::{HttpServer, Response, Routes};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
 use super::producer::{self, Producer, ProducerThread};
+use super::registrations::RegistrationLog;
 use super::reservoir;
 use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
+use super::sync_progress::{self, SyncProgressLog};
 use super::tip_recorder::{TipRecorderThread, RECORD_EVERY};
 use super::upstreams::UpstreamSet;
 use super::views::{Mode, StoreChainView};
@@ -82,6 +84,7 @@ pub struct Node {
     status: Option<HttpServer>,
     capture: Option<Capture>,
     recorder: TipRecorderThread,
+    progress_log: SyncProgressLog,
     /// Held until the node has stopped: no other node may open the data directory meanwhile.
     lock: DataDirLock,
 }
@@ -225,7 +228,8 @@ impl Node {
             Arc::clone(&announcer) as Arc<dyn PeerTable>,
             Arc::new(bus.clone()),
         );
-        let service: Arc<dyn Service> = Arc::new(CountingService::new(Arc::new(handler), Arc::clone(&metrics)));
+        let service: Arc<dyn Service> =
+            Arc::new(CountingService::new(Arc::new(RegistrationLog::new(Arc::new(handler))), Arc::clone(&metrics)));
         let context = zmq::Context::new();
         let listener = Arc::new(ZmqListener::start_tapped(
             &context,
@@ -264,6 +268,8 @@ impl Node {
             settings.standalone,
         )?);
 
+        let progress_log = SyncProgressLog::spawn(Arc::clone(&sync), sync_progress::LOG_EVERY)
+            .map_err(|e| NodeError::io("sync progress thread", e))?;
         let (producer, producer_account) = match producer_key {
             Some((interval, (key, created))) => {
                 let producer = Producer::new(hooks.clone(), key, bus.clone(), Arc::clone(&metrics))?;
@@ -314,6 +320,7 @@ impl Node {
             status,
             capture,
             recorder,
+            progress_log,
             lock,
         })
     }
@@ -362,6 +369,7 @@ impl Node {
             status,
             capture,
             recorder,
+            progress_log,
             lock,
             ..
         } = self;
@@ -373,6 +381,7 @@ impl Node {
             producer.stop();
         }
         sync.stop();
+        progress_log.stop();
         // The status server held the observer, and the observer the listener: with both gone
         // the listener is ours alone.
         drop(observer);

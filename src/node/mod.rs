@@ -10,7 +10,8 @@
 //! * [`reservoir`]: the reservoir's database, the chain hooks, its rebroadcasts and thread.
 //! * [`producer`]: the local chain's block producer (`--produce-blocks`).
 //! * [`upstreams`]: the outbound peers, fed from the broadcast bus.
-//! * [`sync`]: the seam where the connector plugs in.
+//! * [`sync`]: the seam where the connector plugs in; [`sync_progress`], its progress in the log.
+//! * [`registrations`]: inbound registrations in the log.
 //! * [`tip_recorder`]: the durable-tip record that shows a database which came back lower.
 //! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
 
@@ -19,9 +20,11 @@ pub mod http;
 pub mod metrics;
 pub mod pool;
 pub mod producer;
+pub mod registrations;
 pub mod reservoir;
 pub mod status;
 pub mod sync;
+pub mod sync_progress;
 pub mod tip_recorder;
 pub mod upstreams;
 pub mod views;

@@ -126,6 +126,8 @@ impl Snapshot {
                     "registered": u.is_registered(),
                     "remoteHeight": u.remote_height,
                     "lastResponseSecondsAgo": u.last_response.map(|at| now.saturating_duration_since(at).as_secs()),
+                    "lastError": u.last_error,
+                    "lastErrorSecondsAgo": u.last_error_at.map(|at| now.saturating_duration_since(at).as_secs()),
                     "score": u.score,
                 })
             })
@@ -144,6 +146,7 @@ impl Snapshot {
                 "done": self.connector.as_ref().map(|p| p.done),
                 "total": self.connector.as_ref().map(|p| p.total),
                 "blocksPerSecond": self.connector.as_ref().map(|p| p.rate),
+                "etaSeconds": self.connector.as_ref().and_then(super::sync_progress::eta).map(|d| d.as_secs()),
                 "clients": self.connector.as_ref().map(|p| p.clients),
                 "stalls": self.connector.as_ref().map(|p| p.stalls),
             },
@@ -247,6 +250,8 @@ mod tests {
             remote_digest_of_local_height: None,
             last_response: None,
             score: 0.0,
+            last_error: None,
+            last_error_at: None,
         }
     }
 
