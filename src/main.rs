@@ -505,8 +505,38 @@ fn print_json(pretty: bool, v: &serde_json::Value) -> String {
     if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default()
 }
 
+/// clap's own refusal as the `{"error": ...}` every command prints on failure (exit status 1):
+/// the error and clap's tips, on one line. Help and version requests print as clap prints them.
+fn parse_arguments() -> std::result::Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // The help, for people, on stderr; the error, for scripts, on stdout.
+            eprint!("{}", e.render());
+            println!("{}", serde_json::json!({ "error": "missing a command; see --help" }));
+            ExitCode::FAILURE
+        }
+        _ => {
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or_default().trim_start_matches("error: ").to_string();
+            let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+            let message = if tips.is_empty() { first } else { format!("{first} ({})", tips.join("; ")) };
+            println!("{}", serde_json::json!({ "error": format!("{message}; see --help") }));
+            ExitCode::FAILURE
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_arguments() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let print = |v: &serde_json::Value| print_json(cli.pretty, v);
     match run(&cli) {
         Ok(Output::Json(v)) => {
