@@ -13,12 +13,14 @@
 //! * [`sync`]: the seam where the connector plugs in; [`sync_progress`], its progress in the log.
 //! * [`registrations`]: inbound registrations in the log.
 //! * [`tip_recorder`]: the durable-tip record that shows a database which came back lower.
-//! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
+//! * [`status`], [`metrics`] (with [`process_metrics`]), [`http`]: what the node tells about
+//!   itself, over HTTP.
 
 pub mod daemon;
 pub mod http;
 pub mod metrics;
 pub mod pool;
+pub mod process_metrics;
 pub mod producer;
 pub mod registrations;
 pub mod reservoir;

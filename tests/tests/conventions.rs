@@ -75,3 +75,74 @@ fn logging_goes_to_the_configured_file_and_durations_are_durations() {
     assert!(std::fs::metadata(data.join("log/node.log.1")).unwrap().len() <= 4096);
     assert_eq!(std::fs::read_to_string(tmp.path().join("stderr.log")).unwrap_or_default(), "", "nothing on stderr");
 }
+
+/// Metric names a dashboard expression uses.
+fn metric_names(expr: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut word = String::new();
+    for c in expr.chars().chain([' ']) {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            if word.starts_with("bitmark_") || word.starts_with("process_") {
+                names.push(std::mem::take(&mut word));
+            }
+            word.clear();
+        }
+    }
+    names
+}
+
+#[test]
+fn metrics_follow_prometheus_conventions_and_the_dashboard_uses_real_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let node = RunningNode::start(&node_args(tmp.path(), &["--standalone"]), &tmp.path().join("node.log"));
+    // One error reply, so that the error counters have a sample.
+    let mut client = bitmark_tests::client_of(&node, tmp.path());
+    let reply = bitmark_peer::transport::Transport::request(&mut client, &bitmark_peer::wire::Request::Block(99));
+    assert!(matches!(reply, Ok(bitmark_peer::wire::Reply::Error(_))), "{reply:?}");
+    let (code, text) = node.get("/metrics");
+    assert_eq!(code, 200);
+    // Each sample's family and the family's type.
+    let mut types = std::collections::BTreeMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            types.insert(name.to_string(), kind.to_string());
+        } else if !line.starts_with('#') {
+            samples.push(line.split(['{', ' ']).next().unwrap().to_string());
+        }
+    }
+    for sample in &samples {
+        let family = types.keys().filter(|f| sample.starts_with(f.as_str())).max_by_key(|f| f.len()).unwrap();
+        if sample.ends_with("_total") {
+            assert_eq!(types[family], "counter", "{sample}: _total only on counters\n{text}");
+        }
+        assert!(!sample.contains("per_second"), "{sample}: rates are left to rate()");
+    }
+    for name in
+        ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds", "process_open_fds"]
+    {
+        assert!(samples.iter().any(|s| s == name), "{name} missing\n{text}");
+    }
+    assert!(text.contains("bitmark_build_info{version=\""), "{text}");
+    assert!(text.ends_with("# EOF\n"));
+
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace_root().join("docs/grafana-dashboard.json")).unwrap())
+            .unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    assert!(panels.len() >= 10);
+    for target in panels.iter().flat_map(|p| p["targets"].as_array().unwrap()) {
+        let expr = target["expr"].as_str().unwrap();
+        for name in metric_names(expr) {
+            // A labelled counter no one has bumped yet shows only its TYPE line.
+            let declared = types.get(name.trim_end_matches("_total")).is_some_and(|t| t == "counter");
+            assert!(
+                samples.contains(&name) || declared,
+                "the dashboard's {expr:?} uses {name}, which /metrics does not have"
+            );
+        }
+    }
+}
