@@ -120,7 +120,7 @@ impl Metrics {
         );
         // Every command from the start, at 0: a series that appears only later breaks `rate()`.
         for name in COMMANDS.iter().map(|c| String::from_utf8_lossy(c).into_owned()).chain(["other".into()]) {
-            requests.get_or_create(&labels(&[("command", &name)]));
+            requests.get_or_create(&labels(&[("command", &name)])).inc_by(0);
         }
         registry.register("bitmark_peer_requests", "Peer requests handled, by command", requests.clone());
         registry.register("bitmark_errors", "Errors by where they were seen and kind", errors.clone());
