@@ -11,4 +11,5 @@ pub mod lock;
 pub mod logging;
 pub mod migrate;
 pub mod node;
+pub mod progress;
 pub mod workload;

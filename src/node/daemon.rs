@@ -268,7 +268,9 @@ impl Node {
             settings.standalone,
         )?);
 
-        let progress_log = SyncProgressLog::spawn(Arc::clone(&sync), sync_progress::LOG_EVERY)
+        // A bar only where it is seen and does not tear the log: stderr a terminal, the log in a file.
+        let bar = settings.logging.file.is_some() && crate::progress::visible();
+        let progress_log = SyncProgressLog::spawn(Arc::clone(&sync), sync_progress::LOG_EVERY, bar)
             .map_err(|e| NodeError::io("sync progress thread", e))?;
         let (producer, producer_account) = match producer_key {
             Some((interval, (key, created))) => {

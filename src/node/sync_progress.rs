@@ -1,7 +1,8 @@
 //! Sync progress in the log: while the node catches up, every [`LOG_EVERY`] one line with its
 //! height, the elected target, the rate and the time left — what `/status` carries under
 //! `sync` too ([`eta`]). Between a fork point and "reached the elected height" an operator
-//! otherwise sees nothing.
+//! otherwise sees nothing. When the log goes to a file and stderr is a terminal, a progress
+//! bar ([`crate::progress`]) shows the same there.
 
 use super::sync::Synchroniser;
 use bitmark_peer::connector::Progress;
@@ -15,6 +16,8 @@ const TARGET: &str = "node::sync";
 
 /// Between two progress lines.
 pub const LOG_EVERY: Duration = Duration::from_secs(5);
+/// Between two updates of the progress bar.
+const BAR_EVERY: Duration = Duration::from_secs(1);
 
 /// The time left in a catch-up at its rate so far; `None` when not behind or no rate yet.
 pub fn eta(progress: &Progress) -> Option<Duration> {
@@ -38,15 +41,30 @@ pub struct SyncProgressLog {
 }
 
 impl SyncProgressLog {
-    /// Log `sync`'s progress every `every` while it is behind its elected target.
-    pub fn spawn(sync: Arc<dyn Synchroniser>, every: Duration) -> std::io::Result<SyncProgressLog> {
+    /// Log `sync`'s progress every `every` while it is behind its elected target; with `bar`,
+    /// also draw it on stderr (updated every second).
+    pub fn spawn(sync: Arc<dyn Synchroniser>, every: Duration, bar: bool) -> std::io::Result<SyncProgressLog> {
         let (stop, stopped) = mpsc::channel();
         let handle = std::thread::Builder::new().name("sync-progress".into()).spawn(move || {
-            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                if let Some(p) = sync.progress().filter(Progress::behind) {
+            let tick = if bar { BAR_EVERY.min(every) } else { every };
+            let drawn = bar.then(|| crate::progress::bar(0, "sync"));
+            let mut since_log = Duration::ZERO;
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                since_log += tick;
+                let Some(p) = sync.progress() else { continue };
+                if let Some(drawn) = &drawn {
+                    drawn.set_length(p.target.max(p.height));
+                    drawn.set_position(p.height);
+                    drawn.set_message(p.state);
+                }
+                if p.behind() && since_log >= every {
+                    since_log = Duration::ZERO;
                     info!(target: TARGET, height = p.height, target = p.target, blocks_per_second = p.rate,
                           eta_seconds = eta(&p).map(|d| d.as_secs()), "syncing: {}", describe(&p));
                 }
+            }
+            if let Some(drawn) = drawn {
+                drawn.finish_and_clear();
             }
         })?;
         Ok(SyncProgressLog { stop, handle })
