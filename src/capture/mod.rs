@@ -1,6 +1,6 @@
 //! Peer message capture in the node: recording ([`writer`]), reading ([`reader`]), replaying
 //! ([`replay`]) and summarising ([`inspect`]) capture files. The hook the transports call and
-//! the file format are `bitmark_peer::capture`'s; the README's "Captures" section describes the
+//! the file format are `bitmark_peer::capture`'s; `docs/captures.md` describes the
 //! files and the commands.
 
 pub mod inspect;
