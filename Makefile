@@ -69,8 +69,11 @@ fuzz-smoke:
 
 # Every bench of the release binary beside its same-run reference, and the table for
 # BENCHMARKS.md (scripts/benchmarks.sh; about 6 minutes on two cores once built, most of it
-# building and syncing a 500-block chain for the memory figure).
-bench: build
+# building and syncing a 500-block chain for the memory figure). The binary is built with the
+# `bench` feature: `bench sync` and `bench listener` run on the peer crate's simulation and
+# fakes, which the product binary (`make build`) leaves out.
+bench: deps
+	$(CARGO) build --release --locked --features bench
 	scripts/benchmarks.sh
 
 # The criterion micro-benchmarks of the crates.

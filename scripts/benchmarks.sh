@@ -17,7 +17,7 @@ RESERVOIR_ITEMS=${RESERVOIR_ITEMS:-20000}
 MEMORY_BLOCKS=${MEMORY_BLOCKS:-500}
 MEMORY_PENDING=${MEMORY_PENDING:-20000}
 
-[ -x "$BIN" ] || { echo "$BIN missing: run cargo build --release first" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "$BIN missing: run cargo build --release --features bench first" >&2; exit 1; }
 mkdir -p "$OUT"
 
 echo "## Machine"

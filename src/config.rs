@@ -18,9 +18,9 @@
 //! directory of the configuration file (bitmarkd's `"."`), or the current directory without
 //! one, instead of refusing to start. `nodes` defaults to `none`.
 
-use crate::capture::writer as capture;
 use crate::keyfile::{self, KeyKind, KeySource};
 use crate::logging::{self, LogSettings};
+use bitmark_capture::writer as capture;
 use bitmark_peer::announce::{Nodes, TableLimits};
 use bitmark_peer::transport::ListenerLimits;
 use bitmark_record::Chain;

@@ -4,6 +4,7 @@
 //! hex; `replay` and `capture inspect` print text unless given `--json`). Failures print `{"error": "<text>"}` and exit with status 1; for chain-format errors the
 //! text is bitmarkd's fault text, so tools can compare our answers with bitmarkd's.
 
+use bitmark_capture::replay::ReplayOptions;
 use bitmark_node::commands;
 use bitmark_node::config::RunArgs;
 use bitmark_node::error::{NodeError, Result};
@@ -128,7 +129,7 @@ enum Command {
         server_key: Option<PathBuf>,
         /// max: as fast as answered; realtime: with the recorded gaps.
         #[arg(long, value_enum, default_value = "max")]
-        speed: bitmark_node::capture::replay::Speed,
+        speed: Speed,
         /// The first sequence number replayed.
         #[arg(long, value_name = "SEQ")]
         from: Option<u64>,
@@ -155,6 +156,24 @@ enum Command {
         #[arg(long, default_value = "bitmark")]
         chain: Chain,
     },
+}
+
+/// How fast `replay` sends requests.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Speed {
+    /// One after the other, as fast as they are answered.
+    Max,
+    /// With the recorded gaps between them.
+    Realtime,
+}
+
+impl From<Speed> for bitmark_capture::replay::Speed {
+    fn from(speed: Speed) -> Self {
+        match speed {
+            Speed::Max => Self::Max,
+            Speed::Realtime => Self::Realtime,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -454,12 +473,7 @@ fn run(cli: &Cli) -> Result<Output> {
                 }
                 _ => return Err(NodeError::Input("give --data-dir, or --target with --server-key".into())),
             };
-            let options = bitmark_node::capture::replay::ReplayOptions {
-                from: *from,
-                to: *to,
-                filter: filter.clone(),
-                speed: *speed,
-            };
+            let options = ReplayOptions { from: *from, to: *to, filter: filter.clone(), speed: (*speed).into() };
             let report = replay::run(captures, &against, &options)?;
             if *json {
                 Output::Json(report.to_json())

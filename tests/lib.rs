@@ -251,10 +251,11 @@ pub fn client_of(node: &RunningNode, data_dir: &Path) -> bitmark_peer::transport
 pub mod items {
     use bitmark_peer::transport::{Transport, ZmqClient};
     use bitmark_peer::wire::{Push, Reply, Request};
+    use bitmark_record::assemble::sign_record;
     use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_difficulty};
     use bitmark_record::transaction::{AssetData, BitmarkIssue};
     use bitmark_record::{genesis, Chain, PayId, PayNonce};
-    use bitmark_storage::testchain::{sign_record, test_accounts, TestAccount};
+    use bitmark_storage::testchain::{test_accounts, TestAccount};
 
     /// The seed `bitmark-node testchain` uses by default.
     pub const SEED: u64 = 1;

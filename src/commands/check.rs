@@ -9,9 +9,9 @@
 //! the node's durable-tip record ([`bitmark_storage::tip_record`]) shows whether the database
 //! holds fewer blocks than it once did.
 
-use super::chaindir;
 use crate::error::{NodeError, Result};
 use crate::lock::DataDirLock;
+use crate::node::datadir;
 use bitmark_record::Chain;
 use bitmark_storage::tip_record::{self, Lowered};
 use bitmark_storage::{database_path, CheckOptions, StoreOptions};
@@ -27,7 +27,7 @@ const SLED_LOG: &str = "db";
 /// (default: the system's temporary directory) and is deleted afterwards. Prints
 /// `{"chain","height","digest","ok","problems","recorded","sledRecovery"}`.
 pub fn run(data_dir: &Path, chain: Option<Chain>, recompute_digests: bool, scratch: Option<&Path>) -> Result<Value> {
-    let chain = chaindir::existing_chain(data_dir, chain)?;
+    let chain = datadir::existing_chain(data_dir, chain)?;
     let _lock = DataDirLock::shared(data_dir)?;
     let original = database_path(data_dir, chain);
     let scratch_root = scratch.map_or_else(std::env::temp_dir, Path::to_path_buf);
@@ -37,7 +37,7 @@ pub fn run(data_dir: &Path, chain: Option<Chain>, recompute_digests: bool, scrat
         .map_err(|e| NodeError::io(format!("scratch directory in {}", scratch_root.display()), e))?;
     let copy = scratch.path().join("chain.sled");
     copy_dir(&original, &copy)?;
-    let store = chaindir::open_at(&copy, chain, StoreOptions { validate_on_open: false, ..Default::default() })
+    let store = datadir::open_at(&copy, chain, StoreOptions { validate_on_open: false, ..Default::default() })
         .map_err(|e| match e {
             NodeError::Database { what, error, recovery, .. } => {
                 NodeError::Database { what, path: original.display().to_string(), error, recovery }
@@ -51,7 +51,7 @@ pub fn run(data_dir: &Path, chain: Option<Chain>, recompute_digests: bool, scrat
     let recorded = tip_record::read(&record_path).map_err(|e| NodeError::io(record_path.display(), e))?;
     if let Some(recorded) = recorded.as_ref().filter(|r| r.height > report.height) {
         let lowered = Lowered { recorded: recorded.clone(), height: report.height, path: record_path.clone() };
-        problems.push(format!("{}; to recover: {}", lowered.describe(), chaindir::CHAIN_RECOVERY));
+        problems.push(format!("{}; to recover: {}", lowered.describe(), datadir::CHAIN_RECOVERY));
     }
     Ok(json!({
         "chain": chain.name(),

@@ -2,9 +2,9 @@
 //! reservoir and bitmarkd's `reservoir.cache` v1.0 file, so a node can be migrated from bitmarkd
 //! (import) or back (export). The node must not be running: both databases are opened here.
 
-use super::chaindir;
 use crate::error::Result;
 use crate::lock::DataDirLock;
+use crate::node::datadir;
 use crate::node::reservoir;
 use bitmark_record::Chain;
 use bitmark_storage::StoreOptions;
@@ -37,8 +37,8 @@ pub fn export(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Valu
 
 /// The reservoir over the chain in `data_dir`, locked against a node running there.
 fn open(data_dir: &Path, chain: Option<Chain>) -> Result<(bitmark_reservoir::ChainHooks, DataDirLock)> {
-    let chain = chaindir::detect_chain(data_dir, chain)?;
+    let chain = datadir::detect_chain(data_dir, chain)?;
     let lock = DataDirLock::exclusive(data_dir)?;
-    let store = Arc::new(chaindir::open_store(data_dir, chain, StoreOptions::default())?);
+    let store = Arc::new(datadir::open_store(data_dir, chain, StoreOptions::default())?);
     Ok((reservoir::open(data_dir, &store)?.0, lock))
 }

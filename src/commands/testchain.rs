@@ -1,9 +1,9 @@
 //! `bitmark-node testchain`: a valid, deterministic local chain for tests and the demo, built
 //! through the same `apply` path that sync uses.
 
-use super::chaindir;
 use crate::error::{NodeError, Result};
 use crate::lock::DataDirLock;
+use crate::node::datadir;
 use crate::progress;
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
@@ -37,7 +37,7 @@ pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
     let _lock = DataDirLock::exclusive(data_dir)?;
     let store_options =
         StoreOptions { tip_record: Some(tip_record_path(data_dir, options.chain)), ..StoreOptions::default() };
-    let store = chaindir::open_store(data_dir, options.chain, store_options)?;
+    let store = datadir::open_store(data_dir, options.chain, store_options)?;
     if store.height() > 1 {
         return Err(NodeError::Input(format!(
             "{}: already holds a chain at height {}; use an empty directory",

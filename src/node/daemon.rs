@@ -1,12 +1,12 @@
 //! The node assembled: storage, listener, announcer, broadcast bus, upstreams, the sync seam
 //! and the status server, started in bitmarkd's order and stopped in reverse.
 //!
-//! Start-up (`command/bitmarkd/main.go`, protocol.md §0): keys, the block store, the
-//! reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread starts once the
-//! bus exists), the announcer (our entry, static peers, `peers.json`), the listener, then the
-//! synchroniser ([`super::sync::start`]: the connector, which starts the upstreams to the static
-//! peers), and last the block producer when asked for ([`super::producer`]).
-//! A standalone node starts no upstreams and is in normal mode at once.
+//! Start-up (`command/bitmarkd/main.go`, `docs/protocol.md#components-and-start-up`): keys, the
+//! block store, the reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread
+//! starts once the bus exists), the announcer (our entry, static peers, `peers.json`), the
+//! listener, then the synchroniser ([`super::sync::start`]: the connector, which starts the
+//! upstreams to the static peers), and last the block producer when asked for
+//! ([`super::producer`]). A standalone node starts no upstreams and is in normal mode at once.
 //!
 //! Every chain change goes through one [`ChainHooks`]: pushed blocks, produced blocks, and the
 //! connector's (handed to it in [`SyncEnv`]).
@@ -17,6 +17,7 @@
 //! finished by the deadline is left to the process exit, after everything that must reach the
 //! disk has.
 
+use super::datadir;
 use super::http::{HttpServer, Response, Routes};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
@@ -28,19 +29,19 @@ use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
 use super::sync_progress::{self, SyncProgressLog};
 use super::tip_recorder::{TipRecorderThread, RECORD_EVERY};
 use super::upstreams::UpstreamSet;
-use super::views::{Mode, StoreChainView};
-use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
-use crate::commands::{chaindir, keygen};
+use super::views::StoreChainView;
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
 use crate::keyfile;
 use crate::lock::DataDirLock;
+use bitmark_capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
 use bitmark_peer::announce::{
     self, Action, Announcer, Bootstrap, ConnectorCommand, NodeLookup, Nodes, NotConfigured, Runner, RunnerConfig,
     SystemLookup,
 };
 use bitmark_peer::bus::Bus;
+use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::listener::{ChainView, Handler, PeerTable};
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
@@ -116,7 +117,7 @@ impl Node {
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
         let lock = DataDirLock::exclusive(&settings.data_dir)?;
         let (keys, keys_created) =
-            keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keygen::create_pair)?;
+            keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keyfile::create_pair)?;
         if keys_created {
             info!(target: TARGET, public = %settings.keys.public.describe(), "made a new key pair");
         }
@@ -126,7 +127,7 @@ impl Node {
             tip_record: Some(tip_record_path(&settings.data_dir, settings.chain)),
             ..StoreOptions::default()
         };
-        let store = Arc::new(chaindir::open_store(&settings.data_dir, settings.chain, store_options)?);
+        let store = Arc::new(datadir::open_store(&settings.data_dir, settings.chain, store_options)?);
         let tip = store.tip();
         info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
               data = %settings.data_dir.display(), "opened the chain");
@@ -162,9 +163,9 @@ impl Node {
         };
         // A standalone node is in normal mode from the start: its listener (and a capture
         // header) never see it resynchronising.
-        let mode = Arc::new(Mode::new(settings.standalone));
+        let mode = ModeHandle::starting_in(if settings.standalone { Mode::Normal } else { Mode::Resynchronise });
         let metrics = Arc::new(Metrics::new());
-        let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), Arc::clone(&mode)));
+        let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), mode.clone()));
         // Before the listener and the upstreams, whose first exchanges it records.
         let capture = match &settings.capture {
             Some(path) => Some(start_capture(settings, path, &store, &mode, keys.public)?),
@@ -249,7 +250,7 @@ impl Node {
             SyncEnv {
                 store: Arc::clone(&store),
                 hooks: hooks.clone(),
-                mode: Arc::clone(&mode),
+                mode: mode.clone(),
                 upstreams: Arc::clone(&upstreams),
                 commands: connector_rx,
                 announce: runner.commands(),
@@ -279,7 +280,7 @@ impl Node {
                 if created {
                     info!(target: TARGET, account, "made a new producer key");
                 }
-                (Some(ProducerThread::spawn(producer, interval, Arc::clone(&mode))?), Some(account))
+                (Some(ProducerThread::spawn(producer, interval, mode.clone())?), Some(account))
             }
             None => (None, None),
         };
@@ -446,7 +447,7 @@ fn start_capture(
     settings: &Settings,
     path: &std::path::Path,
     store: &Arc<BlockStore>,
-    mode: &Arc<Mode>,
+    mode: &ModeHandle,
     node_key: [u8; 32],
 ) -> Result<Capture> {
     let options = CaptureOptions {
@@ -454,12 +455,12 @@ fn start_capture(
         keep: settings.capture_keep,
         ..CaptureOptions::new(path.to_path_buf(), VERSION)
     };
-    let (store, mode, chain) = (Arc::clone(store), Arc::clone(mode), settings.chain);
+    let (store, mode, chain) = (Arc::clone(store), mode.clone(), settings.chain);
     let snapshot = move || {
         let tip = store.tip();
         NodeSnapshot { chain, node_key, height: tip.height, digest: tip.digest.raw_hex(), normal: mode.is_normal() }
     };
-    Capture::start(options, Box::new(snapshot))
+    Ok(Capture::start(options, Box::new(snapshot))?)
 }
 
 /// The upstream set, empty: the connector starts an upstream per static peer, and per

@@ -4,7 +4,8 @@
 //! server.
 //!
 //! * [`daemon`]: [`daemon::Node`], start-up and shutdown.
-//! * [`views`]: the listener's chain view over the block store; the mode flag.
+//! * [`datadir`]: the chain database in a data directory, for the daemon and the commands.
+//! * [`views`]: the listener's chain view over the block store.
 //! * [`pool`]: the listener's pool view (pushed blocks to the store, transactions to the
 //!   reservoir).
 //! * [`reservoir`]: the reservoir's database, the chain hooks, its rebroadcasts and thread.
@@ -17,6 +18,7 @@
 //!   itself, over HTTP.
 
 pub mod daemon;
+pub mod datadir;
 pub mod http;
 pub mod metrics;
 pub mod pool;

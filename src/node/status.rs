@@ -6,9 +6,9 @@
 use super::metrics::Metrics;
 use super::sync::Synchroniser;
 use super::upstreams::UpstreamSet;
-use super::views::Mode;
 use bitmark_peer::announce::Announcer;
 use bitmark_peer::bus::Bus;
+use bitmark_peer::connector::ModeHandle;
 use bitmark_peer::connector::Progress;
 use bitmark_peer::transport::ZmqListener;
 use bitmark_peer::upstream::{LinkState, UpstreamStatus};
@@ -169,7 +169,7 @@ pub struct Observer {
     /// The reservoir.
     pub reservoir: Arc<Reservoir>,
     /// The mode flag.
-    pub mode: Arc<Mode>,
+    pub mode: ModeHandle,
     /// The listener.
     pub listener: Arc<ZmqListener>,
     /// The upstreams.

@@ -158,11 +158,11 @@ impl Pools {
 /// then the committed pools. [`WriteSet::commit`] applies everything as ONE sled batch, so after
 /// a crash either all of it is on disk or none of it.
 ///
-/// Unlike bitmarkd's cache layer, a key deleted here reads as absent. bitmarkd's "delete then
-/// read returns the old value" (reservoir.md §1.5) only shows in a block that spends one link
-/// twice or overdraws one share balance twice; bitmarkd then records two owners or a wrong
-/// balance, we reject the block (see the block store). An honest proofer never builds such a
-/// block, because its reservoir refuses the second spend.
+/// Unlike bitmarkd's cache layer, a key deleted here reads as absent. bitmarkd's "delete then read
+/// returns the old value" (`docs/reservoir.md#batches-and-the-cache-layer`) only shows in a block
+/// that spends one link twice or overdraws one share balance twice; bitmarkd then records two
+/// owners or a wrong balance, we reject the block (see the block store). An honest proofer never
+/// builds such a block, because its reservoir refuses the second spend.
 pub struct WriteSet<'a> {
     pools: &'a Pools,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,

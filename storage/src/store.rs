@@ -8,17 +8,11 @@ use crate::pools::Pools;
 use crate::read::PoolRead;
 use crate::tip::{DigestCache, Tip};
 use crate::tip_record::{self, Lowered, TipRecorder};
+use bitmark_common::{lock, read, write};
+use bitmark_common::{Clock, SystemClock};
 use bitmark_record::header::{self, BlockHeader, DigestSource};
 use bitmark_record::{difficulty, genesis, BlockDigest, Chain, Difficulty, Fault};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-
-/// Unix seconds now; injected so tests can run in virtual time.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
-}
 
 /// Unix seconds by the system clock (the record's timestamps are for people, not for checks).
 fn unix_now() -> u64 {
@@ -37,8 +31,9 @@ pub const STARTUP_VALIDATION_BLOCKS: u64 = 10;
 /// Settings of a block store.
 #[derive(Clone)]
 pub struct StoreOptions {
-    /// Source of "now" for the header timestamp check (at most 5 minutes ahead).
-    pub clock: Clock,
+    /// Source of "now" for the header timestamp check (at most 5 minutes ahead); injected so
+    /// tests can run in virtual time.
+    pub clock: Arc<dyn Clock>,
     /// Re-validate the indexes of the last [`STARTUP_VALIDATION_BLOCKS`] blocks at open, as
     /// bitmarkd does (an error refuses to open).
     pub validate_on_open: bool,
@@ -50,7 +45,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { clock: system_clock(), validate_on_open: true, tip_record: None }
+        StoreOptions { clock: Arc::new(SystemClock), validate_on_open: true, tip_record: None }
     }
 }
 
@@ -78,7 +73,7 @@ pub struct BlockStore {
     pub(crate) state: RwLock<State>,
     pub(crate) writer: Mutex<()>,
     pub(crate) digests: DigestCache,
-    pub(crate) clock: Clock,
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) recorder: Option<TipRecorder>,
     lowered: Option<Lowered>,
 }
@@ -255,19 +250,19 @@ impl BlockStore {
     }
 
     pub(crate) fn state(&self) -> State {
-        *self.state.read().unwrap_or_else(|e| e.into_inner())
+        *read(&self.state)
     }
 
     pub(crate) fn set_state(&self, state: State) {
-        *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+        *write(&self.state) = state;
     }
 
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.writer)
     }
 
     pub(crate) fn now(&self) -> u64 {
-        (self.clock)()
+        self.clock.unix_seconds()
     }
 
     /// Look up a stored digest for [`DigestSource::Stored`] (errors read as "not stored").

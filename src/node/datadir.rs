@@ -1,5 +1,6 @@
-//! Finding and opening the chain database in a data directory, shared by the commands that
-//! work on a stored chain. Every failure to open names the database and says how to recover.
+//! The data directory: finding and opening the chain database in it. The daemon opens its store
+//! here, and so do the commands that work on a stored chain (`check`, `reservoir`, `testchain`,
+//! `replay`). Every failure to open names the database and says how to recover.
 
 use crate::error::{NodeError, Result};
 use bitmark_record::Chain;
