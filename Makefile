@@ -76,12 +76,12 @@ bench-criterion: deps
 # Long runs: a node under a steady stream of pushes for SOAK_SECONDS (its memory must stay flat
 # after warm-up), the crash loop with 100 kills, and the hostile-peer suites at full size
 # (floods of 100 000 messages, 10 000 reconnecting clients, a push flood past the reservoir's
-# 20 000 free issues).
+# 20 000 free issues, eight clients pipelining 10 000 `B` of a 1.6 MB block and never reading).
 SOAK_SECONDS ?= 180
 soak: build
 	$(BIN) bench soak --seconds $(SOAK_SECONDS)
 	$(CARGO) test --locked -p bitmark-tests --test crash_loop -- --ignored --nocapture
-	$(CARGO) test --locked -p bitmark-peer --test hostile -- --ignored --nocapture
+	$(CARGO) test --locked -p bitmark-peer --test hostile --test reply_bound -- --ignored --nocapture
 	$(CARGO) test --locked -p bitmark-tests --test hostile -- --ignored --nocapture
 
 clean:

@@ -8,6 +8,7 @@ mod lanes;
 mod memory;
 mod monitor;
 pub mod options;
+mod owed;
 mod zap;
 mod zmq_listener;
 

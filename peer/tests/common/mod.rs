@@ -56,9 +56,20 @@ impl Server {
         fixture: Fixture,
         limits: ListenerLimits,
     ) -> Server {
+        Server::serving_chain(CHAIN, listen, service, fixture, limits)
+    }
+
+    /// [`Server::serving`] on `chain`.
+    pub fn serving_chain(
+        chain: Chain,
+        listen: Vec<SocketAddr>,
+        service: Arc<dyn Service>,
+        fixture: Fixture,
+        limits: ListenerLimits,
+    ) -> Server {
         let context = zmq::Context::new();
         let keys = CurveKeys::generate().unwrap();
-        let config = ListenerConfig { chain: CHAIN, listen, secret_key: keys.secret, limits };
+        let config = ListenerConfig { chain, listen, secret_key: keys.secret, limits };
         let listener = ZmqListener::start(&context, config, service).unwrap();
         Server { context, keys, fixture, listener }
     }
