@@ -31,8 +31,11 @@
 //!
 //! With a [`Tap`] ([`ZmqListener::start_tapped`]) every answered request is shown to it with
 //! its reply frames: on the worker that answered, or on the socket thread for parse errors,
-//! inline answers and dropped pushes. The socket thread then also runs a ZAP handler
-//! (`zap.rs`) so that each request carries its sender's CURVE key.
+//! inline answers and dropped pushes.
+//!
+//! The socket thread also runs a ZAP handler (`zap.rs`): it accepts every client key, as
+//! bitmarkd does, and makes libzmq attach that key to each request ([`PeerInfo::public_key`]),
+//! so that the handler can refuse an `R` claiming another key.
 //!
 //! Messages without an empty delimiter in their first 8 frames are dropped silently, as libzmq's
 //! REP drops them. At most 24 frames of a message are kept; the rest are discarded. No request
@@ -156,9 +159,12 @@ impl ZmqListener {
         ZmqListener::start_tapped(context, config, service, None)
     }
 
-    /// [`ZmqListener::start`], showing every exchange to `tap` when there is one. With a tap
-    /// the listener binds `context`'s ZAP handler (one per context: a second tapped listener
-    /// in the same context records no client keys).
+    /// [`ZmqListener::start`], showing every exchange to `tap` when there is one.
+    ///
+    /// The listener binds `context`'s ZAP handler. There is one per context: a second listener
+    /// in the same context is served by the first one's handler while it runs, and after that
+    /// its requests carry no client key (logged at start), which leaves `R` unchecked as in
+    /// bitmarkd. A node runs one listener per context.
     pub fn start_tapped(
         context: &zmq::Context,
         config: ListenerConfig,
@@ -174,7 +180,7 @@ impl ZmqListener {
         let inproc = |what: &str| format!("inproc://peer-listener-{id}-{what}");
         let zmq_err = PeerError::Zmq;
         // Before the ROUTERs: a handshake only consults a handler bound when it starts.
-        let zap = tap.as_ref().and_then(|_| ZapHandler::bind(context));
+        let zap = ZapHandler::bind(context);
 
         let mut routers = Vec::new();
         let mut monitors = Vec::new();
