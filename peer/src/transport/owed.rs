@@ -344,11 +344,14 @@ mod tests {
         (0, id.to_vec())
     }
 
+    /// Connections with no room, nothing owed, and now.
+    fn fresh() -> (Fake, Owed, Instant) {
+        (Fake::default(), Owed::new(OwedLimits::default()), Instant::now())
+    }
+
     #[test]
     fn a_reader_gets_everything_and_nothing_waits() {
-        let fake = Fake::default();
-        let mut owed = Owed::new(OwedLimits::default());
-        let now = Instant::now();
+        let (fake, mut owed, now) = fresh();
         for _ in 0..100 {
             fake.make_room(b"a", 1);
             owed.deliver(&fake, &conn(b"a"), reply(b"a", 1000), false, now);
@@ -360,10 +363,8 @@ mod tests {
 
     #[test]
     fn replies_wait_in_order_until_the_connection_drains() {
-        let fake = Fake::default();
-        let mut owed = Owed::new(OwedLimits::default());
+        let (fake, mut owed, now) = fresh();
         fake.make_room(b"a", 2);
-        let now = Instant::now();
         for i in 0..10u8 {
             owed.deliver(&fake, &conn(b"a"), vec![b"a".to_vec(), vec![i]], false, now);
         }
@@ -406,9 +407,7 @@ mod tests {
 
     #[test]
     fn one_heavy_request_in_progress_per_connection() {
-        let fake = Fake::default();
-        let mut owed = Owed::new(OwedLimits::default());
-        let now = Instant::now();
+        let (fake, mut owed, now) = fresh();
         assert!(owed.begin_heavy(&conn(b"a"), now));
         assert!(!owed.begin_heavy(&conn(b"a"), now), "a second B while the first is answered");
         assert!(owed.begin_heavy(&conn(b"b"), now), "another connection is not held up");
@@ -425,9 +424,7 @@ mod tests {
 
     #[test]
     fn a_gone_connection_frees_its_outbox_and_its_request() {
-        let fake = Fake::default();
-        let mut owed = Owed::new(OwedLimits::default());
-        let now = Instant::now();
+        let (fake, mut owed, now) = fresh();
         assert!(owed.begin_heavy(&conn(b"a"), now));
         owed.deliver(&fake, &conn(b"a"), reply(b"a", 10), false, now);
         owed.deliver(&fake, &conn(b"a"), reply(b"a", 10), true, now);
