@@ -106,15 +106,27 @@ fn rows(r: &Value) -> Vec<Row> {
         let (first, second) = (num(r, &["firstHalfBytes"]), num(r, &["secondHalfBytes"]));
         let disk = num(r, &["diskGrowthBytes"]).max(0.0);
         let verdict = if r["bounded"] == true { "bounded" } else { "GROWING" };
+        let leak = r["simulatedLeakBytesPerSecond"]
+            .as_f64()
+            .map(|rate| format!(", a leak of {:.0} KB/s simulated", rate / 1000.0))
+            .unwrap_or_default();
         rows.push(Row {
             what: format!(
-                "resident memory, soak of {:.0} s at {:.0} pushes/s ({} new issues): {verdict}",
+                "resident memory, soak of {:.0} s at {:.0} pushes/s ({} new issues{leak}): {verdict}",
                 num(r, &["seconds"]),
                 num(r, &["pushesPerSecond"]),
                 r["newIssues"]
             ),
             figure: format!("{} (second half)", mib(second)),
-            reference: format!("{} (first half after warm-up) + {} (databases' growth)", mib(first), mib(disk)),
+            reference: format!(
+                "{} (first half after warm-up) + {} (databases' growth); {} more allowed, {} beyond them \
+                 (slack net of {} fixed)",
+                mib(first),
+                mib(disk),
+                mib(num(r, &["slackBytes"])),
+                mib(num(r, &["excessBytes"])),
+                mib(num(r, &["fixedBytes"])),
+            ),
             ratio: ratio(second, first + disk),
         });
     }
@@ -158,5 +170,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("| 512.0 MiB | Argon2d working set 256.0 MiB, computed (2 digest threads × 128 MiB), not measured | 2.00 |"), "{text}");
+        let soak = json!({"samples": [], "seconds": 180.0, "pushesPerSecond": 3600.0, "newIssues": 1800,
+            "firstHalfBytes": 144 << 20, "secondHalfBytes": 150 << 20, "diskGrowthBytes": 1 << 20,
+            "slackBytes": 4 << 20, "excessBytes": 5 << 20, "fixedBytes": 128 << 20,
+            "simulatedLeakBytesPerSecond": 100000, "bounded": false});
+        let text = table(&[soak]);
+        assert!(text.contains("(1800 new issues, a leak of 100 KB/s simulated): GROWING | 150.0 MiB (second half) | 144.0 MiB (first half after warm-up) + 1.0 MiB (databases' growth); 4.0 MiB more allowed, 5.0 MiB beyond them (slack net of 128.0 MiB fixed) |"), "{text}");
     }
 }
