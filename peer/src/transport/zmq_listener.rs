@@ -44,7 +44,7 @@
 
 use super::lanes::{answer, tap_inbound, tap_unanswered, Job, Lane, LaneLimits, ReplyHeader};
 use super::monitor::Monitor;
-use super::options::{apply_common, endpoint, millis, require_curve, LISTENER_ZAP_DOMAIN};
+use super::options::{apply_common, endpoint, require_curve, LISTENER_ZAP_DOMAIN};
 use super::owed::{Connection, Owed, OwedLimits, SEND_HWM};
 use super::zap::{ZapHandler, USER_ID};
 use super::{PeerInfo, Service};
@@ -389,7 +389,11 @@ impl SocketLoop {
             .chain(self.zap.as_ref().map(ZapHandler::socket));
         let mut items: Vec<zmq::PollItem> = sockets.map(|s| s.as_poll_item(zmq::POLLIN)).collect();
         // Wake up for the outboxes' next retry while replies wait there.
-        let timeout = self.owed.timeout(Instant::now()).map_or(-1, |t| i64::from(millis(t)));
+        // Rounded up: a timeout rounded down to 0 would spin until the retry is due.
+        let timeout = self
+            .owed
+            .timeout(Instant::now())
+            .map_or(-1, |t| i64::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX));
         zmq::poll(&mut items, timeout)?;
         Ok(items.iter().map(zmq::PollItem::is_readable).collect())
     }
