@@ -71,9 +71,9 @@ fn reservoir_fault(command: &str, e: ReservoirError, metrics: &Metrics) -> Fault
 }
 
 impl PoolView for NodePool {
-    // TODO(issue 6): once the connector lands, pushed blocks go through its single writer
-    // (ARCHITECTURE.md: the writer is the only code that mutates the chain); today the hooks'
-    // change lock and the block store's writer lock serialise them.
+    // TODO: pushed blocks should go through the connector's single writer (ARCHITECTURE.md: the
+    // writer is the only code that mutates the chain); today the hooks' change lock and the block
+    // store's writer lock serialise them.
     fn submit_block(&self, packed: &[u8]) -> Result<(), Fault> {
         match self.hooks.apply(packed) {
             Ok(applied) => {
@@ -119,9 +119,10 @@ impl PoolView for NodePool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitmark_record::assemble::sign_record;
     use bitmark_record::transaction::AssetData;
     use bitmark_record::{Chain, Transaction};
-    use bitmark_storage::testchain::{sign_record, test_accounts, TestChain, TestChainConfig};
+    use bitmark_storage::testchain::{test_accounts, TestChain, TestChainConfig};
     use bitmark_storage::{BlockStore, ChainDb, StoreOptions};
 
     fn store(height: u64) -> Arc<BlockStore> {

@@ -4,17 +4,14 @@
 
 use super::local::{Digester, LocalChain};
 use super::remote::{PeerKey, RemoteError, RemotePeer, RemoteState};
+use bitmark_common::lock;
 use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Difficulty, Fault, Link};
 use bitmark_storage::{StorageError, UndoneBlock};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The fake digest: SHA3-256 of the header.
 pub fn fake_digest(block: &[u8]) -> Option<BlockDigest> {
