@@ -359,6 +359,10 @@ enum BenchCommand {
         /// Between two new groups of paid issues; `0s`: none, the flood alone.
         #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
         new_every: std::time::Duration,
+        /// Judge the samples with a leak of this many bytes per second added, to show that the
+        /// verdict catches it (100000 fails a 180-s run).
+        #[arg(long, value_name = "BYTES_PER_SECOND")]
+        simulate_leak: Option<u64>,
         /// Print the JSON report instead of a summary.
         #[arg(long)]
         json: bool,
@@ -475,9 +479,14 @@ fn run(cli: &Cli) -> Result<Output> {
             let options = bench::memory::Options { blocks: *blocks, pending: *pending };
             report(*json, bench::memory::run(options)?, bench::memory::summary)
         }
-        Command::Bench(BenchCommand::Soak { seconds, interval, new_every, json }) => {
+        Command::Bench(BenchCommand::Soak { seconds, interval, new_every, simulate_leak, json }) => {
             let new_every = Some(*new_every).filter(|d| !d.is_zero());
-            let options = bench::soak::Options { seconds: *seconds, interval: *interval, new_every };
+            let options = bench::soak::Options {
+                seconds: *seconds,
+                interval: *interval,
+                new_every,
+                simulated_leak: *simulate_leak,
+            };
             report(*json, bench::soak::run(options)?, bench::soak::summary)
         }
         Command::Bench(BenchCommand::Table { files }) => {

@@ -234,11 +234,20 @@ pub fn node_args<'a>(data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
 /// would (and checked against the key the node announced when it came up), with 20 s send and
 /// receive timeouts.
 pub fn client_of(node: &RunningNode, data_dir: &Path) -> bitmark_peer::transport::ZmqClient {
+    client_with_keys(node, data_dir, &bitmark_peer::transport::CurveKeys::generate().expect("keys"))
+}
+
+/// [`client_of`] connecting with the key pair `keys` (the key its `R` must claim).
+pub fn client_with_keys(
+    node: &RunningNode,
+    data_dir: &Path,
+    keys: &bitmark_peer::transport::CurveKeys,
+) -> bitmark_peer::transport::ZmqClient {
     use bitmark_node::keyfile::{self, KeyKind};
-    use bitmark_peer::transport::{ClientConfig, CurveKeys, ZmqClient};
+    use bitmark_peer::transport::{ClientConfig, ZmqClient};
     let server_key = keyfile::read(KeyKind::Public, &data_dir.join("peer.public")).expect("peer.public");
     assert_eq!(hex::encode(server_key), node.ready["publicKey"], "peer.public is the key the node uses");
-    let mut config = ClientConfig::new(bitmark_record::Chain::Local, CurveKeys::generate().expect("keys"));
+    let mut config = ClientConfig::new(bitmark_record::Chain::Local, keys.clone());
     config.receive_timeout = std::time::Duration::from_secs(20);
     config.send_timeout = std::time::Duration::from_secs(20);
     let mut client = ZmqClient::new(&zmq::Context::new(), config);

@@ -335,16 +335,22 @@ impl Node {
             .map_err(|e| NodeError::io("announce thread", e))?
         };
 
+        let context = zmq::Context::new();
+        let upstreams = Arc::new(
+            start_upstreams(settings, &context, &keys, &announcer, &runner, &view, &bus)?.with_tap(tap.clone()),
+        );
+        // The listener reports peers registering under another key to the upstreams' score
+        // board, so the upstreams do not dial a banned key.
         let handler = Handler::new(
             VERSION,
             Arc::clone(&view),
             Arc::new(NodePool::new(hooks.clone(), Arc::clone(&metrics))),
             Arc::clone(&announcer) as Arc<dyn PeerTable>,
             Arc::new(bus.clone()),
-        );
+        )
+        .with_scores(upstreams.scores(), upstreams.clock());
         let service: Arc<dyn Service> =
             Arc::new(CountingService::new(Arc::new(RegistrationLog::new(Arc::new(handler))), Arc::clone(&metrics)));
-        let context = zmq::Context::new();
         let listener = Arc::new(ZmqListener::start_tapped(
             &context,
             ListenerConfig {
@@ -354,11 +360,9 @@ impl Node {
                 limits: settings.limits,
             },
             service,
-            tap.clone(),
+            tap,
         )?);
 
-        let upstreams =
-            Arc::new(start_upstreams(settings, &context, &keys, &announcer, &runner, &view, &bus)?.with_tap(tap));
         let sync: Arc<dyn Synchroniser> = Arc::from(sync::start(
             SyncEnv {
                 store: Arc::clone(&store),

@@ -10,6 +10,7 @@ mod memory;
 mod monitor;
 pub use monitor::LinkEvents;
 pub mod options;
+mod owed;
 mod zap;
 mod zmq_listener;
 
@@ -23,9 +24,10 @@ use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 
-/// What a transport knows about the sender of a request. Nothing in it is authenticated: bitmarkd
-/// accepts every CURVE key and never binds it to the key a peer claims
-/// (`docs/protocol.md#unauthenticated-announcements`).
+/// What a transport knows about the sender of a request. Only `public_key` is authenticated
+/// (by CURVE). bitmarkd accepts every key and never binds it to the key a peer claims
+/// (`docs/protocol.md#unauthenticated-announcements`); we accept every key too, but an `R` must
+/// claim the key its connection authenticated with (the handler refuses it otherwise).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The remote IP as libzmq reports it (`Peer-Address` metadata, no port), or the name an
@@ -35,9 +37,10 @@ pub struct PeerInfo {
     /// identity the client set); distinguishes connections from the same address.
     pub routing_id: Vec<u8>,
     /// The CURVE key of the connection as libzmq authenticated it: the client's key (known
-    /// only while the listener runs its ZAP handler, which it does when capturing; libzmq
-    /// tells a server the client key through ZAP alone), or for an upstream's exchange the
-    /// server key it dialled. Not the key a peer claims in `R`.
+    /// while the listener's ZAP handler runs, which it always does unless another listener of
+    /// the same context holds the handler; libzmq tells a server the client key through ZAP
+    /// alone), or for an upstream's exchange the server key it dialled. `None` over the
+    /// in-memory transport and in replays from a file.
     pub public_key: Option<Vec<u8>>,
 }
 
