@@ -15,6 +15,7 @@ pub mod connector;
 pub mod error;
 pub mod listener;
 pub mod score;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod sim;
 pub mod testing;
 pub mod transport;

@@ -23,7 +23,8 @@ use crate::error::{NodeError, Result};
 use bitmark_peer::announce::{self, CommandSender, ConnectorCommand};
 use bitmark_peer::connector::upstream::{ScoreHook, UpstreamFactory};
 use bitmark_peer::connector::{
-    self as connector, Clients, Command, ConnectorConfig, ConnectorHandle, Events, LocalChain, Parts, PeerKey, Progress,
+    self as connector, ChainError, Clients, Command, ConnectorConfig, ConnectorHandle, Digester, Events, LocalChain,
+    Parts, PeerKey, Progress, RolledBack,
 };
 use bitmark_peer::upstream::Target;
 use bitmark_record::BlockDigest;
@@ -172,7 +173,7 @@ impl Connected {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = Parts {
             chain: Arc::new(HookedChain { hooks, store }),
-            digester: Arc::new(DigestPool::new(threads)),
+            digester: Arc::new(Argon2d(DigestPool::new(threads))),
             clients,
             scoring: Arc::new(ScoreHook { board: upstreams.scores(), clock: upstreams.clock() }),
             events: Arc::new(NodeEvents { announce, metrics }),
@@ -263,10 +264,10 @@ impl HookedChain {
         &self,
         outcome: std::result::Result<T, ReservoirError>,
         what: &str,
-    ) -> std::result::Result<Option<T>, StorageError> {
+    ) -> std::result::Result<Option<T>, ChainError> {
         match outcome {
             Ok(value) => Ok(Some(value)),
-            Err(ReservoirError::Storage(e)) => Err(e),
+            Err(ReservoirError::Storage(e)) => Err(chain_error(e)),
             Err(e) => {
                 warn!(target: TARGET, error = %e, what, "the chain changed but the reservoir was not told");
                 Ok(None)
@@ -280,30 +281,58 @@ impl LocalChain for HookedChain {
         self.store.height()
     }
 
-    fn digest(&self, n: u64) -> std::result::Result<BlockDigest, StorageError> {
-        self.store.digest_for(n)
+    fn digest(&self, n: u64) -> std::result::Result<BlockDigest, ChainError> {
+        self.store.digest_for(n).map_err(chain_error)
     }
 
-    fn block(&self, n: u64) -> std::result::Result<Option<Vec<u8>>, StorageError> {
-        self.store.block(n)
+    fn block(&self, n: u64) -> std::result::Result<Option<Vec<u8>>, ChainError> {
+        self.store.block(n).map_err(chain_error)
     }
 
-    fn apply(&self, block: &[u8], digest: BlockDigest) -> std::result::Result<(), StorageError> {
+    fn apply(&self, block: &[u8], digest: BlockDigest) -> std::result::Result<(), ChainError> {
         let outcome = self.hooks.apply_with(block, |store| store.apply_with_digest(block, digest));
         self.settle(outcome, "apply").map(|_| ())
     }
 
-    fn apply_fast(&self, block: &[u8], next: &[u8]) -> std::result::Result<BlockDigest, StorageError> {
+    fn apply_fast(&self, block: &[u8], next: &[u8]) -> std::result::Result<BlockDigest, ChainError> {
         let outcome = self.hooks.apply_with(block, |store| store.apply_fast(block, next));
         match self.settle(outcome, "apply_fast")? {
             Some(applied) => Ok(applied.digest),
-            None => self.store.digest_for(self.store.height()),
+            None => self.store.digest_for(self.store.height()).map_err(chain_error),
         }
     }
 
-    fn rollback_to(&self, height: u64) -> std::result::Result<Vec<UndoneBlock>, StorageError> {
+    fn rollback_to(&self, height: u64) -> std::result::Result<Vec<RolledBack>, ChainError> {
         let outcome = self.hooks.rollback_to(height);
-        Ok(self.settle(outcome, "rollback")?.unwrap_or_default())
+        let undone = self.settle(outcome, "rollback")?.unwrap_or_default();
+        Ok(undone.iter().map(rolled_back).collect())
+    }
+}
+
+/// A block store error as the connector reads it: a fault is the block's (bitmarkd's text),
+/// anything else is our own chain failing.
+fn chain_error(e: StorageError) -> ChainError {
+    match e {
+        StorageError::Fault(fault) => ChainError::Invalid(fault),
+        other => ChainError::backend(other),
+    }
+}
+
+/// What the connector hears of a block a rollback removed.
+fn rolled_back(block: &UndoneBlock) -> RolledBack {
+    RolledBack { number: block.number, digest: block.digest, transactions: block.records.len() }
+}
+
+/// The digest pool as the connector's [`Digester`].
+struct Argon2d(DigestPool);
+
+impl Digester for Argon2d {
+    fn block_digests(&self, blocks: &[&[u8]]) -> Vec<Option<BlockDigest>> {
+        self.0.block_digests(blocks)
+    }
+
+    fn threads(&self) -> usize {
+        self.0.threads()
     }
 }
 
@@ -320,9 +349,9 @@ impl Events for NodeEvents {
 
     /// The reservoir already heard of the rollback through [`HookedChain`]; the undone
     /// block's records are not put back (bitmarkd drops them too).
-    fn rolled_back(&self, block: UndoneBlock) {
+    fn rolled_back(&self, block: RolledBack) {
         self.metrics.block_rolled_back();
-        info!(target: TARGET, number = block.number, digest = %block.digest.raw_hex(), records = block.records.len(),
+        info!(target: TARGET, number = block.number, digest = %block.digest.raw_hex(), records = block.transactions,
               "block rolled back to follow a better chain");
     }
 

@@ -1,12 +1,11 @@
 //! Cheap stand-ins for the connector's unit tests: a chain whose "Argon2d" is SHA3 (so
 //! thousands of blocks cost nothing), a digester to match, and peers over such chains that can
-//! be made to lie, forge or fall silent. The simulation (`crate::sim`) uses the real store.
+//! be made to lie, forge or fall silent. The simulation (`crate::sim`) uses real block stores.
 
-use super::local::{Digester, LocalChain};
+use super::local::{ChainError, Digester, LocalChain, RolledBack};
 use super::remote::{PeerKey, RemoteError, RemotePeer, RemoteState};
 use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Difficulty, Fault, Link};
-use bitmark_storage::{StorageError, UndoneBlock};
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -83,7 +82,7 @@ impl FakeChain {
         lock(&self.blocks).last().map_or(self.genesis, |(_, d)| *d)
     }
 
-    fn append(&self, block: &[u8], digest: BlockDigest, check_link: bool) -> Result<(), StorageError> {
+    fn append(&self, block: &[u8], digest: BlockDigest, check_link: bool) -> Result<(), ChainError> {
         let header = header_of(block)?;
         let mut blocks = lock(&self.blocks);
         let (height, tip) = (blocks.len() as u64 + 1, blocks.last().map_or(self.genesis, |(_, d)| *d));
@@ -106,7 +105,7 @@ impl LocalChain for FakeChain {
         lock(&self.blocks).len() as u64 + 1
     }
 
-    fn digest(&self, n: u64) -> Result<BlockDigest, StorageError> {
+    fn digest(&self, n: u64) -> Result<BlockDigest, ChainError> {
         if n <= 1 {
             return Ok(self.genesis);
         }
@@ -114,28 +113,28 @@ impl LocalChain for FakeChain {
         lock(&self.blocks).get(index).map(|(_, d)| *d).ok_or_else(|| Fault::BlockNotFound.into())
     }
 
-    fn block(&self, n: u64) -> Result<Option<Vec<u8>>, StorageError> {
+    fn block(&self, n: u64) -> Result<Option<Vec<u8>>, ChainError> {
         let Some(index) = n.checked_sub(2).and_then(|i| usize::try_from(i).ok()) else { return Ok(None) };
         Ok(lock(&self.blocks).get(index).map(|(b, _)| b.clone()))
     }
 
-    fn apply(&self, block: &[u8], digest: BlockDigest) -> Result<(), StorageError> {
+    fn apply(&self, block: &[u8], digest: BlockDigest) -> Result<(), ChainError> {
         self.append(block, digest, true)
     }
 
-    fn apply_fast(&self, block: &[u8], next: &[u8]) -> Result<BlockDigest, StorageError> {
+    fn apply_fast(&self, block: &[u8], next: &[u8]) -> Result<BlockDigest, ChainError> {
         let digest = header_of(next)?.previous_block;
         self.append(block, digest, false).map(|()| digest)
     }
 
-    fn rollback_to(&self, height: u64) -> Result<Vec<UndoneBlock>, StorageError> {
+    fn rollback_to(&self, height: u64) -> Result<Vec<RolledBack>, ChainError> {
         let keep = usize::try_from(height.max(1) - 1).unwrap_or(usize::MAX);
         let mut blocks = lock(&self.blocks);
         let mut undone = Vec::new();
         while blocks.len() > keep {
             let n = blocks.len() as u64 + 1;
             if let Some((_, digest)) = blocks.pop() {
-                undone.push(UndoneBlock { number: n, digest, records: Vec::new() });
+                undone.push(RolledBack { number: n, digest, transactions: 0 });
             }
         }
         Ok(undone)

@@ -13,7 +13,7 @@
 //! * The fetch pipeline (modules `fetch` and `pass`): blocks from several agreeing peers at once,
 //!   Argon2d digests on the [`Digester`]'s threads, one in-order writer.
 //! * [`Clients`]: static and dynamic peers, driven by announce [`Command`]s.
-//! * Seams: [`RemotePeer`] (the upstream client), [`LocalChain`] (the block store),
+//! * Seams: [`RemotePeer`] (the upstream client), [`LocalChain`] (the node's chain),
 //!   [`Digester`] (the digest pool), [`Scoring`] and [`Events`] (the rest of the node).
 //! * [`spawn`] runs it on its own thread; the simulation (`crate::sim`) drives it in virtual
 //!   time. [`ModeHandle`] and [`ProgressHandle`] are what the node reads.
@@ -74,7 +74,7 @@ pub use config::ConnectorConfig;
 pub use driver::{spawn, CommandSender, ConnectorHandle};
 pub use forks::{find_fork, ForkPoint, ForkSearch};
 pub use hooks::{Events, Misbehaviour, NoEvents, NoScoring, Scoring};
-pub use local::{Digester, LocalChain};
+pub use local::{BackendError, ChainError, Digester, LocalChain, RolledBack};
 pub use machine::{Connector, Parts, Pause};
 pub use mode::{Mode, ModeHandle};
 pub use progress::{Progress, ProgressHandle};

@@ -27,13 +27,12 @@
 
 use super::fetch::{self, Msg, Source};
 use super::hooks::Misbehaviour;
-use super::local::{Digester, LocalChain};
+use super::local::{ChainError, Digester, LocalChain, RolledBack};
 use super::remote::{short_key, PeerKey};
 use super::rng::Rng;
 use super::TARGET;
 use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Fault};
-use bitmark_storage::{StorageError, UndoneBlock};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
@@ -81,7 +80,7 @@ pub(crate) struct PassReport {
     /// A fast-sync sample failed.
     pub forgery: bool,
     /// Blocks rolled back during the pass.
-    pub undone: Vec<UndoneBlock>,
+    pub undone: Vec<RolledBack>,
 }
 
 /// A block waiting to be stored.
@@ -290,7 +289,7 @@ impl Writer<'_> {
             };
             match result {
                 Ok(()) => self.stored(n, key)?,
-                Err(StorageError::Fault(fault)) => self.refused(n, fault)?,
+                Err(ChainError::Invalid(fault)) => self.refused(n, fault)?,
                 Err(e) => return Err(format!("storing block {n}: {e}")),
             }
         }

@@ -3,7 +3,6 @@
 
 use super::fakes::{FakeChain, FakeDigester, FakePeer, Misdeeds};
 use super::*;
-use bitmark_storage::UndoneBlock;
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +36,7 @@ impl Events for Seen {
     fn reconnect(&self) {
         self.reconnects.fetch_add(1, Ordering::SeqCst);
     }
-    fn rolled_back(&self, block: UndoneBlock) {
+    fn rolled_back(&self, block: RolledBack) {
         self.undone.lock().unwrap().push(block.number);
     }
 }

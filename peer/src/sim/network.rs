@@ -7,11 +7,11 @@ use super::link::{LinkFactory, SimLink};
 use super::node::{Adversary, Behaviour, StoreView};
 use crate::connector::{
     Clients, Connector, ConnectorConfig, Digester, Events, Misbehaviour, Mode, ModeHandle, Parts, Pause, PeerKey,
-    Progress, Scoring,
+    Progress, RolledBack, Scoring,
 };
 use crate::transport::MemoryNetwork;
 use bitmark_record::{BlockDigest, Chain};
-use bitmark_storage::{BlockStore, StorageError, UndoneBlock};
+use bitmark_storage::{BlockStore, StorageError};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,7 +40,7 @@ impl Scoring for Reports {
 }
 
 impl Events for Reports {
-    fn rolled_back(&self, block: UndoneBlock) {
+    fn rolled_back(&self, block: RolledBack) {
         lock(&self.undone).push(block.number);
     }
 }
