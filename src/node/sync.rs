@@ -257,9 +257,9 @@ pub struct HookedChain {
 }
 
 impl HookedChain {
-    /// The outcome of a hooked change as the connector reads it: the store's refusal is the
-    /// connector's to handle; a reservoir failure after the change is logged, since the chain
-    /// change stands (the next rescan brings the reservoir back in step).
+    /// The outcome of a hooked block store as the connector reads it: the store's refusal is
+    /// the connector's to handle; a reservoir failure after the block is stored is logged,
+    /// since the block stands (the next rescan brings the reservoir back in step).
     fn settle<T>(
         &self,
         outcome: std::result::Result<T, ReservoirError>,
@@ -302,10 +302,16 @@ impl LocalChain for HookedChain {
         }
     }
 
+    /// Any failure is the connector's to know, a reservoir failure included: the blocks are
+    /// then gone but the list of them is lost, and "nothing undone" would be a lie it acts on.
     fn rollback_to(&self, height: u64) -> std::result::Result<Vec<RolledBack>, ChainError> {
-        let outcome = self.hooks.rollback_to(height);
-        let undone = self.settle(outcome, "rollback")?.unwrap_or_default();
-        Ok(undone.iter().map(rolled_back).collect())
+        match self.hooks.rollback_to(height) {
+            Ok(undone) => Ok(undone.iter().map(rolled_back).collect()),
+            Err(e) => {
+                warn!(target: TARGET, error = %e, height = self.store.height(), "rollback failed");
+                Err(ChainError::backend(e))
+            }
+        }
     }
 }
 
@@ -363,7 +369,8 @@ impl Events for NodeEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitmark_record::Chain;
+    use bitmark_record::{Account, AssetId, Chain, CurrencyMap, Link};
+    use bitmark_reservoir::{ConfirmedState, Options, OwnerRecord, Reservoir, ShareTotal, StateResult};
     use bitmark_storage::testchain::{TestChain, TestChainConfig};
     use bitmark_storage::{ChainDb, StoreOptions};
 
@@ -415,5 +422,99 @@ mod tests {
         let undone = chain.rollback_to(2).unwrap();
         assert_eq!(undone.iter().map(|b| b.number).collect::<Vec<_>>(), vec![4, 3]);
         assert_eq!(store.height(), 2);
+    }
+
+    /// The block store as the reservoir reads it, every read failing once `failing` is set
+    /// (as a database error would).
+    struct Flaky {
+        store: Arc<BlockStore>,
+        failing: AtomicBool,
+    }
+
+    impl Flaky {
+        fn check(&self) -> StateResult<()> {
+            match self.failing.load(Ordering::SeqCst) {
+                true => Err("injected failure".into()),
+                false => Ok(()),
+            }
+        }
+    }
+
+    impl ConfirmedState for Flaky {
+        fn height(&self) -> u64 {
+            self.store.height()
+        }
+        fn block_digest(&self, number: u64) -> StateResult<Option<BlockDigest>> {
+            self.check()?;
+            ConfirmedState::block_digest(self.store.as_ref(), number)
+        }
+        fn asset_block(&self, asset_id: &AssetId) -> StateResult<Option<u64>> {
+            self.check()?;
+            self.store.asset_block(asset_id)
+        }
+        fn transaction(&self, tx_id: &Link) -> StateResult<Option<(u64, Vec<u8>)>> {
+            self.check()?;
+            ConfirmedState::transaction(self.store.as_ref(), tx_id)
+        }
+        fn currently_owns(&self, owner: &Account, tx_id: &Link) -> StateResult<bool> {
+            self.check()?;
+            ConfirmedState::currently_owns(self.store.as_ref(), owner, tx_id)
+        }
+        fn owner_data(&self, tx_id: &Link) -> StateResult<Option<OwnerRecord>> {
+            self.check()?;
+            ConfirmedState::owner_data(self.store.as_ref(), tx_id)
+        }
+        fn block_payments(&self, number: u64) -> StateResult<Option<CurrencyMap>> {
+            self.check()?;
+            self.store.block_payments(number)
+        }
+        fn share_total(&self, share_id: &Link) -> StateResult<Option<ShareTotal>> {
+            self.check()?;
+            self.store.share_total(share_id)
+        }
+        fn share_balance(&self, owner: &Account, share_id: &Link) -> StateResult<Option<u64>> {
+            self.check()?;
+            ConfirmedState::share_balance(self.store.as_ref(), owner, share_id)
+        }
+        fn share_balances(&self, owner: &Account, start: &Link, count: usize) -> StateResult<Vec<(Link, u64)>> {
+            self.check()?;
+            ConfirmedState::share_balances(self.store.as_ref(), owner, start, count)
+        }
+    }
+
+    /// The reservoir fails while a rollback tells it what was undone: the blocks are gone, and
+    /// the connector hears an error, not "nothing undone" (from which it would take a zero
+    /// digest for the removed tip and could penalise an honest peer).
+    #[test]
+    fn a_reservoir_failure_in_a_rollback_reaches_the_connector() {
+        let store = empty_store();
+        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
+            .extend(&store, 4, |_| {})
+            .unwrap();
+        let state = Arc::new(Flaky { store: Arc::clone(&store), failing: AtomicBool::new(false) });
+        let dir = tempfile::tempdir().unwrap();
+        let (reservoir, _) =
+            Reservoir::open(dir.path(), Chain::Local, state.clone(), Options::for_chain(Chain::Local)).unwrap();
+        let hooks = ChainHooks::new(Arc::clone(&store), Arc::new(reservoir)).unwrap();
+        // An issue of an asset block 2 confirmed is held, so the rescan after the rollback
+        // reads the chain.
+        let block2 = store.block(2).unwrap().unwrap();
+        let parsed = bitmark_record::block::PackedBlock::parse(&block2, Chain::Local, u64::MAX / 2).unwrap();
+        let asset_id = parsed
+            .records
+            .iter()
+            .find_map(|r| match &r.transaction {
+                bitmark_record::Transaction::AssetData(a) => Some(a.asset_id()),
+                _ => None,
+            })
+            .unwrap();
+        let owner = crate::workload::owner(7, 1);
+        hooks.reservoir().process_issues(&crate::workload::issue(asset_id, &owner, 1).unwrap()).unwrap();
+        let chain = HookedChain { hooks, store: Arc::clone(&store) };
+
+        state.failing.store(true, Ordering::SeqCst);
+        let outcome = chain.rollback_to(2);
+        assert_eq!(store.height(), 2, "the store rolled back");
+        assert!(matches!(outcome, Err(ChainError::Backend(_))), "{outcome:?}");
     }
 }

@@ -342,10 +342,11 @@ impl Writer<'_> {
             return Err(format!("elected peer no longer agrees with our block {tip}"));
         };
         self.rollback(tip - 1)?;
-        let undone_digest = self.report.undone.last().map(|u| u.digest).unwrap_or_default();
-        // Block n may well be right; keep it for when the tip is replaced.
+        // Block n may well be right; keep it for when the tip is replaced. What the sender is
+        // held to is the tip it sent, as read before the rollback (`ours`), never what the
+        // rollback reported.
         self.buffer.insert(n, got);
-        self.off_chain(tip, sender, undone_digest)
+        self.off_chain(tip, sender, ours)
     }
 
     /// A block that failed validation: penalise and drop its sender, fetch it elsewhere.
