@@ -8,6 +8,11 @@
 //! samples one random block per `sample_every` against the elected peer.
 //!
 //! Who is to blame, when blocks come from several peers:
+//! * nobody, when our own chain is no longer at `n - 1` after block `n` was refused: other
+//!   writers (pushed and produced blocks) extend the chain while the connector fetches, and a
+//!   block judged against a moved tip proves nothing. The height is read again after every
+//!   refusal, before anything else: a block we now hold byte for byte is skipped, anything
+//!   else ends the pass (the next election starts from the new tip);
 //! * a block that fails validation for any reason but its link: its sender
 //!   ([`Misbehaviour::InvalidBlock`]), which is dropped from the pass; the block is fetched
 //!   again from another;
@@ -317,11 +322,17 @@ impl Writer<'_> {
 
     /// Validation refused block `n`.
     fn refused(&mut self, n: u64, fault: Fault) -> Step {
+        let Some(got) = self.buffer.remove(&n) else { return Ok(()) };
+        // Our own state first: a block was judged against a tip of n - 1, and other writers
+        // (pushed and produced blocks) may have moved it meanwhile.
+        let height = self.chain.height();
+        if height + 1 != n {
+            return self.moved(n, &got, height);
+        }
         self.failures += 1;
         if self.failures > self.max_failures {
             return Err(format!("too many bad blocks (last: {n}: {fault})"));
         }
-        let Some(got) = self.buffer.remove(&n) else { return Ok(()) };
         if fault != Fault::PreviousBlockDigestDoesNotMatch {
             info!(target: TARGET, peer = short_key(&got.key), block = n, %fault, "invalid block");
             return self.bad_block(n, got.key);
@@ -347,6 +358,25 @@ impl Writer<'_> {
         // rollback reported.
         self.buffer.insert(n, got);
         self.off_chain(tip, sender, ours)
+    }
+
+    /// Block `n` was refused while our chain moved from `n - 1` to `height` (another writer
+    /// stored blocks meanwhile), so the refusal says nothing about its sender. A block we now
+    /// hold is skipped; any other leaves the pass to end without blaming anyone: the next
+    /// election starts from the new tip.
+    fn moved(&mut self, n: u64, got: &Got, height: u64) -> Step {
+        if height >= n {
+            let ours = self.chain.block(n).map_err(|e| format!("local block {n}: {e}"))?;
+            if ours.as_deref() == Some(got.block.as_slice()) {
+                debug!(target: TARGET, block = n, "block already stored by another writer; skipped");
+                self.served.remove(&n);
+                self.written = n;
+                self.stage.shared.update(|s| s.written = n);
+                return Ok(());
+            }
+        }
+        info!(target: TARGET, block = n, height, "the chain moved under the fetch; electing again");
+        Err(format!("the local chain moved to height {height} while block {n} was fetched"))
     }
 
     /// A block that failed validation: penalise and drop its sender, fetch it elsewhere.
