@@ -178,7 +178,7 @@ impl Connected {
             scoring: Arc::new(ScoreHook { board: upstreams.scores(), clock: upstreams.clock() }),
             events: Arc::new(NodeEvents { announce, metrics }),
             mode: mode.handle(),
-            seed: seed(),
+            rng: Box::new(rand::rngs::OsRng),
         };
         info!(target: TARGET, minimum_clients = config.minimum_clients, quorum = config.quorum(),
               fast_sync = config.fast_sync, digest_threads = threads, statics = statics.len(), "starting the connector");
@@ -240,12 +240,6 @@ fn forward(
         }
         upstreams.reap();
     }
-}
-
-/// A seed for the fast-sync sampling choices: unpredictable to a peer.
-fn seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
 }
 
 /// The chain as the connector changes it: reads from the store, every write through the

@@ -187,6 +187,7 @@ pub struct FakePeer {
     state: Mutex<RemoteState>,
     misdeeds: Mutex<Misdeeds>,
     served: AtomicUsize,
+    digests_asked: Mutex<Vec<u64>>,
 }
 
 impl FakePeer {
@@ -209,6 +210,7 @@ impl FakePeer {
             state: Mutex::new(state),
             misdeeds: Mutex::new(Misdeeds::default()),
             served: AtomicUsize::new(0),
+            digests_asked: Mutex::new(Vec::new()),
         }
     }
 
@@ -230,6 +232,11 @@ impl FakePeer {
     /// Make it silent or not.
     pub fn set_dead(&self, dead: bool) {
         lock(&self.misdeeds).dead = dead;
+    }
+
+    /// The heights it was asked its digest of (`H`), in order.
+    pub fn digests_asked(&self) -> Vec<u64> {
+        lock(&self.digests_asked).clone()
     }
 
     /// Block requests answered.
@@ -266,6 +273,7 @@ impl RemotePeer for FakePeer {
     }
 
     fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, RemoteError> {
+        lock(&self.digests_asked).push(n);
         if self.silent() {
             return Err(RemoteError::Timeout);
         }

@@ -10,10 +10,10 @@ use super::mode::{Mode, ModeHandle};
 use super::pass::{self, PassEnd, PassHooks, PassPlan};
 use super::progress::{ProgressHandle, RateMeter, Watchdog};
 use super::remote::{short_key, PeerKey};
-use super::rng::Rng;
 use super::state::State;
 use super::voting::{elect, Election, Vote};
 use super::TARGET;
+use rand::RngCore;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,8 +55,10 @@ pub struct Parts {
     pub events: Arc<dyn Events>,
     /// The mode cell the rest of the node reads.
     pub mode: ModeHandle,
-    /// Seed of the fast-sync sampling choices.
-    pub seed: u64,
+    /// Where the fast-sync sampling choices come from: the operating system's generator in a
+    /// node (`rand::rngs::OsRng`), so that no peer can predict which blocks are checked and
+    /// forge the others; a seeded one in tests and simulations, which then replay exactly.
+    pub rng: Box<dyn RngCore + Send>,
 }
 
 /// The connector: a state machine driven by ticks ([`Connector::process`]) and announce
@@ -76,7 +78,7 @@ pub struct Connector {
     excluded: HashMap<PeerKey, Instant>,
     /// Fast sync is on (configuration) and not suspended by a failed sample.
     fast_sync: bool,
-    rng: Rng,
+    rng: Box<dyn RngCore + Send>,
     watchdog: Watchdog,
     rate: Option<RateMeter>,
     /// Set to shut down: a pass in progress ends after the block being stored.
@@ -106,7 +108,7 @@ impl Connector {
             state: State::Connecting,
             excluded: HashMap::new(),
             fast_sync,
-            rng: Rng::new(parts.seed),
+            rng: parts.rng,
             watchdog: Watchdog::default(),
             rate: None,
             stopping: Arc::new(AtomicBool::new(false)),
@@ -379,7 +381,7 @@ impl Connector {
                 }
             })
         };
-        let hooks = PassHooks { rng: &mut self.rng, on_applied: &mut on_applied, stop: &self.stopping };
+        let hooks = PassHooks { rng: self.rng.as_mut(), on_applied: &mut on_applied, stop: &self.stopping };
         let report = pass::run(self.chain.as_ref(), &self.digester, &reference, &sources, plan, hooks);
         for (key, what) in &report.offences {
             warn!(target: TARGET, peer = short_key(key), %what, "penalty");

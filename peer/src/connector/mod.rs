@@ -59,7 +59,6 @@ pub mod mode;
 pub(crate) mod pass;
 pub mod progress;
 pub mod remote;
-pub mod rng;
 pub mod state;
 pub mod upstream;
 pub mod voting;

@@ -34,10 +34,10 @@ use super::fetch::{self, Msg, Source};
 use super::hooks::Misbehaviour;
 use super::local::{ChainError, Digester, LocalChain, RolledBack};
 use super::remote::{short_key, PeerKey};
-use super::rng::Rng;
 use super::TARGET;
 use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Fault};
+use rand::RngCore;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
@@ -97,8 +97,8 @@ struct Got {
 
 /// What a pass reports to and takes from its caller as it goes.
 pub(crate) struct PassHooks<'a> {
-    /// The sampling choices.
-    pub rng: &'a mut Rng,
+    /// Where the sampling choices come from.
+    pub rng: &'a mut dyn RngCore,
     /// Told each height stored.
     pub on_applied: &'a mut dyn FnMut(u64),
     /// Set when the node shuts down: the pass ends after the block being stored.
@@ -167,7 +167,7 @@ struct Writer<'a> {
     peers: HashMap<PeerKey, Source>,
     plan: PassPlan,
     stage: fetch::Stage,
-    rng: &'a mut Rng,
+    rng: &'a mut dyn RngCore,
     on_applied: &'a mut dyn FnMut(u64),
     stop: &'a AtomicBool,
     written: u64,
@@ -431,7 +431,8 @@ impl Writer<'_> {
     /// and against its own Argon2d digest.
     fn sample(&mut self, upto: u64) -> Step {
         self.since_sample = 0;
-        let h = self.last_good + 1 + self.rng.below(upto - self.last_good);
+        // A plain remainder: the span is at most `sample_every`, so the bias is nil.
+        let h = self.last_good + 1 + self.rng.next_u64() % upto.saturating_sub(self.last_good).max(1);
         let stored = self.chain.digest(h).map_err(|e| format!("local digest {h}: {e}"))?;
         let remote =
             self.reference.peer.remote_digest_of_height(h).map_err(|e| format!("elected peer's digest of {h}: {e}"))?;

@@ -3,6 +3,7 @@
 
 use super::fakes::{FakeChain, FakeDigester, FakePeer, Misdeeds};
 use super::*;
+use rand::SeedableRng;
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -68,6 +69,16 @@ fn small() -> ConnectorConfig {
 impl Net {
     /// Peer `i` gets key `[i + 1; 32]`.
     fn new(local: FakeChain, chains: Vec<Arc<FakeChain>>, config: ConnectorConfig) -> Net {
+        Net::with_rng(local, chains, config, Box::new(rand::rngs::StdRng::seed_from_u64(7)))
+    }
+
+    /// [`Net::new`] with the connector's random choices from `rng`.
+    fn with_rng(
+        local: FakeChain,
+        chains: Vec<Arc<FakeChain>>,
+        config: ConnectorConfig,
+        rng: Box<dyn rand::RngCore + Send>,
+    ) -> Net {
         let local = Arc::new(local);
         let peers: Vec<Arc<FakePeer>> =
             chains.into_iter().enumerate().map(|(i, c)| Arc::new(FakePeer::keyed([i as u8 + 1; 32], c))).collect();
@@ -84,7 +95,7 @@ impl Net {
             scoring: scores.clone(),
             events: seen.clone(),
             mode: ModeHandle::new(),
-            seed: 7,
+            rng,
         };
         Net { local, peers, connector: Connector::new(config, parts), scores, seen, digester, now: Instant::now() }
     }
@@ -319,6 +330,27 @@ fn fast_sync_forgery_rolls_back_to_the_last_good_sample_only() {
     assert_eq!(net.scores.of(1), [Misbehaviour::InvalidBlock]);
     // Fast sync stays off for the rest of the catch-up: every block is then digested.
     assert!(net.digester.computed.load(Ordering::SeqCst) >= 599);
+}
+
+/// Which fast-synced block each sample checks is the injected generator's choice (a node
+/// injects the operating system's, so no peer can predict it): the first block since the last
+/// sample under a generator that always says 0, the last one under one that always says 49.
+/// Passes are 50 blocks here, one sample each.
+#[test]
+fn fast_sync_samples_are_the_injected_generators_choice() {
+    let lowest = [2, 52, 102];
+    let highest = [51, 101, 151];
+    for (says, sampled, not_sampled) in [(0, lowest, highest), (49, highest, lowest)] {
+        let chain = shared(FakeChain::build(1, 600, 600, 0));
+        let config = ConnectorConfig { fast_sync: true, fast_sync_pivot_blocks: 100, fetch_peers: 1, ..small() };
+        let rng = Box::new(rand::rngs::mock::StepRng::new(says, 0));
+        let mut net = Net::with_rng(FakeChain::new(1), vec![chain.clone(); 3], config, rng);
+        net.run(4);
+        assert_eq!((net.local.height(), net.local.tip()), (600, chain.tip()));
+        let asked: BTreeSet<u64> = net.peers.iter().flat_map(|p| p.digests_asked()).collect();
+        assert!(sampled.iter().all(|h| asked.contains(h)), "generator says {says}: asked {asked:?}");
+        assert!(not_sampled.iter().all(|h| !asked.contains(h)), "generator says {says}: asked {asked:?}");
+    }
 }
 
 #[test]

@@ -12,6 +12,8 @@ use crate::connector::{
 use crate::transport::MemoryNetwork;
 use bitmark_record::{BlockDigest, Chain};
 use bitmark_storage::{BlockStore, StorageError};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -160,7 +162,7 @@ impl Sim {
             scoring: reports.clone(),
             events: reports.clone(),
             mode: node.mode.clone(),
-            seed: self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9),
+            rng: Box::new(StdRng::seed_from_u64(self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9))),
         };
         node.connector = Some(Connector::new(config, parts));
         node.reports = Some(reports);
