@@ -23,10 +23,11 @@ use crate::error::{NodeError, Result};
 use bitmark_peer::announce::{self, CommandSender, ConnectorCommand};
 use bitmark_peer::connector::upstream::{ScoreHook, UpstreamFactory};
 use bitmark_peer::connector::{
-    self as connector, ChainError, Clients, Command, ConnectorConfig, ConnectorHandle, Digester, Events, LocalChain,
-    Parts, PeerKey, Progress, RolledBack,
+    self as connector, ChainError, Clients, Command, ConnectorConfig, ConnectorHandle, Digester, Events, HeaderDone,
+    LocalChain, Parts, PeerKey, Progress, RolledBack,
 };
 use bitmark_peer::upstream::Target;
+use bitmark_record::header::PackedHeader;
 use bitmark_record::BlockDigest;
 use bitmark_reservoir::{ChainHooks, ReservoirError};
 use bitmark_storage::{BlockStore, DigestPool, StorageError, UndoneBlock};
@@ -221,7 +222,9 @@ impl Synchroniser for Connected {
 }
 
 /// Feed announce's connector commands to the connector until told to stop (or the connector
-/// has gone), closing the upstreams it let go of as it goes.
+/// has gone), closing the upstreams it let go of as it goes. While the connector's own queue
+/// is full (a long fetch pass), this waits and announce's queue fills behind it, whose sends
+/// then drop and count: the commands in flight are bounded by the two queues.
 fn forward(
     commands: &Receiver<ConnectorCommand>,
     sender: &connector::CommandSender,
@@ -327,12 +330,12 @@ fn rolled_back(block: &UndoneBlock) -> RolledBack {
 struct Argon2d(DigestPool);
 
 impl Digester for Argon2d {
-    fn block_digests(&self, blocks: &[&[u8]]) -> Vec<Option<BlockDigest>> {
-        self.0.block_digests(blocks)
-    }
-
     fn threads(&self) -> usize {
         self.0.threads()
+    }
+
+    fn digest_header(&self, header: PackedHeader, then: HeaderDone) {
+        self.0.digest_then(header, then);
     }
 }
 

@@ -2,13 +2,14 @@
 //! thousands of blocks cost nothing), a digester to match, and peers over such chains that can
 //! be made to lie, forge or fall silent. The simulation (`crate::sim`) uses real block stores.
 
-use super::local::{ChainError, Digester, LocalChain, RolledBack};
+use super::local::{ChainError, Digester, HeaderDone, LocalChain, RolledBack};
 use super::remote::{PeerKey, RemoteError, RemotePeer, RemoteState};
-use bitmark_record::header::{BlockHeader, HEADER_SIZE};
+use bitmark_record::header::{BlockHeader, PackedHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Difficulty, Fault, Link};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::ThreadId;
 use std::time::Instant;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -149,13 +150,14 @@ pub struct FakeDigester {
 }
 
 impl Digester for FakeDigester {
-    fn block_digests(&self, blocks: &[&[u8]]) -> Vec<Option<BlockDigest>> {
-        self.computed.fetch_add(blocks.len(), Ordering::SeqCst);
-        blocks.iter().map(|b| fake_digest(b)).collect()
-    }
-
     fn threads(&self) -> usize {
         2
+    }
+
+    /// On the calling thread.
+    fn digest_header(&self, header: PackedHeader, then: HeaderDone) {
+        self.computed.fetch_add(1, Ordering::SeqCst);
+        then(fake_digest(&header).unwrap_or_default());
     }
 }
 
@@ -188,6 +190,7 @@ pub struct FakePeer {
     misdeeds: Mutex<Misdeeds>,
     served: AtomicUsize,
     digests_asked: Mutex<Vec<u64>>,
+    fetch_threads: Mutex<HashSet<ThreadId>>,
 }
 
 impl FakePeer {
@@ -211,6 +214,7 @@ impl FakePeer {
             misdeeds: Mutex::new(Misdeeds::default()),
             served: AtomicUsize::new(0),
             digests_asked: Mutex::new(Vec::new()),
+            fetch_threads: Mutex::new(HashSet::new()),
         }
     }
 
@@ -237,6 +241,11 @@ impl FakePeer {
     /// The heights it was asked its digest of (`H`), in order.
     pub fn digests_asked(&self) -> Vec<u64> {
         lock(&self.digests_asked).clone()
+    }
+
+    /// The threads its blocks were asked for on.
+    pub fn fetch_threads(&self) -> HashSet<ThreadId> {
+        lock(&self.fetch_threads).clone()
     }
 
     /// Block requests answered.
@@ -281,6 +290,7 @@ impl RemotePeer for FakePeer {
     }
 
     fn get_block_data(&self, n: u64) -> Result<Vec<u8>, RemoteError> {
+        lock(&self.fetch_threads).insert(std::thread::current().id());
         if self.silent() {
             return Err(RemoteError::Timeout);
         }

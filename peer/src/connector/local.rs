@@ -3,7 +3,9 @@
 //! reservoir and digest pool; the simulation over bare block stores (`crate::sim`); the unit
 //! tests with cheap stand-ins. Nothing here knows how the chain is stored.
 
+use bitmark_record::header::{PackedHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Fault};
+use std::sync::mpsc;
 
 /// A failure of the local chain that is nobody else's fault (its database, or the reservoir
 /// kept in step with it), boxed so that any store can report its own error type.
@@ -64,11 +66,59 @@ pub trait LocalChain: Send + Sync {
     fn rollback_to(&self, height: u64) -> Result<Vec<RolledBack>, ChainError>;
 }
 
-/// Computes block digests, many at a time.
+/// What is done with a header's digest once computed.
+pub type HeaderDone = Box<dyn FnOnce(BlockDigest) + Send>;
+
+/// What is done with a block and its digest once computed (`None`: the block is too short to
+/// have a header).
+pub type BlockDone = Box<dyn FnOnce(Vec<u8>, Option<BlockDigest>) + Send>;
+
+/// Computes block digests on threads of its own.
 pub trait Digester: Send + Sync {
-    /// The digest of the header at the front of each block; `None` for a block too short to
-    /// have one.
-    fn block_digests(&self, blocks: &[&[u8]]) -> Vec<Option<BlockDigest>>;
     /// How many digests it computes at once: the pipeline keeps that many blocks waiting.
     fn threads(&self) -> usize;
+
+    /// Compute the digest of `header` and call `then` with it, on the digester's threads if it
+    /// has any (so `then` must not wait for the digester), waiting while its queue is full.
+    /// `then` is always called.
+    fn digest_header(&self, header: PackedHeader, then: HeaderDone);
+
+    /// [`Digester::digest_header`] for the header at the front of `block`, handing the block
+    /// back with its digest.
+    fn submit(&self, block: Vec<u8>, done: BlockDone) {
+        match header_of(&block) {
+            Some(header) => self.digest_header(header, Box::new(move |digest| done(block, Some(digest)))),
+            None => done(block, None),
+        }
+    }
+
+    /// The digest of the header at the front of each block, computed at once on the
+    /// digester's threads; `None` for a block too short to have one.
+    fn block_digests(&self, blocks: &[&[u8]]) -> Vec<Option<BlockDigest>> {
+        let (reply, answers) = mpsc::channel();
+        for (index, block) in blocks.iter().enumerate() {
+            if let Some(header) = header_of(block) {
+                let reply = reply.clone();
+                self.digest_header(
+                    header,
+                    Box::new(move |digest| {
+                        let _ = reply.send((index, digest));
+                    }),
+                );
+            }
+        }
+        drop(reply);
+        let mut out = vec![None; blocks.len()];
+        for (index, digest) in answers.iter() {
+            if let Some(slot) = out.get_mut(index) {
+                *slot = Some(digest);
+            }
+        }
+        out
+    }
+}
+
+/// The header at the front of a packed block.
+fn header_of(block: &[u8]) -> Option<PackedHeader> {
+    block.get(..HEADER_SIZE).and_then(|h| h.try_into().ok())
 }

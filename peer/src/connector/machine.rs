@@ -7,11 +7,12 @@ use super::forks::{find_fork, ForkPoint};
 use super::hooks::{Events, Scoring};
 use super::local::{Digester, LocalChain};
 use super::mode::{Mode, ModeHandle};
-use super::pass::{self, PassEnd, PassHooks, PassPlan};
+use super::pass::{self, PassEnd, PassHooks, PassParts, PassPlan};
 use super::progress::{ProgressHandle, RateMeter, Watchdog};
 use super::remote::{short_key, PeerKey};
 use super::state::State;
 use super::voting::{elect, Election, Vote};
+use super::workers::Workers;
 use super::TARGET;
 use rand::RngCore;
 use std::collections::HashMap;
@@ -79,6 +80,9 @@ pub struct Connector {
     /// Fast sync is on (configuration) and not suspended by a failed sample.
     fast_sync: bool,
     rng: Box<dyn RngCore + Send>,
+    /// The fetch passes' threads, kept between passes: twice the peers a pass fetches from,
+    /// so a pass finds threads even while some finish a slow request of the last one.
+    fetchers: Workers,
     watchdog: Watchdog,
     rate: Option<RateMeter>,
     /// Set to shut down: a pass in progress ends after the block being stored.
@@ -96,6 +100,7 @@ impl Connector {
     pub fn new(config: ConnectorConfig, parts: Parts) -> Connector {
         parts.mode.set(Mode::Resynchronise);
         let fast_sync = config.fast_sync;
+        let fetchers = Workers::new("sync-fetch", config.fetch_peers.max(1).saturating_mul(2));
         Connector {
             config,
             chain: parts.chain,
@@ -109,6 +114,7 @@ impl Connector {
             excluded: HashMap::new(),
             fast_sync,
             rng: parts.rng,
+            fetchers,
             watchdog: Watchdog::default(),
             rate: None,
             stopping: Arc::new(AtomicBool::new(false)),
@@ -382,7 +388,8 @@ impl Connector {
             })
         };
         let hooks = PassHooks { rng: self.rng.as_mut(), on_applied: &mut on_applied, stop: &self.stopping };
-        let report = pass::run(self.chain.as_ref(), &self.digester, &reference, &sources, plan, hooks);
+        let parts = PassParts { chain: self.chain.as_ref(), digester: &self.digester, workers: &self.fetchers };
+        let report = pass::run(parts, &reference, &sources, plan, hooks);
         for (key, what) in &report.offences {
             warn!(target: TARGET, peer = short_key(key), %what, "penalty");
             self.scoring.report(key, *what);

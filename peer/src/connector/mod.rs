@@ -62,6 +62,7 @@ pub mod remote;
 pub mod state;
 pub mod upstream;
 pub mod voting;
+pub(crate) mod workers;
 
 #[cfg(test)]
 pub(crate) mod fakes;
@@ -70,10 +71,10 @@ mod tests;
 
 pub use clients::{Client, ClientError, Clients, Command};
 pub use config::ConnectorConfig;
-pub use driver::{spawn, CommandSender, ConnectorHandle};
+pub use driver::{spawn, CommandSender, ConnectorHandle, QueueError, COMMAND_QUEUE};
 pub use forks::{find_fork, ForkPoint, ForkSearch};
 pub use hooks::{Events, Misbehaviour, NoEvents, NoScoring, Scoring};
-pub use local::{BackendError, ChainError, Digester, LocalChain, RolledBack};
+pub use local::{BackendError, BlockDone, ChainError, Digester, HeaderDone, LocalChain, RolledBack};
 pub use machine::{Connector, Parts, Pause};
 pub use mode::{Mode, ModeHandle};
 pub use progress::{Progress, ProgressHandle};

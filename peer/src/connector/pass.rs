@@ -30,10 +30,11 @@
 //!   from there) and the rest of the pass is fully verified; bitmarkd also turns fast sync off
 //!   for good, we turn it off until the node is next in step (Rebuild).
 
-use super::fetch::{self, Msg, Source};
+use super::fetch::{self, Msg, NeedsDigest, Source};
 use super::hooks::Misbehaviour;
 use super::local::{ChainError, Digester, LocalChain, RolledBack};
 use super::remote::{short_key, PeerKey};
+use super::workers::Workers;
 use super::TARGET;
 use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Fault};
@@ -108,25 +109,35 @@ pub(crate) struct PassHooks<'a> {
 /// How often the writer looks at the stop flag while it waits for blocks.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
+/// The connector's threads and services a pass runs on.
+pub(crate) struct PassParts<'a> {
+    /// The chain it extends.
+    pub chain: &'a dyn LocalChain,
+    /// Where digests are computed.
+    pub digester: &'a Arc<dyn Digester>,
+    /// The threads the fetchers run on.
+    pub workers: &'a Workers,
+}
+
 /// Run one pass. `sources` must include `reference` (the elected peer).
 pub(crate) fn run(
-    chain: &dyn LocalChain,
-    digester: &Arc<dyn Digester>,
+    parts: PassParts<'_>,
     reference: &Source,
     sources: &[Source],
     plan: PassPlan,
     hooks: PassHooks<'_>,
 ) -> PassReport {
+    let PassParts { chain, digester, workers } = parts;
     let fast_below = Arc::new(AtomicU64::new(plan.fast_below));
     let target = plan.target;
-    let needs_digest: Arc<dyn Fn(u64) -> bool + Send + Sync> = {
+    let needs_digest: NeedsDigest = {
         let fast_below = Arc::clone(&fast_below);
         Arc::new(move |n| n >= fast_below.load(Ordering::SeqCst) || n >= target)
     };
     // Fast sync needs the next block too, so fetch one past the end (never past the target).
     let limit = if plan.fast_below > plan.start { (plan.end + 1).min(plan.target) } else { plan.end };
     let window = if plan.fast_below > plan.start { plan.window.max(2) } else { plan.window };
-    let stage = fetch::start(sources, plan.start, limit, window, Arc::clone(digester), needs_digest);
+    let stage = fetch::start(sources, (plan.start, limit, window), workers, digester, &needs_digest);
     let mut writer = Writer {
         chain,
         digester: digester.as_ref(),

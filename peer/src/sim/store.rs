@@ -2,7 +2,8 @@
 //! [`BlockStore`] is a [`LocalChain`] and the [`DigestPool`] a [`Digester`]. The node goes
 //! through its reservoir's hooks instead (`src/node/sync.rs`), which is why these live here.
 
-use crate::connector::{ChainError, Digester, LocalChain, RolledBack};
+use crate::connector::{ChainError, Digester, HeaderDone, LocalChain, RolledBack};
+use bitmark_record::header::PackedHeader;
 use bitmark_record::BlockDigest;
 use bitmark_storage::{BlockStore, DigestPool, StorageError, UndoneBlock};
 
@@ -48,11 +49,11 @@ impl LocalChain for BlockStore {
 }
 
 impl Digester for DigestPool {
-    fn block_digests(&self, blocks: &[&[u8]]) -> Vec<Option<BlockDigest>> {
-        DigestPool::block_digests(self, blocks)
-    }
-
     fn threads(&self) -> usize {
         DigestPool::threads(self)
+    }
+
+    fn digest_header(&self, header: PackedHeader, then: HeaderDone) {
+        self.digest_then(header, then);
     }
 }
