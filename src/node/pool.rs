@@ -215,18 +215,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (hooks, _) = super::super::reservoir::open(dir.path(), &ours).unwrap();
         // A verified issue, so that selection has something to give while it is on.
-        let block2 = ours.block(2).unwrap().unwrap();
-        let parsed = bitmark_record::block::PackedBlock::parse(&block2, Chain::Local, u64::MAX / 2).unwrap();
-        let asset_id = parsed
-            .records
-            .iter()
-            .find_map(|r| match &r.transaction {
-                Transaction::AssetData(a) => Some(a.asset_id()),
-                _ => None,
-            })
-            .unwrap();
-        let owner = crate::workload::owner(9, 1);
-        hooks.reservoir().process_issues(&crate::workload::issue(asset_id, &owner, 1).unwrap()).unwrap();
+        hooks.reservoir().process_issues(&super::super::producer::tests::paid_issue(&ours)).unwrap();
         watched.set(Arc::downgrade(hooks.reservoir())).unwrap();
 
         // Block 4 of the same chain with its last signature broken: a plausible header, so

@@ -375,6 +375,15 @@ mod tests {
         Arc::new(BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap())
     }
 
+    /// A store holding a test chain up to `height`.
+    fn test_chain(height: u64) -> Arc<BlockStore> {
+        let store = empty_store();
+        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
+            .extend(&store, height, |_| {})
+            .unwrap();
+        store
+    }
+
     #[test]
     fn settings_map_to_the_connector_with_bitmarkds_quorum() {
         let settings = SyncSettings {
@@ -397,10 +406,7 @@ mod tests {
     /// does not link is the store's refusal, and a rollback returns the undone blocks, highest first.
     #[test]
     fn the_hooked_chain_applies_and_rolls_back_through_the_hooks() {
-        let source = empty_store();
-        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
-            .extend(&source, 4, |_| {})
-            .unwrap();
+        let source = test_chain(4);
         let dir = tempfile::tempdir().unwrap();
         let store = empty_store();
         let (hooks, _) = super::super::reservoir::open(dir.path(), &store).unwrap();
@@ -484,29 +490,14 @@ mod tests {
     /// digest for the removed tip and could penalise an honest peer).
     #[test]
     fn a_reservoir_failure_in_a_rollback_reaches_the_connector() {
-        let store = empty_store();
-        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
-            .extend(&store, 4, |_| {})
-            .unwrap();
+        let store = test_chain(4);
         let state = Arc::new(Flaky { store: Arc::clone(&store), failing: AtomicBool::new(false) });
         let dir = tempfile::tempdir().unwrap();
         let (reservoir, _) =
             Reservoir::open(dir.path(), Chain::Local, state.clone(), Options::for_chain(Chain::Local)).unwrap();
         let hooks = ChainHooks::new(Arc::clone(&store), Arc::new(reservoir)).unwrap();
-        // An issue of an asset block 2 confirmed is held, so the rescan after the rollback
-        // reads the chain.
-        let block2 = store.block(2).unwrap().unwrap();
-        let parsed = bitmark_record::block::PackedBlock::parse(&block2, Chain::Local, u64::MAX / 2).unwrap();
-        let asset_id = parsed
-            .records
-            .iter()
-            .find_map(|r| match &r.transaction {
-                bitmark_record::Transaction::AssetData(a) => Some(a.asset_id()),
-                _ => None,
-            })
-            .unwrap();
-        let owner = crate::workload::owner(7, 1);
-        hooks.reservoir().process_issues(&crate::workload::issue(asset_id, &owner, 1).unwrap()).unwrap();
+        // An issue held, so that the rescan after the rollback reads the chain.
+        hooks.reservoir().process_issues(&super::super::producer::tests::paid_issue(&store)).unwrap();
         let chain = HookedChain { hooks, store: Arc::clone(&store) };
 
         state.failing.store(true, Ordering::SeqCst);
