@@ -23,6 +23,10 @@ deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzmq3-dev pkg-config >/dev/null; \
 	fi
 	@pkg-config --exists libzmq || { echo "libzmq still missing"; exit 1; }
+	@# aws-lc-rs (rustls' crypto provider, for bitmarkd's ECDSA P-521 RPC keys) builds C with cc.
+	@# openssl makes a bitmarkd-style P-521 certificate pair in tests/tests/rpc.rs.
+	@command -v cc >/dev/null && command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc openssl >/dev/null; }
 
 build: deps
 	$(CARGO) build --release --locked
@@ -65,8 +69,11 @@ fuzz-smoke:
 
 # Every bench of the release binary beside its same-run reference, and the table for
 # BENCHMARKS.md (scripts/benchmarks.sh; about 6 minutes on two cores once built, most of it
-# building and syncing a 500-block chain for the memory figure).
-bench: build
+# building and syncing a 500-block chain for the memory figure). The binary is built with the
+# `bench` feature: `bench sync` and `bench listener` run on the peer crate's simulation and
+# fakes, which the product binary (`make build`) leaves out.
+bench: deps
+	$(CARGO) build --release --locked --features bench
 	scripts/benchmarks.sh
 
 # The criterion micro-benchmarks of the crates.

@@ -16,8 +16,8 @@
 //! directory of the configuration file (bitmarkd's `"."`), or the current directory without
 //! one, instead of refusing to start. `nodes` defaults to `none`.
 
-use crate::capture::writer as capture;
 use crate::keyfile::{self, KeyKind};
+use bitmark_capture::writer as capture;
 use bitmark_peer::announce::{Nodes, TableLimits};
 use bitmark_peer::transport::ListenerLimits;
 use bitmark_record::Chain;
@@ -42,10 +42,30 @@ pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest `sync_interval`.
 pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// The client RPC port on the live chain (bitmarkd's 2130); the HTTPS API's is 2131.
+pub const BASE_RPC_PORT: u16 = 2130;
+/// bitmarkd's default `maximum_connections` of both RPC listeners.
+pub const DEFAULT_RPC_CONNECTIONS: usize = 100;
+/// The default RPC certificate file, relative to the data directory.
+pub const DEFAULT_RPC_CERTIFICATE: &str = "rpc.crt";
+/// The default RPC private key file.
+pub const DEFAULT_RPC_KEY: &str = "rpc.key";
+/// The HTTPS paths with an allow list.
+pub const HTTPS_APIS: [&str; 3] = ["details", "connections", "peers"];
+
 /// The default key file names, relative to the data directory.
 pub const DEFAULT_PUBLIC_KEY_FILE: &str = "peer.public";
 /// See [`DEFAULT_PUBLIC_KEY_FILE`].
 pub const DEFAULT_PRIVATE_KEY_FILE: &str = "peer.private";
+
+/// `port` moved to `chain`'s range (bitmarkd's `add_port`: testing adds 10000, local 20000).
+pub fn chain_port(chain: Chain, port: u16) -> u16 {
+    match chain {
+        Chain::Bitmark => port,
+        Chain::Testing => port + 10_000,
+        Chain::Local => port + 20_000,
+    }
+}
 
 /// The default peer listen port of `chain`.
 pub fn default_peer_port(chain: Chain) -> u16 {
@@ -101,8 +121,75 @@ pub struct ConfigFile {
     pub sync_interval: Option<Duration>,
     /// Log one JSON object per line instead of the human format (default false).
     pub log_json: bool,
+    /// bitmarkd's `read_only`: the RPC refuses every write (`not available in read-only
+    /// mode`); reads and the peer side are unchanged (default false).
+    pub read_only: bool,
     /// Peer-to-peer settings.
     pub peering: PeeringFile,
+    /// bitmarkd's client RPC (JSON-RPC over TLS); off when the table is absent.
+    pub client_rpc: Option<ClientRpcFile>,
+    /// bitmarkd's HTTPS API (`/bitmarkd/rpc`, `/bitmarkd/details`...); off when absent.
+    pub https_rpc: Option<HttpsRpcFile>,
+}
+
+/// The `[client_rpc]` table (bitmarkd's names).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientRpcFile {
+    /// Addresses to serve on, `HOST:PORT`, `*` for every address (default `["*:<port>"]`,
+    /// the port being 2130, 12130 or 22130 by chain). Port 0 picks a free port.
+    pub listen: Option<Vec<String>>,
+    /// Connections served at once (default 100, bitmarkd's); more are closed.
+    pub maximum_connections: usize,
+    /// The TLS certificate, PEM, relative to the data directory (default `rpc.crt`).
+    pub certificate: PathBuf,
+    /// Its private key, PEM (default `rpc.key`). When neither file exists a self-signed
+    /// ECDSA P-521 pair is made.
+    pub private_key: PathBuf,
+    /// Our public RPC addresses, announced to the network for `Node.List` (default none).
+    pub announce: Vec<String>,
+}
+
+impl Default for ClientRpcFile {
+    fn default() -> ClientRpcFile {
+        ClientRpcFile {
+            listen: None,
+            maximum_connections: DEFAULT_RPC_CONNECTIONS,
+            certificate: PathBuf::from(DEFAULT_RPC_CERTIFICATE),
+            private_key: PathBuf::from(DEFAULT_RPC_KEY),
+            announce: Vec::new(),
+        }
+    }
+}
+
+/// The `[https_rpc]` table (bitmarkd's names).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpsRpcFile {
+    /// Addresses to serve on (default `["*:<port>"]`: 2131, 12131 or 22131 by chain).
+    pub listen: Option<Vec<String>>,
+    /// Requests served at once (default 100); more get 429.
+    pub maximum_connections: usize,
+    /// The TLS certificate (default `rpc.crt`, shared with the client RPC).
+    pub certificate: PathBuf,
+    /// Its private key (default `rpc.key`).
+    pub private_key: PathBuf,
+    /// Who may `GET` `details`, `connections` and `peers`: CIDRs per path (default loopback,
+    /// `127.0.0.0/8` and `::1/128`, for each, as bitmarkd's sample configuration).
+    pub allow: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for HttpsRpcFile {
+    fn default() -> HttpsRpcFile {
+        let loopback = vec!["127.0.0.0/8".to_string(), "::1/128".to_string()];
+        HttpsRpcFile {
+            listen: None,
+            maximum_connections: DEFAULT_RPC_CONNECTIONS,
+            certificate: PathBuf::from(DEFAULT_RPC_CERTIFICATE),
+            private_key: PathBuf::from(DEFAULT_RPC_KEY),
+            allow: HTTPS_APIS.iter().map(|api| (api.to_string(), loopback.clone())).collect(),
+        }
+    }
 }
 
 /// The `[peering]` table.
@@ -240,6 +327,49 @@ pub struct RunArgs {
     /// Log JSON lines instead of the human format.
     #[arg(long)]
     pub log_json: bool,
+    /// Serve bitmarkd's client RPC (JSON-RPC over TLS) on this address (repeatable; replaces
+    /// `client_rpc.listen`, and turns the RPC on). Port 0 picks one.
+    #[arg(long, value_name = "ADDR")]
+    pub rpc: Vec<String>,
+    /// Serve bitmarkd's HTTPS API on this address (repeatable; replaces `https_rpc.listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub https_rpc: Vec<String>,
+    /// Refuse every RPC write (bitmarkd's `read_only`).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Benchmarks only (`bench rpc`): no RPC rate limits, so the RPC path itself is measured.
+    #[arg(long, hide = true)]
+    pub rpc_unlimited: bool,
+}
+
+/// The client RPC, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRpc {
+    /// Listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Connections at once.
+    pub maximum_connections: usize,
+    /// Certificate file, absolute.
+    pub certificate: PathBuf,
+    /// Key file, absolute.
+    pub private_key: PathBuf,
+    /// Announced addresses.
+    pub announce: Vec<SocketAddr>,
+}
+
+/// The HTTPS API, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpsRpc {
+    /// Listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Requests at once.
+    pub maximum_connections: usize,
+    /// Certificate file, absolute.
+    pub certificate: PathBuf,
+    /// Key file, absolute.
+    pub private_key: PathBuf,
+    /// CIDRs allowed per path.
+    pub allow: std::collections::HashMap<String, Vec<ipnet::IpNet>>,
 }
 
 /// A static peer, resolved.
@@ -305,6 +435,14 @@ pub struct Settings {
     pub limits: ListenerLimits,
     /// Table bounds.
     pub table: TableLimits,
+    /// RPC writes refused.
+    pub read_only: bool,
+    /// No RPC rate limits (`bench rpc` only).
+    pub rpc_unlimited: bool,
+    /// The client RPC, when on.
+    pub client_rpc: Option<ClientRpc>,
+    /// The HTTPS API, when on.
+    pub https_rpc: Option<HttpsRpc>,
 }
 
 impl Settings {
@@ -444,7 +582,13 @@ impl Settings {
                 return Err(ConfigError::new(format!("peering.limits.{field}"), "must be at least 1"));
             }
         }
+        let client_rpc = resolve_client_rpc(file.client_rpc, args, chain, &data_dir, peering.prefer_ipv6)?;
+        let https_rpc = resolve_https_rpc(file.https_rpc, args, chain, &data_dir)?;
         let settings = Settings {
+            read_only: args.read_only || file.read_only,
+            rpc_unlimited: args.rpc_unlimited,
+            client_rpc,
+            https_rpc,
             chain,
             capture: args.capture.as_ref().map(|p| cwd.join(p)).or_else(|| file.capture.map(|p| data_dir.join(p))),
             capture_max_bytes,
@@ -475,6 +619,92 @@ impl Settings {
     pub fn unsupported(&self) -> Option<ConfigError> {
         None
     }
+}
+
+/// `[client_rpc]` and `--rpc`: on when either is given.
+fn resolve_client_rpc(
+    file: Option<ClientRpcFile>,
+    args: &RunArgs,
+    chain: Chain,
+    data_dir: &Path,
+    prefer_ipv6: bool,
+) -> Result<Option<ClientRpc>, ConfigError> {
+    if file.is_none() && args.rpc.is_empty() {
+        return Ok(None);
+    }
+    let file = file.unwrap_or_default();
+    let listen = if args.rpc.is_empty() {
+        let texts = file.listen.unwrap_or_else(|| vec![format!("*:{}", chain_port(chain, BASE_RPC_PORT))]);
+        listen_addresses(&texts, "client_rpc.listen")?
+    } else {
+        listen_addresses(&args.rpc, "--rpc")?
+    };
+    if file.maximum_connections == 0 {
+        return Err(ConfigError::new("client_rpc.maximum_connections", "must be at least 1"));
+    }
+    let announce = file
+        .announce
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            parse_peer_address(text, prefer_ipv6).map_err(|e| ConfigError::new(format!("client_rpc.announce[{i}]"), e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(ClientRpc {
+        listen,
+        maximum_connections: file.maximum_connections,
+        certificate: data_dir.join(file.certificate),
+        private_key: data_dir.join(file.private_key),
+        announce,
+    }))
+}
+
+/// `[https_rpc]` and `--https-rpc`: on when either is given.
+fn resolve_https_rpc(
+    file: Option<HttpsRpcFile>,
+    args: &RunArgs,
+    chain: Chain,
+    data_dir: &Path,
+) -> Result<Option<HttpsRpc>, ConfigError> {
+    if file.is_none() && args.https_rpc.is_empty() {
+        return Ok(None);
+    }
+    let file = file.unwrap_or_default();
+    let listen = if args.https_rpc.is_empty() {
+        let texts = file.listen.unwrap_or_else(|| vec![format!("*:{}", chain_port(chain, BASE_RPC_PORT + 1))]);
+        listen_addresses(&texts, "https_rpc.listen")?
+    } else {
+        listen_addresses(&args.https_rpc, "--https-rpc")?
+    };
+    if file.maximum_connections == 0 {
+        return Err(ConfigError::new("https_rpc.maximum_connections", "must be at least 1"));
+    }
+    let mut allow = std::collections::HashMap::new();
+    for (api, cidrs) in &file.allow {
+        if !HTTPS_APIS.contains(&api.as_str()) {
+            return Err(ConfigError::new(
+                format!("https_rpc.allow.{api}"),
+                format!("unknown path: expected one of {}", HTTPS_APIS.join(", ")),
+            ));
+        }
+        let nets = cidrs
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                text.trim().parse::<ipnet::IpNet>().map_err(|e| {
+                    ConfigError::new(format!("https_rpc.allow.{api}[{i}]"), format!("{text:?}: {e}: expected a CIDR"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        allow.insert(api.clone(), nets);
+    }
+    Ok(Some(HttpsRpc {
+        listen,
+        maximum_connections: file.maximum_connections,
+        certificate: data_dir.join(file.certificate),
+        private_key: data_dir.join(file.private_key),
+        allow,
+    }))
 }
 
 /// Parse a configuration file's text. An error names the field where it was found (the key
@@ -719,6 +949,40 @@ mod tests {
         assert_eq!(s.limits, ListenerLimits::default());
         assert_eq!(s.table, TableLimits::default());
         assert!(s.unsupported().is_none());
+        let rpc = s.client_rpc.expect("the example turns the RPC on");
+        assert_eq!(rpc.listen, vec!["127.0.0.1:2130".parse().unwrap()]);
+        assert_eq!(rpc.certificate, Path::new("/srv/rpc.crt"));
+        let https = s.https_rpc.expect("and the HTTPS API");
+        assert_eq!(https.allow.len(), 3);
+        assert!(!s.read_only);
+    }
+
+    #[test]
+    fn the_rpc_is_off_unless_configured_and_takes_bitmarkds_ports() {
+        let s = resolve_text("", &RunArgs::default()).unwrap();
+        assert!(s.client_rpc.is_none() && s.https_rpc.is_none() && !s.read_only);
+        let s = resolve_text("chain = \"local\"\n[client_rpc]\n[https_rpc]", &RunArgs::default()).unwrap();
+        assert_eq!(s.client_rpc.as_ref().unwrap().listen, vec!["[::]:22130".parse().unwrap()]);
+        assert_eq!(s.client_rpc.as_ref().unwrap().maximum_connections, 100);
+        assert_eq!(s.client_rpc.unwrap().private_key, Path::new("/etc/bitmark/rpc.key"));
+        let https = s.https_rpc.unwrap();
+        assert_eq!(https.listen, vec!["[::]:22131".parse().unwrap()]);
+        assert!(https.allow["details"].iter().any(|n| n.contains(&"127.0.0.1".parse::<IpAddr>().unwrap())));
+        let s = resolve_text("chain = \"testing\"\n[client_rpc]", &RunArgs::default()).unwrap();
+        assert_eq!(s.client_rpc.unwrap().listen, vec!["[::]:12130".parse().unwrap()]);
+        let args = RunArgs { rpc: vec!["127.0.0.1:0".into()], read_only: true, ..RunArgs::default() };
+        let s = resolve_text("", &args).unwrap();
+        assert_eq!(s.client_rpc.unwrap().listen, vec!["127.0.0.1:0".parse().unwrap()]);
+        assert!(s.read_only);
+        for (text, field) in [
+            ("[client_rpc]\nmaximum_connections = 0", "client_rpc.maximum_connections"),
+            ("[client_rpc]\nlisten = []", "client_rpc.listen"),
+            ("[client_rpc]\nbandwith = 1", "client_rpc.bandwith"),
+            ("[https_rpc.allow]\ndetails = [\"10.0.0.0\"]", "https_rpc.allow.details[0]"),
+            ("[https_rpc.allow]\nstatus = []", "https_rpc.allow.status"),
+        ] {
+            assert_eq!(resolve_text(text, &RunArgs::default()).unwrap_err().field, field, "{text}");
+        }
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum NodeError {
     /// The peer layer failed (binding, connecting...).
     #[error(transparent)]
     Peer(#[from] bitmark_peer::PeerError),
+    /// A capture could not be recorded, read or replayed.
+    #[error(transparent)]
+    Capture(#[from] bitmark_capture::CaptureError),
 }
 
 impl NodeError {

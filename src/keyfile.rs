@@ -69,6 +69,26 @@ pub fn write_new(path: &Path, kind: KeyKind, key: &[u8; 32], mode: u32) -> Resul
     writeln!(f, "{}", encode(kind, key)).map_err(|e| NodeError::io(path.display(), e))
 }
 
+/// Generate a key pair with libzmq and write it to `private` (0600) and `public` (0644) in
+/// bitmarkd's format, refusing to overwrite either file. The node calls this on first run, and
+/// `keygen` on demand.
+pub fn create_pair(private: &Path, public: &Path) -> Result<CurveKeys> {
+    bitmark_peer::transport::options::require_curve().map_err(|e| {
+        NodeError::Zmq(format!(
+            "{e}, which bitmarkd peers require: install Debian's libzmq3-dev (built with libsodium) and rebuild"
+        ))
+    })?;
+    for path in [private, public] {
+        if path.exists() {
+            return Err(NodeError::Input(format!("{}: key file already exists", path.display())));
+        }
+    }
+    let keys = CurveKeys::generate()?;
+    write_new(private, KeyKind::Private, &keys.secret, 0o600)?;
+    write_new(public, KeyKind::Public, &keys.public, 0o644)?;
+    Ok(keys)
+}
+
 /// The CURVE public key of `secret` (X25519 of the base point, as libzmq derives it), to check
 /// that a key pair's two files belong together.
 pub fn public_of(secret: &[u8; 32]) -> [u8; 32] {
@@ -76,7 +96,7 @@ pub fn public_of(secret: &[u8; 32]) -> [u8; 32] {
 }
 
 /// The node's key pair from `public` and `private`; when neither file exists, a new pair is
-/// made and written (`create` is [`crate::commands::keygen::create_pair`]). One file without
+/// made and written (`create` is [`create_pair`]). One file without
 /// the other, or two files that do not belong together, is an error naming them.
 pub fn load_or_create(
     public: &Path,
@@ -144,7 +164,7 @@ mod tests {
     fn load_or_create_makes_a_pair_once_and_checks_it() {
         let dir = tempfile::tempdir().unwrap();
         let (public, private) = (dir.path().join("k/peer.public"), dir.path().join("k/peer.private"));
-        let create = crate::commands::keygen::create_pair;
+        let create = create_pair;
         let (made, created) = load_or_create(&public, &private, create).unwrap();
         assert!(created);
         let (read, created) = load_or_create(&public, &private, create).unwrap();

@@ -2,7 +2,6 @@
 //! crates. The binary (`main.rs`) only parses arguments and prints; everything it does lives here
 //! so tests can call it directly.
 
-pub mod capture;
 pub mod commands;
 pub mod config;
 pub mod error;

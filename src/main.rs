@@ -4,6 +4,7 @@
 //! hex; `replay` and `capture inspect` print text unless given `--json`). Failures print `{"error": "<text>"}` and exit with status 1; for chain-format errors the
 //! text is bitmarkd's fault text, so tools can compare our answers with bitmarkd's.
 
+use bitmark_capture::replay::ReplayOptions;
 use bitmark_node::commands;
 use bitmark_node::config::RunArgs;
 use bitmark_node::error::{NodeError, Result};
@@ -123,7 +124,7 @@ enum Command {
         server_key: Option<PathBuf>,
         /// max: as fast as answered; realtime: with the recorded gaps.
         #[arg(long, value_enum, default_value = "max")]
-        speed: bitmark_node::capture::replay::Speed,
+        speed: Speed,
         /// The first sequence number replayed.
         #[arg(long, value_name = "SEQ")]
         from: Option<u64>,
@@ -146,6 +147,24 @@ enum Command {
         #[arg(long, default_value = "bitmark")]
         chain: Chain,
     },
+}
+
+/// How fast `replay` sends requests.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Speed {
+    /// One after the other, as fast as they are answered.
+    Max,
+    /// With the recorded gaps between them.
+    Realtime,
+}
+
+impl From<Speed> for bitmark_capture::replay::Speed {
+    fn from(speed: Speed) -> Self {
+        match speed {
+            Speed::Max => Self::Max,
+            Speed::Realtime => Self::Realtime,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -260,6 +279,28 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         batch: usize,
         /// Submitting and verifying threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// bitmarkd's client RPC of a real node over TLS: `Node.Info` requests/s beside a bare
+    /// tokio + rustls echo, and `Bitmarks.Create` issues/s beside `bench reservoir`.
+    Rpc {
+        /// Concurrent `Node.Info` clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seconds of `Node.Info` load per server.
+        #[arg(long, default_value_t = 4)]
+        seconds: u64,
+        /// Free issues submitted with `Bitmarks.Create` (at most 20 000).
+        #[arg(long, default_value_t = 5_000)]
+        issues: usize,
+        /// Issues per request (1 to 100).
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Submitting clients (default: every core).
         #[arg(long)]
         threads: Option<usize>,
         /// Print the JSON report instead of a summary.
@@ -398,6 +439,12 @@ fn run(cli: &Cli) -> Result<Output> {
             let options = bench::reservoir::Options { items: *items, batch: *batch, threads };
             report(*json, bench::reservoir::run(options)?, bench::reservoir::summary)
         }
+        Command::Bench(BenchCommand::Rpc { clients, seconds, issues, batch, threads, json }) => {
+            let threads = threads.unwrap_or_else(bitmark_storage::digest_pool::default_threads);
+            let options =
+                bench::rpc::Options { clients: *clients, seconds: *seconds, issues: *issues, batch: *batch, threads };
+            report(*json, bench::rpc::run(options)?, bench::rpc::summary)
+        }
         Command::Bench(BenchCommand::Memory { blocks, pending, json }) => {
             let options = bench::memory::Options { blocks: *blocks, pending: *pending };
             report(*json, bench::memory::run(options)?, bench::memory::summary)
@@ -428,12 +475,7 @@ fn run(cli: &Cli) -> Result<Output> {
                 }
                 _ => return Err(NodeError::Input("give --data-dir, or --target with --server-key".into())),
             };
-            let options = bitmark_node::capture::replay::ReplayOptions {
-                from: *from,
-                to: *to,
-                filter: filter.clone(),
-                speed: *speed,
-            };
+            let options = ReplayOptions { from: *from, to: *to, filter: filter.clone(), speed: (*speed).into() };
             let report = replay::run(captures, &against, &options)?;
             if *json {
                 Output::Json(report.to_json())

@@ -8,10 +8,10 @@
 //! confirmed asset are verified at once (bitmarkd's `auto_verify`), so a block producer
 //! confirms them without any proof.
 
+use bitmark_record::assemble::sign_record;
 use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_difficulty};
 use bitmark_record::transaction::{AssetData, BitmarkIssue};
 use bitmark_record::{genesis, AssetId, BlockDigest, Chain, Fault, PayId, PayNonce, PrivateKey};
-use bitmark_storage::testchain::sign_record;
 
 /// A test-network Ed25519 key made from `index` (and `salt`, to keep the owners of different
 /// runs apart): the same inputs, the same key.
@@ -34,21 +34,14 @@ pub fn asset(registrant: &PrivateKey, fingerprint: &str) -> Result<(AssetId, Vec
         signature: Vec::new(),
     };
     let id = asset.asset_id();
-    Ok((id, sign_record(asset.into(), registrant, None).map_err(storage_fault)?))
+    Ok((id, sign_record(asset.into(), registrant, None)?))
 }
 
 /// An issue of `asset_id` to `owner`, signed by it: free when `nonce` is 0, paid otherwise.
 pub fn issue(asset_id: AssetId, owner: &PrivateKey, nonce: u64) -> Result<Vec<u8>, Fault> {
     let account = owner.account().ok_or(Fault::InvalidPublicKey)?;
     let issue = BitmarkIssue { asset_id, owner: account, nonce, signature: Vec::new() };
-    sign_record(issue.into(), owner, None).map_err(storage_fault)
-}
-
-fn storage_fault(e: bitmark_storage::StorageError) -> Fault {
-    match e {
-        bitmark_storage::StorageError::Fault(f) => f,
-        _ => Fault::InvalidSignature,
-    }
+    sign_record(issue.into(), owner, None)
 }
 
 /// The pay nonce a node at `height` asks free issues to be proven against (bitmarkd's

@@ -2,7 +2,7 @@
 //! a line that parses must serialise to text that parses to the same line.
 #![no_main]
 
-use bitmark_peer::capture::format::parse_line;
+use bitmark_capture::format::parse_line;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

@@ -1,6 +1,6 @@
-//! The broadcast bus (bitmarkd's `messagebus.BroadcastQueue`, protocol.md §6.1): one side sends
-//! the items to push to other nodes (accepted blocks and transactions, relayed and own
-//! announcements), and the bus fans each out to every consumer's own bounded queue. The
+//! The broadcast bus (bitmarkd's `messagebus.BroadcastQueue`, `docs/protocol.md#broadcast-bus`):
+//! one side sends the items to push to other nodes (accepted blocks and transactions, relayed and
+//! own announcements), and the bus fans each out to every consumer's own bounded queue. The
 //! consumers are [`BroadcastSink`]s: each upstream's push queue
 //! ([`Upstream::subscribe`](crate::upstream::Upstream::subscribe)), and [`Subscriber`]s for
 //! anything else (a publisher, tests).
@@ -29,10 +29,11 @@ pub use queue::{ItemQueue, QueueStats};
 use crate::error::PeerError;
 use crate::listener::Relay;
 use crate::wire::Push;
+use bitmark_common::lock;
 use sha3::{Digest, Sha3_256};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 /// Queue size of a consumer that does not choose one (bitmarkd's `Default`, 1000 per upstream).
@@ -46,10 +47,6 @@ pub const DEDUP_WINDOW: usize = 100;
 
 /// A shared item.
 pub type Item = Arc<Push>;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// bitmarkd's dedup hash: SHA3-256 of the command and parameters run together.
 pub fn item_hash(push: &Push) -> [u8; 32] {

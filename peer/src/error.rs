@@ -10,7 +10,7 @@ use std::time::Instant;
 /// Grouped by where they arise: transports (`Timeout` to `Config`), upstreams (`Remote` to
 /// `UpstreamClosed`; `Timeout`, `NotConnected` and `BadReply` too), the broadcast bus
 /// (`BusClosed`; `Timeout` too), `peers.json` (`Backup*`) and the DNS bootstrap (`NoResolver`,
-/// `DnsLookup`, `BlankNodes`), capture files (`CaptureLine`). Texts that bitmarkd also shows are bitmarkd's.
+/// `DnsLookup`, `BlankNodes`). Texts that bitmarkd also shows are bitmarkd's.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
     /// No reply within the receive timeout, or the request could not be queued within the send
@@ -73,7 +73,7 @@ pub enum PeerError {
         until: Instant,
     },
     /// An upstream was pointed at our own key (bitmarkd lets the rebalance connect a node to
-    /// itself, §8 item 10; bitmarkd's text).
+    /// itself, `docs/protocol.md#connecting-to-self`; bitmarkd's text).
     #[error("connecting to self forbidden")]
     ConnectingToSelf,
     /// The upstream has been closed.
@@ -108,11 +108,6 @@ pub enum PeerError {
     /// The `nodes` setting is empty (bitmarkd's text).
     #[error("nodes cannot be blank choose from: none, chain or sub.domain.tld")]
     BlankNodes,
-
-    /// A line of a capture file that is not one of the format's lines (not JSON, bad hex, a
-    /// missing field, an unknown format version); the text says what and where in the line.
-    #[error("capture line: {0}")]
-    CaptureLine(String),
 }
 
 impl PeerError {

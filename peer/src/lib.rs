@@ -2,11 +2,15 @@
 //! ([`transport`]), the request handler over injected chain, pool and peer-table views
 //! ([`listener`]), upstream clients ([`upstream`]), peer scoring ([`score`]) and the capture
 //! hook and file format ([`capture`]). The announce table ([`announce`]), broadcast bus
-//! ([`bus`]), the sync state machine ([`connector`]) and a deterministic multi-node simulation
-//! ([`sim`]) build on these. One [`clock`] (monotonic and wall time, real or manual) serves
-//! them all.
+//! ([`bus`]) and the sync state machine ([`connector`]) build on these. One [`clock`] (monotonic
+//! and wall time, real or manual) serves them all.
+//!
+//! With the `test-utils` feature (tests and benchmarks only, never the product): fakes of the
+//! listener's views (`testing`), a deterministic multi-node simulation (`sim`) and the
+//! benchmarks built on them (`bench`).
 
 pub mod announce;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod bench;
 pub mod bus;
 pub mod capture;
@@ -17,6 +21,7 @@ pub mod listener;
 pub mod score;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod sim;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod testing;
 pub mod transport;
 pub mod upstream;

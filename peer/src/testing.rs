@@ -9,15 +9,12 @@ pub use prober::{ProbeReport, Prober};
 
 use crate::listener::{ChainView, PeerEntry, PeerTable, PoolView};
 use crate::wire::Push;
+use bitmark_common::lock;
 use bitmark_record::{BlockDigest, Chain, Fault};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The fake genesis digest: 32 bytes of 0x11.
 pub const GENESIS: BlockDigest = BlockDigest([0x11; 32]);

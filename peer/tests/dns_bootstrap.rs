@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
-// The responder: one zone, answered over UDP with hand-built DNS messages (RFC 1035 §4).
+// The responder: one zone, answered over UDP with hand-built DNS messages (RFC 1035, section 4).
 // ---------------------------------------------------------------------------------------------
 
 const TYPE_TXT: u16 = 16;

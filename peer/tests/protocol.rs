@@ -1,5 +1,6 @@
-//! The protocol conformance table (every request and error text of protocol.md §2) over the
-//! in-memory transport and over real libzmq CURVE sockets on 127.0.0.1 and [::1].
+//! The protocol conformance table (every request and error text of
+//! `docs/protocol.md#requests-and-replies`) over the in-memory transport and over real libzmq CURVE
+//! sockets on 127.0.0.1 and [::1].
 
 mod common;
 

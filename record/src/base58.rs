@@ -1,60 +1,18 @@
-//! Bitcoin-alphabet base58 as bitmarkd uses it (util/base58.go): big-integer conversion with one
-//! `1` per leading zero byte. Decoding an invalid string yields an empty vector, as in bitmarkd,
-//! where callers treat "empty" as the failure.
-
-const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-
-fn digit(c: u8) -> Option<u32> {
-    ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)
-}
+//! Bitcoin-alphabet base58 as bitmarkd uses it (util/base58.go, `docs/formats.md#base58`): one
+//! `1` per leading zero byte, the rest a big-integer conversion — what the `bs58` crate does
+//! with its default (Bitcoin) alphabet. The one difference is bitmarkd's failure: decoding an
+//! invalid string yields an empty vector, which callers treat as the failure, so that is what
+//! [`decode`] returns instead of `bs58`'s error.
 
 /// Encode bytes as base58.
 pub fn encode(data: &[u8]) -> String {
-    let zeros = data.iter().take_while(|&&b| b == 0).count();
-    // Base-58 digits, least significant first.
-    let mut digits: Vec<u8> = Vec::with_capacity(data.len() * 138 / 100 + 1);
-    for &byte in &data[zeros..] {
-        let mut carry = u32::from(byte);
-        for d in digits.iter_mut() {
-            carry += u32::from(*d) << 8;
-            *d = (carry % 58) as u8;
-            carry /= 58;
-        }
-        while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
-        }
-    }
-    let mut out = String::with_capacity(zeros + digits.len());
-    out.extend(std::iter::repeat_n('1', zeros));
-    out.extend(digits.iter().rev().map(|&d| ALPHABET[d as usize] as char));
-    out
+    bs58::encode(data).into_string()
 }
 
 /// Decode base58; any character outside the alphabet gives an empty vector (bitmarkd's
 /// behaviour, which callers turn into their own fault).
 pub fn decode(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let ones = bytes.iter().take_while(|&&c| c == b'1').count();
-    // Base-256 digits, least significant first.
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
-    for &c in &bytes[ones..] {
-        let Some(mut carry) = digit(c) else {
-            return Vec::new();
-        };
-        for b in out.iter_mut() {
-            carry += u32::from(*b) * 58;
-            *b = carry as u8;
-            carry >>= 8;
-        }
-        while carry > 0 {
-            out.push(carry as u8);
-            carry >>= 8;
-        }
-    }
-    out.extend(std::iter::repeat_n(0, ones));
-    out.reverse();
-    out
+    bs58::decode(text).into_vec().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -72,5 +30,18 @@ mod tests {
         fn decode_is_total(s in "\\PC{0,60}") {
             let _ = decode(&s);
         }
+    }
+
+    /// bitmarkd's decoder: leading `1`s are zero bytes, and a character outside the alphabet
+    /// (`0`, `O`, `I`, `l`, anything not ASCII) gives nothing at all rather than an error.
+    #[test]
+    fn invalid_text_decodes_to_nothing() {
+        assert_eq!(decode("11"), vec![0, 0]);
+        assert_eq!(decode(""), Vec::<u8>::new());
+        assert_eq!(decode("2"), vec![1]);
+        for bad in ["0", "O", "I", "l", "1l", "abc!", "zé"] {
+            assert_eq!(decode(bad), Vec::<u8>::new(), "{bad}");
+        }
+        assert_eq!(encode(&[0, 0, 1]), "112");
     }
 }

@@ -1,5 +1,5 @@
-//! A packed block taken apart without a database: the header, every record with its tx id, and
-//! the checks of bitmarkd's `StoreIncoming` that need no chain state (formats.md §10).
+//! A packed block taken apart without a database: the header, every record with its tx id, and the
+//! checks of bitmarkd's `StoreIncoming` that need no chain state (`docs/formats.md#block-checks`).
 //!
 //! The storage crate runs the stateful checks (linkage, ownership, duplicates) on top of this;
 //! the CLI's `decode block` and the fuzz target use it alone.

@@ -6,6 +6,7 @@
 //! wire to Go peers and RPC clients.
 
 pub mod account;
+pub mod assemble;
 pub mod asset_id;
 pub mod base58;
 pub mod block;

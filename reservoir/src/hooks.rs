@@ -11,6 +11,7 @@
 
 use crate::error::Result;
 use crate::reservoir::Reservoir;
+use bitmark_common::lock;
 use bitmark_record::block::PackedBlock;
 use bitmark_record::Fault;
 use bitmark_storage::{Applied, ApplyMany, BlockStore, DigestPool, UndoneBlock};
@@ -64,7 +65,7 @@ impl ChainHooks {
     /// Start a chain change: take the change lock, then disable the reservoir until the
     /// returned guard drops.
     fn disable(&self) -> Disabled<'_> {
-        let changing = self.changing.lock().unwrap_or_else(|p| p.into_inner());
+        let changing = lock(&self.changing);
         self.reservoir.disable();
         Disabled { reservoir: &self.reservoir, _changing: changing }
     }

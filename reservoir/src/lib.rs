@@ -17,8 +17,8 @@
 //!
 //! The reservoir reads the confirmed chain only through [`ConfirmedState`], the seam with the
 //! storage crate: the real [`bitmark_storage::BlockStore`] implements it (`store_state.rs`), and
-//! [`ChainHooks`] changes the store and tells the reservoir together; [`MemoryChain`]
-//! implements it in memory for tests.
+//! [`ChainHooks`] changes the store and tells the reservoir together; `MemoryChain` (with the
+//! `test-utils` feature) implements it in memory for tests.
 //!
 //! Every refusal is a [`bitmark_record::Fault`] with bitmarkd's exact text, inside
 //! [`ReservoirError`].
@@ -32,6 +32,7 @@ mod fetch;
 mod hooks;
 mod intake;
 mod issues;
+#[cfg(any(test, feature = "test-utils"))]
 mod memory;
 pub mod payment;
 mod persist;
@@ -45,11 +46,14 @@ mod transfers;
 use std::time::Duration;
 
 pub use cache_file::{ImportReport, CACHE_FILE_NAME};
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(any(test, feature = "test-utils"))]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use error::{ReservoirError, Result, StateError};
 pub use fetch::{Selection, MAXIMUM_FETCH_FREE_ISSUES, MAXIMUM_FETCH_PAID_ISSUES, MINIMUM_FETCH_TRANSACTIONS};
 pub use hooks::ChainHooks;
 pub use issues::{IssueInfo, TrackingStatus};
+#[cfg(any(test, feature = "test-utils"))]
 pub use memory::{AppendedBlock, MemoryChain};
 pub use payment::{AutoVerify, PaymentAlternative, PaymentDetail, PaymentVerifier, RequirePayment};
 pub use pool::GroupKind;

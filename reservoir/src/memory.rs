@@ -4,6 +4,7 @@
 //! restoring snapshots.
 
 use crate::state::{ConfirmedState, Owned, OwnerRecord, ShareTotal, StateResult};
+use bitmark_common::{lock, read, write};
 use bitmark_record::header::foundation_tx_id;
 use bitmark_record::transaction::BlockFoundation;
 use bitmark_record::{genesis, Account, AssetId, BlockDigest, Chain, CurrencyMap, Fault, Link, Transaction};
@@ -59,7 +60,7 @@ impl MemoryChain {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Pools> {
-        self.pools.read().unwrap_or_else(|p| p.into_inner())
+        read(&self.pools)
     }
 
     /// Store a block owned by `owner` (paid at `payments`) holding `records` (packed, in
@@ -102,7 +103,7 @@ impl MemoryChain {
             signature: vec![0; 64],
         })
         .pack_unverified()?;
-        let mut pools = self.pools.write().unwrap_or_else(|p| p.into_inner());
+        let mut pools = write(&self.pools);
         let before = pools.clone();
         let n = pools.height + 1;
         let ftx = foundation_tx_id(n, &digest);
@@ -117,18 +118,15 @@ impl MemoryChain {
         for (tx_id, tx, packed) in &decoded {
             pools.apply(n, *tx_id, tx, packed, testnet);
         }
-        self.undo
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Undo { before, records: decoded.into_iter().map(|(id, tx, _)| (id, tx)).collect() });
+        lock(&self.undo).push(Undo { before, records: decoded.into_iter().map(|(id, tx, _)| (id, tx)).collect() });
         Ok(AppendedBlock { number: n, digest, foundation_tx_id: ftx })
     }
 
     /// Remove every block above `height`; returns their records, highest block first, each
     /// block's in block order (what the storage crate's rollback callback reports).
     pub fn rollback_to(&self, height: u64) -> Vec<(Link, Transaction)> {
-        let mut undo = self.undo.lock().unwrap_or_else(|p| p.into_inner());
-        let mut pools = self.pools.write().unwrap_or_else(|p| p.into_inner());
+        let mut undo = lock(&self.undo);
+        let mut pools = write(&self.pools);
         let mut out = Vec::new();
         while pools.height > height.max(genesis::BLOCK_NUMBER) {
             let Some(u) = undo.pop() else { break };

@@ -10,6 +10,7 @@ use crate::pool::{GroupKind, Orphan, Pool};
 use crate::schedule::Schedule;
 use crate::state::ConfirmedState;
 use crate::RESERVOIR_TIMEOUT;
+use bitmark_common::{lock, write};
 use bitmark_record::transaction::AssetData;
 use bitmark_record::{AssetId, Chain, Link, PayId, Transaction};
 use std::path::Path;
@@ -180,7 +181,7 @@ impl Reservoir {
         state: Arc<dyn ConfirmedState>,
         options: Options,
     ) -> Result<(Reservoir, LoadReport)> {
-        let now = millis(options.clock.now());
+        let now = millis(options.clock.wall());
         let r = Reservoir {
             chain,
             state,
@@ -253,12 +254,12 @@ impl Reservoir {
     /// Lock the state (a poisoned lock is recovered: every operation leaves the state
     /// consistent before anything that could panic).
     pub(crate) fn lock(&self) -> MutexGuard<'_, Pool> {
-        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.pool)
     }
 
     /// Now, in ms since the epoch.
     pub(crate) fn now_ms(&self) -> u64 {
-        millis(self.clock.now())
+        millis(self.clock.wall())
     }
 
     /// Make accepted writes durable (when configured to).
@@ -276,7 +277,7 @@ impl Reservoir {
 
     /// Set the receiver of rebroadcasts.
     pub fn set_broadcaster(&self, broadcaster: Broadcaster) {
-        *self.broadcaster.write().unwrap_or_else(|p| p.into_inner()) = Some(broadcaster);
+        *write(&self.broadcaster) = Some(broadcaster);
     }
 
     /// Cache an unconfirmed asset (`asset.Cache`), durably before returning. The record's

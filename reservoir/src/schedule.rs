@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::pool::{GroupKind, Pool};
 use crate::reservoir::Reservoir;
 use crate::{EXPIRATION_CHECK_INTERVAL, REBROADCAST_INTERVAL, RESERVOIR_TIMEOUT};
+use bitmark_common::{lock, read};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
@@ -66,7 +67,7 @@ impl Reservoir {
     pub fn run_due(&self) -> Result<DueReport> {
         let now = self.now_ms();
         let (expiry, assets, rebroadcast) = {
-            let mut s = self.schedule.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = lock(&self.schedule);
             let due = (now >= s.expiry, now >= s.assets, now >= s.rebroadcast);
             if due.0 {
                 s.expiry = now + ms(EXPIRATION_CHECK_INTERVAL);
@@ -140,7 +141,7 @@ impl Reservoir {
     /// as `"issues"`; a free issue group as `"assets"` (its cached assets, if any), `"issues"`
     /// and `"proof"` (pay id ‖ the client's whole nonce). Returns the messages sent.
     pub fn rebroadcast(&self) -> usize {
-        let Some(send) = self.broadcaster.read().unwrap_or_else(|p| p.into_inner()).clone() else { return 0 };
+        let Some(send) = read(&self.broadcaster).clone() else { return 0 };
         let mut messages: Vec<(&'static str, Vec<u8>)> = Vec::new();
         {
             let pool = self.lock();

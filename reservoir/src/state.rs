@@ -1,11 +1,11 @@
 //! The seam between the reservoir and the block store: what the reservoir must know about the
 //! confirmed chain.
 //!
-//! bitmarkd's reservoir reads the block store's pools directly (`A`, `T`, `D`, `O`, `H`, `F`,
-//! `Q`, the `2` digests and the current height). Here it reads them only through
-//! [`ConfirmedState`], implemented for the storage crate's [`bitmark_storage::BlockStore`] over
-//! its sled pools (`store_state.rs`) and by the in-memory [`crate::MemoryChain`] for tests. Every method is a plain read of committed
-//! state: the reservoir never writes the chain.
+//! bitmarkd's reservoir reads the block store's pools directly (`A`, `T`, `D`, `O`, `H`, `F`, `Q`,
+//! the `2` digests and the current height). Here it reads them only through [`ConfirmedState`],
+//! implemented for the storage crate's [`bitmark_storage::BlockStore`] over its sled pools
+//! (`store_state.rs`) and by the in-memory `MemoryChain` for tests. Every method is a plain read of
+//! committed state: the reservoir never writes the chain.
 
 use crate::error::StateError;
 use bitmark_record::{Account, AssetId, BlockDigest, CurrencyMap, Link};
@@ -49,7 +49,7 @@ pub struct ShareTotal {
 }
 
 /// Committed chain state, as the reservoir needs it. Implemented for the block store
-/// ([`bitmark_storage::BlockStore`]) and by [`crate::MemoryChain`].
+/// ([`bitmark_storage::BlockStore`]) and by `MemoryChain`.
 ///
 /// Reads may run concurrently with each other and with the reservoir's own lock held, so an
 /// implementation must not call back into the reservoir. After the store commits a block,

@@ -74,9 +74,9 @@ fn confirm_spend_and_roll_back_on_the_real_store() {
     assert!(f.state.currently_owns(&account(&owners[0]), &i30).unwrap());
     assert_eq!(f.state.owner_data(&i30).unwrap().unwrap().owned, Owned::Asset(a.asset_id()));
 
-    // Spending what block 2 confirmed: a transfer of issue 30 (its owner signs, the store says
-    // they own it), a share conversion of issue 31, paid issues of the now confirmed asset
-    // (auto-verified; the block owner is paid). A second spend of issue 30 is refused with
+    // Spending what block 2 confirmed: a transfer of issue `i30` (its owner signs, the store says
+    // they own it), a share conversion of issue `i31`, paid issues of the now confirmed asset
+    // (auto-verified; the block owner is paid). A second spend of `i30` is refused with
     // bitmarkd's text, and so is a transfer signed by someone who does not own the link.
     let t30 = transfer(i30, &owners[0], &account(&bob), None);
     let t30_info = r.store_transfer(t30.clone()).unwrap();
@@ -119,7 +119,7 @@ fn confirm_spend_and_roll_back_on_the_real_store() {
 
     // Roll block 3 back: its records are undone (and, as in bitmarkd, not returned to the
     // reservoir), so the onward transfer and the grant, which depended on them, are dropped.
-    // The unproven free issue is untouched, and issue 30 can be spent by its owner again.
+    // The unproven free issue is untouched, and `i30` can be spent by its owner again.
     let undone = f.rollback_to(2);
     assert_eq!(undone, block3.iter().map(|r| Link::of(r)).collect::<Vec<_>>());
     assert_eq!(f.height(), 2);
@@ -143,7 +143,7 @@ fn confirm_spend_and_roll_back_on_the_real_store() {
     assert_eq!(f.reservoir.stats(), stats);
 
     // Roll block 2 back too: the free issues and their asset are undone; the transfer spending
-    // issue 30 goes with them. Reopened again: still consistent.
+    // `i30` goes with them. Reopened again: still consistent.
     let undone = f.rollback_to(1);
     assert_eq!(undone.len(), 4);
     assert_eq!(f.state.asset_block(&a.asset_id()).unwrap(), None);

@@ -1,8 +1,8 @@
 //! `bitmark-node capture inspect`: summarise and list capture files
-//! ([`crate::capture::inspect`]).
+//! ([`bitmark_capture::inspect`]).
 
-use crate::capture::inspect::{self, Inspection};
 use crate::error::{NodeError, Result};
+use bitmark_capture::inspect::{self, Inspection};
 use std::path::PathBuf;
 
 /// Inspect `files` (one session's files, oldest first), with or without the listing.
@@ -10,5 +10,5 @@ pub fn inspect(files: &[PathBuf], list: bool) -> Result<Inspection> {
     if files.is_empty() {
         return Err(NodeError::Input("no capture file given".into()));
     }
-    inspect::inspect(files, list)
+    Ok(inspect::inspect(files, list)?)
 }

@@ -2,7 +2,6 @@
 
 pub mod bench;
 pub mod capture;
-pub mod chaindir;
 pub mod check;
 pub mod child_node;
 pub mod decode;

@@ -2,8 +2,8 @@
 //! reservoir and bitmarkd's `reservoir.cache` v1.0 file, so a node can be migrated from bitmarkd
 //! (import) or back (export). The node must not be running: both databases are opened here.
 
-use super::chaindir;
 use crate::error::Result;
+use crate::node::datadir;
 use crate::node::reservoir;
 use bitmark_record::Chain;
 use bitmark_storage::StoreOptions;
@@ -35,7 +35,7 @@ pub fn export(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Valu
 }
 
 fn open(data_dir: &Path, chain: Option<Chain>) -> Result<bitmark_reservoir::ChainHooks> {
-    let chain = chaindir::detect_chain(data_dir, chain)?;
-    let store = Arc::new(chaindir::open_store(data_dir, chain, StoreOptions::default())?);
+    let chain = datadir::detect_chain(data_dir, chain)?;
+    let store = Arc::new(datadir::open_store(data_dir, chain, StoreOptions::default())?);
     Ok(reservoir::open(data_dir, &store)?.0)
 }

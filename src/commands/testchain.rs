@@ -1,8 +1,8 @@
 //! `bitmark-node testchain`: a valid, deterministic local chain for tests and the demo, built
 //! through the same `apply` path that sync uses.
 
-use super::chaindir;
 use crate::error::{NodeError, Result};
+use crate::node::datadir;
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
 use bitmark_storage::StoreOptions;
@@ -32,7 +32,7 @@ pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
             "testchain builds only the local chain (its blocks carry no proof of work)".into(),
         ));
     }
-    let store = chaindir::open_store(data_dir, options.chain, StoreOptions::default())?;
+    let store = datadir::open_store(data_dir, options.chain, StoreOptions::default())?;
     if store.height() > 1 {
         return Err(NodeError::Input(format!(
             "{}: already holds a chain at height {}; use an empty directory",

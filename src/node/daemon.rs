@@ -1,12 +1,12 @@
 //! The node assembled: storage, listener, announcer, broadcast bus, upstreams, the sync seam
 //! and the status server, started in bitmarkd's order and stopped in reverse.
 //!
-//! Start-up (`command/bitmarkd/main.go`, protocol.md §0): keys, the block store, the
-//! reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread starts once the
-//! bus exists), the announcer (our entry, static peers, `peers.json`), the listener, then the
-//! synchroniser ([`super::sync::start`]: the connector, which starts the upstreams to the static
-//! peers), and last the block producer when asked for ([`super::producer`]).
-//! A standalone node starts no upstreams and is in normal mode at once.
+//! Start-up (`command/bitmarkd/main.go`, `docs/protocol.md#components-and-start-up`): keys, the
+//! block store, the reservoir over it ([`super::reservoir`]; its expiry and rebroadcast thread
+//! starts once the bus exists), the announcer (our entry, static peers, `peers.json`), the
+//! listener, then the synchroniser ([`super::sync::start`]: the connector, which starts the
+//! upstreams to the static peers), and last the block producer when asked for
+//! ([`super::producer`]). A standalone node starts no upstreams and is in normal mode at once.
 //!
 //! Every chain change goes through one [`ChainHooks`]: pushed blocks, produced blocks, and the
 //! connector's (handed to it in [`SyncEnv`]).
@@ -17,35 +17,41 @@
 //! finished by the deadline is left to the process exit, after everything that must reach the
 //! disk has.
 
-use super::http::{HttpServer, Response, Routes};
+use super::datadir;
+use super::http::{self as status_http, Response, Routes};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
 use super::producer::{self, Producer, ProducerThread};
 use super::reservoir;
+use super::rpc::NodeBackend;
 use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
 use super::upstreams::UpstreamSet;
-use super::views::{Mode, StoreChainView};
-use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
-use crate::commands::{chaindir, keygen};
+use super::views::StoreChainView;
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
 use crate::keyfile;
+use bitmark_capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
 use bitmark_peer::announce::{
     self, Action, Announcer, Bootstrap, ConnectorCommand, NodeLookup, Nodes, NotConfigured, Runner, RunnerConfig,
     SystemLookup,
 };
 use bitmark_peer::bus::Bus;
+use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::listener::{ChainView, Handler, PeerTable};
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
 use bitmark_peer::upstream::{Identity, UpstreamConfig, UpstreamEnv};
 use bitmark_record::Chain;
 use bitmark_reservoir::{Background, ChainHooks};
+use bitmark_rpc::http::HttpLimits;
+use bitmark_rpc::listener::RpcLimits;
+use bitmark_rpc::runtime::WebRuntime;
+use bitmark_rpc::{Certificate, Rpc, RpcOptions};
 use bitmark_storage::{BlockStore, StoreOptions};
 use serde_json::{json, Value};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, TrySendError};
 use std::sync::Arc;
@@ -77,8 +83,121 @@ pub struct Node {
     runner: Runner,
     upstreams: Arc<UpstreamSet>,
     sync: Arc<dyn Synchroniser>,
-    status: Option<HttpServer>,
+    web: Option<WebRuntime>,
+    status: Option<SocketAddr>,
+    rpc: Option<Value>,
     capture: Option<Capture>,
+}
+
+/// The sockets of the HTTP and TLS servers, bound before anything starts so that a taken port
+/// fails the start at once.
+struct WebSockets {
+    status: Option<TcpListener>,
+    rpc: Vec<TcpListener>,
+    https: Vec<TcpListener>,
+}
+
+fn bind_all(addrs: &[SocketAddr], what: &str) -> Result<Vec<TcpListener>> {
+    addrs.iter().map(|a| TcpListener::bind(a).map_err(|e| NodeError::Io(format!("{what} on {a}: {e}")))).collect()
+}
+
+impl WebSockets {
+    fn bind(settings: &Settings) -> Result<WebSockets> {
+        let status = match settings.status {
+            Some(addr) => Some(bind_all(&[addr], "status server")?.remove(0)),
+            None => None,
+        };
+        let rpc = settings.client_rpc.as_ref().map_or(Ok(Vec::new()), |r| bind_all(&r.listen, "client RPC"))?;
+        let https = settings.https_rpc.as_ref().map_or(Ok(Vec::new()), |h| bind_all(&h.listen, "HTTPS RPC"))?;
+        Ok(WebSockets { status, rpc, https })
+    }
+
+    fn any(&self) -> bool {
+        self.status.is_some() || !self.rpc.is_empty() || !self.https.is_empty()
+    }
+}
+
+/// Start the status server, the client RPC and the HTTPS API on one runtime. Returns the
+/// runtime, the status address and the `rpc` part of the ready line.
+fn start_web(
+    settings: &Settings,
+    sockets: WebSockets,
+    observer: &Arc<Observer>,
+) -> Result<(Option<WebRuntime>, Option<SocketAddr>, Option<Value>)> {
+    if !sockets.any() {
+        return Ok((None, None, None));
+    }
+    let web = WebRuntime::new().map_err(|e| NodeError::io("web runtime", e))?;
+    let status = match sockets.status {
+        Some(socket) => Some(
+            web.spawn_http(
+                socket,
+                None,
+                status_http::router(routes(Arc::clone(observer))),
+                status_http::status_limits(),
+            )
+            .map_err(|e| NodeError::io("status server", e))?,
+        ),
+        None => None,
+    };
+    if settings.client_rpc.is_none() && settings.https_rpc.is_none() {
+        return Ok((Some(web), status, None));
+    }
+    let rpc = Rpc::new(
+        Arc::new(NodeBackend::new(Arc::clone(observer))),
+        RpcOptions { version: VERSION.to_string(), read_only: settings.read_only, unlimited: settings.rpc_unlimited },
+    );
+    let certificate_error =
+        |e: bitmark_rpc::certificate::CertificateError| NodeError::Io(format!("RPC certificate: {e}"));
+    let mut report = json!({"rpc": null, "https": null});
+    if let Some(client) = &settings.client_rpc {
+        let (certificate, created) =
+            Certificate::load_or_create(&client.certificate, &client.private_key).map_err(certificate_error)?;
+        let fingerprint = certificate.fingerprint();
+        if created {
+            info!(target: TARGET, certificate = %client.certificate.display(), "made a self-signed RPC certificate");
+        }
+        info!(target: TARGET, fingerprint = %hex::encode(fingerprint), "rpc certificate: SHA3-256 fingerprint");
+        let tls = certificate.server_config(&[]).map_err(certificate_error)?;
+        let limits = RpcLimits { maximum_connections: client.maximum_connections, ..RpcLimits::default() };
+        let mut listening = Vec::new();
+        for socket in sockets.rpc {
+            let addr = web
+                .spawn_rpc(socket, Arc::clone(&tls), Arc::clone(&rpc), limits)
+                .map_err(|e| NodeError::io("client RPC", e))?;
+            listening.push(addr.to_string());
+        }
+        if let Err(f) = observer.announcer.set_rpc(fingerprint, &client.announce) {
+            warn!(target: TARGET, error = %f, "RPC announcement not set");
+        }
+        report["rpc"] = json!({
+            "listening": listening,
+            "fingerprint": hex::encode(fingerprint),
+            "certificate": client.certificate.display().to_string(),
+            "certificateCreated": created,
+        });
+    }
+    if let Some(https) = &settings.https_rpc {
+        let (certificate, _) =
+            Certificate::load_or_create(&https.certificate, &https.private_key).map_err(certificate_error)?;
+        let tls = certificate.server_config(&[b"http/1.1"]).map_err(certificate_error)?;
+        let api =
+            bitmark_rpc::https::Https::new(Arc::clone(&rpc), https.allow.clone(), https.maximum_connections as u64);
+        let limits = HttpLimits {
+            maximum_connections: https.maximum_connections,
+            head_timeout: std::time::Duration::from_secs(10),
+            ..HttpLimits::default()
+        };
+        let mut listening = Vec::new();
+        for socket in sockets.https {
+            let addr = web
+                .spawn_http(socket, Some(Arc::clone(&tls)), api.router(), limits)
+                .map_err(|e| NodeError::io("HTTPS RPC", e))?;
+            listening.push(addr.to_string());
+        }
+        report["https"] = json!({"listening": listening, "fingerprint": hex::encode(certificate.fingerprint())});
+    }
+    Ok((Some(web), status, Some(report)))
 }
 
 /// What [`Node::shutdown`] managed.
@@ -98,21 +217,16 @@ impl Node {
             return Err(e.into());
         }
         let started = Instant::now();
-        // The status port first: a taken port fails the start before any thread runs.
-        let status_socket = match settings.status {
-            Some(addr) => {
-                Some(TcpListener::bind(addr).map_err(|e| NodeError::Io(format!("status server on {addr}: {e}")))?)
-            }
-            None => None,
-        };
+        // The HTTP and TLS ports first: a taken port fails the start before any thread runs.
+        let sockets = WebSockets::bind(settings)?;
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
         let (keys, keys_created) =
-            keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keygen::create_pair)?;
+            keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keyfile::create_pair)?;
         if keys_created {
             info!(target: TARGET, public = %settings.keys.public.display(), "made a new key pair");
         }
 
-        let store = Arc::new(chaindir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
+        let store = Arc::new(datadir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
         let tip = store.tip();
         info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
               data = %settings.data_dir.display(), "opened the chain");
@@ -135,9 +249,9 @@ impl Node {
         };
         // A standalone node is in normal mode from the start: its listener (and a capture
         // header) never see it resynchronising.
-        let mode = Arc::new(Mode::new(settings.standalone));
+        let mode = ModeHandle::starting_in(if settings.standalone { Mode::Normal } else { Mode::Resynchronise });
         let metrics = Arc::new(Metrics::new());
-        let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), Arc::clone(&mode)));
+        let view: Arc<dyn ChainView> = Arc::new(StoreChainView::new(Arc::clone(&store), mode.clone()));
         // Before the listener and the upstreams, whose first exchanges it records.
         let capture = match &settings.capture {
             Some(path) => Some(start_capture(settings, path, &store, &mode, keys.public)?),
@@ -221,7 +335,7 @@ impl Node {
             SyncEnv {
                 store: Arc::clone(&store),
                 hooks: hooks.clone(),
-                mode: Arc::clone(&mode),
+                mode: mode.clone(),
                 upstreams: Arc::clone(&upstreams),
                 commands: connector_rx,
                 announce: runner.commands(),
@@ -247,7 +361,7 @@ impl Node {
                 if created {
                     info!(target: TARGET, account, "made a new producer key");
                 }
-                (Some(ProducerThread::spawn(producer, interval, Arc::clone(&mode))?), Some(account))
+                (Some(ProducerThread::spawn(producer, interval, mode.clone())?), Some(account))
             }
             None => (None, None),
         };
@@ -265,13 +379,7 @@ impl Node {
             public_key: keys.public,
             started,
         });
-        let status = match status_socket {
-            Some(socket) => Some(
-                HttpServer::serve(socket, routes(Arc::clone(&observer)))
-                    .map_err(|e| NodeError::io("status server", e))?,
-            ),
-            None => None,
-        };
+        let (web, status, rpc) = start_web(settings, sockets, &observer)?;
         Ok(Node {
             context,
             store,
@@ -287,7 +395,9 @@ impl Node {
             runner,
             upstreams,
             sync,
+            web,
             status,
+            rpc,
             capture,
         })
     }
@@ -304,7 +414,9 @@ impl Node {
             "publicKey": hex::encode(snapshot.public_key),
             "keysCreated": self.keys_created,
             "listening": snapshot.listening.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "status": self.status.as_ref().map(|s| s.local_addr().to_string()),
+            "status": self.status.map(|s| s.to_string()),
+            "rpc": self.rpc.as_ref().map_or(Value::Null, |r| r["rpc"].clone()),
+            "https": self.rpc.as_ref().map_or(Value::Null, |r| r["https"].clone()),
             "reservoir": {"pending": snapshot.reservoir.pending, "verified": snapshot.reservoir.verified},
             "producer": self.producer_account,
             "dataDir": self.data_dir.display().to_string(),
@@ -332,19 +444,19 @@ impl Node {
             runner,
             upstreams,
             sync,
-            status,
+            web,
             capture,
             ..
         } = self;
         info!(target: TARGET, "shutting down");
-        if let Some(status) = status {
-            status.stop();
+        if let Some(web) = web {
+            web.stop(std::time::Duration::from_millis(500));
         }
         if let Some(producer) = producer {
             producer.stop();
         }
         sync.stop();
-        // The status server held the observer, and the observer the listener: with both gone
+        // The web servers held the observer, and the observer the listener: with both gone
         // the listener is ours alone.
         drop(observer);
         match Arc::try_unwrap(listener) {
@@ -392,7 +504,7 @@ fn start_capture(
     settings: &Settings,
     path: &std::path::Path,
     store: &Arc<BlockStore>,
-    mode: &Arc<Mode>,
+    mode: &ModeHandle,
     node_key: [u8; 32],
 ) -> Result<Capture> {
     let options = CaptureOptions {
@@ -400,12 +512,12 @@ fn start_capture(
         keep: settings.capture_keep,
         ..CaptureOptions::new(path.to_path_buf(), VERSION)
     };
-    let (store, mode, chain) = (Arc::clone(store), Arc::clone(mode), settings.chain);
+    let (store, mode, chain) = (Arc::clone(store), mode.clone(), settings.chain);
     let snapshot = move || {
         let tip = store.tip();
         NodeSnapshot { chain, node_key, height: tip.height, digest: tip.digest.raw_hex(), normal: mode.is_normal() }
     };
-    Capture::start(options, Box::new(snapshot))
+    Ok(Capture::start(options, Box::new(snapshot))?)
 }
 
 /// The upstream set, empty: the connector starts an upstream per static peer, and per

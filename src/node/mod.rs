@@ -4,7 +4,8 @@
 //! server.
 //!
 //! * [`daemon`]: [`daemon::Node`], start-up and shutdown.
-//! * [`views`]: the listener's chain view over the block store; the mode flag.
+//! * [`datadir`]: the chain database in a data directory, for the daemon and the commands.
+//! * [`views`]: the listener's chain view over the block store.
 //! * [`pool`]: the listener's pool view (pushed blocks to the store, transactions to the
 //!   reservoir).
 //! * [`reservoir`]: the reservoir's database, the chain hooks, its rebroadcasts and thread.
@@ -12,13 +13,16 @@
 //! * [`upstreams`]: the outbound peers, fed from the broadcast bus.
 //! * [`sync`]: the seam where the connector plugs in.
 //! * [`status`], [`metrics`], [`http`]: what the node tells about itself, over HTTP.
+//! * [`rpc`]: the node behind bitmarkd's client RPC and HTTPS API.
 
 pub mod daemon;
+pub mod datadir;
 pub mod http;
 pub mod metrics;
 pub mod pool;
 pub mod producer;
 pub mod reservoir;
+pub mod rpc;
 pub mod status;
 pub mod sync;
 pub mod upstreams;

@@ -71,9 +71,9 @@ fn reservoir_fault(command: &str, e: ReservoirError, metrics: &Metrics) -> Fault
 }
 
 impl PoolView for NodePool {
-    // TODO(issue 6): once the connector lands, pushed blocks go through its single writer
-    // (ARCHITECTURE.md: the writer is the only code that mutates the chain); today the hooks'
-    // change lock and the block store's writer lock serialise them.
+    // TODO: pushed blocks should go through the connector's single writer (ARCHITECTURE.md: the
+    // writer is the only code that mutates the chain); today the hooks' change lock and the block
+    // store's writer lock serialise them.
     fn submit_block(&self, packed: &[u8]) -> Result<(), Fault> {
         match self.hooks.apply(packed) {
             Ok(applied) => {
@@ -119,12 +119,15 @@ impl PoolView for NodePool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitmark_common::Clock;
+    use bitmark_record::assemble::sign_record;
     use bitmark_record::transaction::AssetData;
     use bitmark_record::{Chain, Transaction};
     use bitmark_reservoir::{Reservoir, MINIMUM_FETCH_TRANSACTIONS};
-    use bitmark_storage::testchain::{sign_record, test_accounts, TestChain, TestChainConfig};
-    use bitmark_storage::{BlockStore, ChainDb, Clock, StoreOptions};
+    use bitmark_storage::testchain::{test_accounts, TestChain, TestChainConfig};
+    use bitmark_storage::{BlockStore, ChainDb, StoreOptions};
     use std::sync::{Mutex, OnceLock, Weak};
+    use std::time::{Instant, SystemTime};
 
     fn store(height: u64) -> Arc<BlockStore> {
         store_with(height, StoreOptions::default())
@@ -190,6 +193,28 @@ mod tests {
             .any(|(s, kind, n)| *s == ErrorSource::Push && *kind == format!("block: {refused}") && *n == 1));
     }
 
+    /// The system clock, noting at each wall-clock reading whether the watched reservoir's
+    /// block selection is on.
+    #[derive(Default)]
+    struct Watching {
+        reservoir: OnceLock<Weak<Reservoir>>,
+        selecting: Mutex<Vec<bool>>,
+    }
+
+    impl Clock for Watching {
+        fn instant(&self) -> Instant {
+            Instant::now()
+        }
+
+        fn wall(&self) -> SystemTime {
+            if let Some(reservoir) = self.reservoir.get().and_then(Weak::upgrade) {
+                let on = reservoir.fetch_verified(MINIMUM_FETCH_TRANSACTIONS).is_ok_and(|s| !s.tx_ids.is_empty());
+                self.selecting.lock().unwrap().push(on);
+            }
+            SystemTime::now()
+        }
+    }
+
     /// A pushed block's Argon2d digest is computed before the chain-change lock is taken and
     /// the reservoir switched off: junk with a plausible header must not stall the connector,
     /// the producer and block selection for a digest each. The store reads its clock just
@@ -198,25 +223,13 @@ mod tests {
     /// it off and take the lock together, and switch it on before they let go).
     #[test]
     fn a_pushed_blocks_digest_is_computed_before_the_chain_change_lock() {
-        let watched: Arc<OnceLock<Weak<Reservoir>>> = Arc::default();
-        let selecting: Arc<Mutex<Vec<bool>>> = Arc::default();
-        let clock: Clock = {
-            let (watched, selecting, system) =
-                (Arc::clone(&watched), Arc::clone(&selecting), bitmark_storage::store::system_clock());
-            Arc::new(move || {
-                if let Some(reservoir) = watched.get().and_then(Weak::upgrade) {
-                    let on = reservoir.fetch_verified(MINIMUM_FETCH_TRANSACTIONS).is_ok_and(|s| !s.tx_ids.is_empty());
-                    selecting.lock().unwrap().push(on);
-                }
-                system()
-            })
-        };
-        let ours = store_with(3, StoreOptions { clock, ..StoreOptions::default() });
+        let clock = Arc::new(Watching::default());
+        let ours = store_with(3, StoreOptions { clock: clock.clone(), ..StoreOptions::default() });
         let dir = tempfile::tempdir().unwrap();
         let (hooks, _) = super::super::reservoir::open(dir.path(), &ours).unwrap();
         // A verified issue, so that selection has something to give while it is on.
         hooks.reservoir().process_issues(&super::super::producer::tests::paid_issue(&ours)).unwrap();
-        watched.set(Arc::downgrade(hooks.reservoir())).unwrap();
+        clock.reservoir.set(Arc::downgrade(hooks.reservoir())).unwrap();
 
         // Block 4 of the same chain with its last signature broken: a plausible header, so
         // its digest is computed, and a block the store then refuses.
@@ -224,7 +237,7 @@ mod tests {
         *junk.last_mut().unwrap() ^= 0xff;
         let pool = NodePool::new(hooks, Arc::new(Metrics::new()));
         assert!(pool.submit_block(&junk).is_err());
-        let seen = selecting.lock().unwrap().clone();
+        let seen = clock.selecting.lock().unwrap().clone();
         assert_eq!(seen.first(), Some(&true), "selection at each clock reading: {seen:?}");
         assert_eq!(ours.height(), 3);
     }

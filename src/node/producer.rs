@@ -17,16 +17,16 @@
 //! nothing is ever paid on a local chain, but the block store requires both.
 
 use super::metrics::{ErrorSource, Metrics};
-use super::views::Mode;
 use crate::error::{NodeError, Result};
 use bitmark_peer::bus::Bus;
+use bitmark_peer::connector::ModeHandle;
 use bitmark_peer::wire::Push;
+use bitmark_record::assemble::{pack_block, sign_record};
 use bitmark_record::currency::{bitcoin, litecoin};
 use bitmark_record::header::MAXIMUM_TRANSACTIONS;
 use bitmark_record::transaction::{BlockFoundation, FOUNDATION_VERSION};
 use bitmark_record::{Account, Algorithm, Chain, Currency, CurrencyMap, Link, PrivateKey, Transaction};
 use bitmark_reservoir::{ChainHooks, ReservoirError, Selection};
-use bitmark_storage::testchain::{pack_block, sign_record};
 use bitmark_storage::Applied;
 use rand::RngCore;
 use std::fs::OpenOptions;
@@ -198,7 +198,7 @@ pub struct ProducerThread {
 
 impl ProducerThread {
     /// Run `producer` every `interval` while `mode` is normal.
-    pub fn spawn(producer: Producer, interval: Duration, mode: Arc<Mode>) -> Result<ProducerThread> {
+    pub fn spawn(producer: Producer, interval: Duration, mode: ModeHandle) -> Result<ProducerThread> {
         let (stop, stopped) = mpsc::channel::<()>();
         info!(target: TARGET, interval = ?interval, owner = %producer.owner().to_base58(), "producing blocks");
         let handle = thread::Builder::new()
@@ -338,11 +338,11 @@ pub(crate) mod tests {
         let (key, _) = load_or_create_key(&dir.path().join(KEY_FILE), Chain::Local).unwrap();
         let producer = Producer::new(hooks.clone(), key, Bus::new(), Arc::new(Metrics::new())).unwrap();
         hooks.reservoir().process_issues(&paid_issue(&store)).unwrap();
-        let mode = Arc::new(Mode::new(false));
-        let thread = ProducerThread::spawn(producer, Duration::from_millis(20), Arc::clone(&mode)).unwrap();
+        let mode = ModeHandle::new();
+        let thread = ProducerThread::spawn(producer, Duration::from_millis(20), mode.clone()).unwrap();
         std::thread::sleep(Duration::from_millis(200));
         assert_eq!(store.height(), 3, "no block while resynchronising");
-        mode.set_normal(true);
+        mode.set(bitmark_peer::connector::Mode::Normal);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while store.height() < 4 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));

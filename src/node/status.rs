@@ -6,9 +6,9 @@
 use super::metrics::Metrics;
 use super::sync::Synchroniser;
 use super::upstreams::UpstreamSet;
-use super::views::Mode;
 use bitmark_peer::announce::Announcer;
 use bitmark_peer::bus::Bus;
+use bitmark_peer::connector::ModeHandle;
 use bitmark_peer::connector::Progress;
 use bitmark_peer::transport::ZmqListener;
 use bitmark_peer::upstream::{LinkState, UpstreamStatus};
@@ -156,7 +156,7 @@ pub struct Observer {
     /// The reservoir.
     pub reservoir: Arc<Reservoir>,
     /// The mode flag.
-    pub mode: Arc<Mode>,
+    pub mode: ModeHandle,
     /// The listener.
     pub listener: Arc<ZmqListener>,
     /// The upstreams.
@@ -202,8 +202,9 @@ impl Observer {
 
 impl Observer {
     /// `GET /transaction/<tx id>`: `{"txId","status"}` with bitmarkd's `Transaction.Status`
-    /// texts — `Pending` or `Verified` (held by the reservoir), `Confirmed` (in a stored block)
-    /// or `Unknown` — for a tx id in its JSON form (64 hex digits, as `decode tx` prints it).
+    /// texts — `Pending` or `Verified` (held by the reservoir), `Confirmed` (in a stored block,
+    /// whose number is added as `blockNumber`) or `Unknown` — for a tx id in its JSON form (64
+    /// hex digits, as `decode tx` prints it).
     ///
     /// A push is acknowledged on the wire before it is processed, so this is how a client
     /// learns that the node holds what it pushed. The answer is a promise: the reservoir is
@@ -218,7 +219,13 @@ impl Observer {
             // The item is written to sled before it becomes visible; make it durable too.
             self.reservoir.flush().map_err(|_| 500u16)?;
         }
-        Ok(json!({"txId": link.raw_hex(), "status": state.as_str()}))
+        let mut answer = json!({"txId": link.raw_hex(), "status": state.as_str()});
+        if state == TransactionState::Confirmed {
+            use bitmark_storage::PoolRead;
+            let confirmed = self.store.pools().transaction(&link).map_err(|_| 500u16)?;
+            answer["blockNumber"] = json!(confirmed.map(|nb| nb.block_number));
+        }
+        Ok(answer)
     }
 }
 

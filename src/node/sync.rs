@@ -1,11 +1,11 @@
-//! Where the connector — bitmarkd's sync state machine, issue 6 — plugs into the node.
+//! Where the connector — bitmarkd's sync state machine — plugs into the node.
 //! [`start`] is handed everything the connector needs ([`SyncEnv`]) and returns the running
 //! [`Synchroniser`]; the rest of the node only asks it for its state and progress, and stops it.
 //!
 //! A standalone node is [`Standalone`] (normal mode from the start, nothing to sync). Any
 //! other node runs the connector ([`Connected`]):
 //!
-//! * its mode cell is the node's [`Mode`], so the listener's `is_normal` reads what the
+//! * its mode cell is the node's [`ModeHandle`], so the listener's `is_normal` reads what the
 //!   connector sets;
 //! * its clients are upstreams from the node's [`UpstreamSet`] — the static `--connect` peers,
 //!   and dynamic ones announce picks; a client the connector releases or replaces is closed
@@ -18,7 +18,6 @@
 
 use super::metrics::Metrics;
 use super::upstreams::UpstreamSet;
-use super::views::Mode;
 use crate::error::{NodeError, Result};
 use bitmark_peer::announce::{self, CommandSender, ConnectorCommand};
 use bitmark_peer::connector::upstream::{ScoreHook, UpstreamFactory};
@@ -26,6 +25,7 @@ use bitmark_peer::connector::{
     self as connector, ChainError, Clients, Command, ConnectorConfig, ConnectorHandle, Digester, Events, HeaderDone,
     LocalChain, Parts, PeerKey, Progress, RolledBack,
 };
+use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::upstream::Target;
 use bitmark_record::header::PackedHeader;
 use bitmark_record::BlockDigest;
@@ -73,7 +73,7 @@ pub struct SyncEnv {
     pub hooks: ChainHooks,
     /// The mode flag: the connector sets normal once in sync, resynchronise when it falls
     /// behind (bitmarkd's `mode.Set`).
-    pub mode: Arc<Mode>,
+    pub mode: ModeHandle,
     /// The upstreams: static ones already started; the connector adds, retargets and releases
     /// dynamic ones ([`UpstreamSet::add`]).
     pub upstreams: Arc<UpstreamSet>,
@@ -109,7 +109,7 @@ pub trait Synchroniser: Send + Sync {
 /// own key among them), as bitmarkd refuses to start then.
 pub fn start(env: SyncEnv, standalone: bool) -> Result<Box<dyn Synchroniser>> {
     if standalone {
-        env.mode.set_normal(true);
+        env.mode.set(Mode::Normal);
         info!(target: TARGET, "standalone: normal mode, no outbound peering");
         return Ok(Box::new(Standalone));
     }
@@ -178,7 +178,7 @@ impl Connected {
             clients,
             scoring: Arc::new(ScoreHook { board: upstreams.scores(), clock: upstreams.clock() }),
             events: Arc::new(NodeEvents { announce, metrics }),
-            mode: mode.handle(),
+            mode,
             rng: Box::new(rand::rngs::OsRng),
         };
         info!(target: TARGET, minimum_clients = config.minimum_clients, quorum = config.quorum(),

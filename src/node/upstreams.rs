@@ -3,6 +3,7 @@
 //! push queue, which takes them only while registered, as bitmarkd's does), and their status
 //! for `/status`.
 
+use bitmark_common::lock;
 use bitmark_peer::bus::Bus;
 use bitmark_peer::capture::Tap;
 use bitmark_peer::clock::Clock;
@@ -62,7 +63,7 @@ impl UpstreamSet {
     }
 
     fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.entries)
     }
 
     /// Start an upstream, attached to the bus, and point it at `target` if given.

@@ -1,53 +1,20 @@
-//! The listener's [`ChainView`] over the block store, and the shared mode flag.
+//! The listener's [`ChainView`] over the block store.
 
-use bitmark_peer::connector::{Mode as ConnectorMode, ModeHandle};
+use bitmark_peer::connector::ModeHandle;
 use bitmark_peer::listener::ChainView;
 use bitmark_record::{genesis, BlockDigest, Chain, Fault};
 use bitmark_storage::BlockStore;
 use std::sync::Arc;
 
-/// bitmarkd's mode as the listener sees it: normal, or resynchronising (pushes are ignored).
-/// The connector sets it; everything else reads it. It is the connector's own mode cell
-/// ([`ModeHandle`]), so what the connector sets is what the listener, the producer and
-/// `/status` read.
-#[derive(Clone, Debug, Default)]
-pub struct Mode {
-    cell: ModeHandle,
-}
-
-impl Mode {
-    /// A mode flag starting in `normal` (standalone nodes) or resynchronise.
-    pub fn new(normal: bool) -> Mode {
-        let mode = Mode::default();
-        mode.set_normal(normal);
-        mode
-    }
-
-    /// Whether the node is in normal mode.
-    pub fn is_normal(&self) -> bool {
-        self.cell.is_normal()
-    }
-
-    /// Enter normal mode, or go back to resynchronise.
-    pub fn set_normal(&self, normal: bool) {
-        self.cell.set(if normal { ConnectorMode::Normal } else { ConnectorMode::Resynchronise });
-    }
-
-    /// The shared cell, for the connector to set.
-    pub fn handle(&self) -> ModeHandle {
-        self.cell.clone()
-    }
-}
-
 /// The chain as peers see it: height, digests and packed blocks straight from the store.
 pub struct StoreChainView {
     store: Arc<BlockStore>,
-    mode: Arc<Mode>,
+    mode: ModeHandle,
 }
 
 impl StoreChainView {
     /// A view of `store`, reporting `mode`.
-    pub fn new(store: Arc<BlockStore>, mode: Arc<Mode>) -> StoreChainView {
+    pub fn new(store: Arc<BlockStore>, mode: ModeHandle) -> StoreChainView {
         StoreChainView { store, mode }
     }
 }

@@ -1,6 +1,6 @@
 //! Validating and storing one block: bitmarkd's `StoreIncoming` (block/store.go:39-689,
-//! formats.md §10), with every check in bitmarkd's order and every write of the block in one
-//! atomic sled batch.
+//! `docs/formats.md#block-checks`), with every check in bitmarkd's order and every write of the
+//! block in one atomic sled batch.
 //!
 //! Deliberate differences, none of which changes what a valid block does to the pools:
 //! * Where bitmarkd panics we return a fault: a foundation or base record after the first

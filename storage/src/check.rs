@@ -16,11 +16,13 @@ use crate::pool::Pool;
 use crate::pools::Pools;
 use crate::read::PoolRead;
 use crate::store::{BlockStore, StoreOptions, STORED_BLOCK_NOW};
+use bitmark_common::Clock;
 use bitmark_record::block::PackedBlock;
 use bitmark_record::header::{self, DigestSource, PackedHeader, HEADER_SIZE};
 use bitmark_record::{genesis, BlockDigest};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Problems reported per pool before the rest are summarised.
 const MAX_DIFFS_PER_POOL: usize = 5;
@@ -164,8 +166,8 @@ impl BlockStore {
         problems: &mut Vec<String>,
     ) -> Result<()> {
         let scratch = ChainDb::temporary()?;
-        let clock: crate::store::Clock = Arc::new(|| STORED_BLOCK_NOW);
-        let replay = BlockStore::open(scratch, self.chain, StoreOptions { clock, validate_on_open: false })?;
+        let options = StoreOptions { clock: Arc::new(StoredBlockClock), validate_on_open: false };
+        let replay = BlockStore::open(scratch, self.chain, options)?;
         for ((number, packed, _), digest) in blocks.iter().zip(digests) {
             if let Err(e) = replay.apply_with_digest(packed, *digest) {
                 problems.push(format!("block {number}: does not replay: {e}"));
@@ -272,4 +274,22 @@ fn compare_ownership(actual: &Pools, expected: &Pools, problems: &mut Vec<String
     }
     summarise(Pool::OwnerTxIndex, diffs, problems);
     Ok(())
+}
+
+/// The clock of a replay of stored blocks: its wall time stands at [`STORED_BLOCK_NOW`], so no
+/// stored block is refused for a timestamp "in the future" of the machine running the check.
+struct StoredBlockClock;
+
+impl Clock for StoredBlockClock {
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn wall(&self) -> SystemTime {
+        UNIX_EPOCH.checked_add(Duration::from_secs(STORED_BLOCK_NOW)).unwrap_or_else(SystemTime::now)
+    }
+
+    fn unix_seconds(&self) -> u64 {
+        STORED_BLOCK_NOW
+    }
 }

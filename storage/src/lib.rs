@@ -1,4 +1,4 @@
-//! Chain storage in sled with bitmarkd's exact pools (issue 3).
+//! Chain storage in sled with bitmarkd's exact pools (`docs/reservoir.md#pools`).
 //!
 //! * [`pool`]: the one-byte prefixes and key layouts; keys are built nowhere else.
 //! * [`Pools`] (committed state) and [`WriteSet`] (one block's writes, committed as one atomic
@@ -21,6 +21,7 @@ pub mod read;
 mod rollback;
 mod startup;
 pub mod store;
+#[cfg(any(test, feature = "testchain"))]
 pub mod testchain;
 pub mod tip;
 
@@ -35,5 +36,5 @@ pub use pool::Pool;
 pub use pools::{Durability, Pools, WriteSet};
 pub use read::{PoolRead, ShareTotal};
 pub use rollback::{UndoneBlock, UndoneRecord};
-pub use store::{BlockStore, Clock, StoreOptions};
+pub use store::{BlockStore, StoreOptions};
 pub use tip::{DigestCache, Tip};

@@ -132,6 +132,20 @@ impl Pools {
         }
         Ok(items)
     }
+    /// The first tx id, in key order, of pool `O` whose owner data names `issue_tx_id` as its
+    /// issue (bytes 9..41 of the value): where bitmarkd's `Bitmark.FullProvenance` starts
+    /// walking a bitmark's history. A scan of the whole pool, as bitmarkd's cursor does.
+    pub fn holder_of_issue(&self, issue_tx_id: &Link) -> Result<Option<Link>> {
+        for e in self.tree.range(Pool::OwnerData.range()) {
+            let (k, v) = e?;
+            if v.get(9..41) == Some(issue_tx_id.as_bytes().as_slice()) {
+                let tx = k.get(1..).and_then(|b| Link::from_bytes(b).ok());
+                return tx.map(Some).ok_or_else(|| StorageError::corrupt(Pool::OwnerData, &k, "key is not a tx id"));
+            }
+        }
+        Ok(None)
+    }
+
     /// Up to `count` of `owner`'s share balances (`Q` rows) in share-id order, from share id
     /// `start` on (inclusive): the cursor walk behind bitmarkd's `ShareBalance` RPC
     /// (reservoir/sharebalance.go), which the reservoir answers with confirmed balances less what it
@@ -158,11 +172,11 @@ impl Pools {
 /// then the committed pools. [`WriteSet::commit`] applies everything as ONE sled batch, so after
 /// a crash either all of it is on disk or none of it.
 ///
-/// Unlike bitmarkd's cache layer, a key deleted here reads as absent. bitmarkd's "delete then
-/// read returns the old value" (reservoir.md §1.5) only shows in a block that spends one link
-/// twice or overdraws one share balance twice; bitmarkd then records two owners or a wrong
-/// balance, we reject the block (see the block store). An honest proofer never builds such a
-/// block, because its reservoir refuses the second spend.
+/// Unlike bitmarkd's cache layer, a key deleted here reads as absent. bitmarkd's "delete then read
+/// returns the old value" (`docs/reservoir.md#batches-and-the-cache-layer`) only shows in a block
+/// that spends one link twice or overdraws one share balance twice; bitmarkd then records two
+/// owners or a wrong balance, we reject the block (see the block store). An honest proofer never
+/// builds such a block, because its reservoir refuses the second spend.
 pub struct WriteSet<'a> {
     pools: &'a Pools,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,

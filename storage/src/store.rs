@@ -7,17 +7,11 @@ use crate::error::{Result, StorageError};
 use crate::pools::Pools;
 use crate::read::PoolRead;
 use crate::tip::{DigestCache, Tip};
+use bitmark_common::{lock, read, write};
+use bitmark_common::{Clock, SystemClock};
 use bitmark_record::header::{self, BlockHeader, DigestSource};
 use bitmark_record::{difficulty, genesis, BlockDigest, Chain, Difficulty, Fault};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-
-/// Unix seconds now; injected so tests can run in virtual time.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
-}
 
 /// "Now" used when re-reading blocks that are already stored: their timestamps were checked
 /// when they arrived and must not be refused later because the clock went back.
@@ -31,8 +25,9 @@ pub const STARTUP_VALIDATION_BLOCKS: u64 = 10;
 /// Settings of a block store.
 #[derive(Clone)]
 pub struct StoreOptions {
-    /// Source of "now" for the header timestamp check (at most 5 minutes ahead).
-    pub clock: Clock,
+    /// Source of "now" for the header timestamp check (at most 5 minutes ahead); injected so
+    /// tests can run in virtual time.
+    pub clock: Arc<dyn Clock>,
     /// Re-validate the indexes of the last [`STARTUP_VALIDATION_BLOCKS`] blocks at open, as
     /// bitmarkd does (an error refuses to open).
     pub validate_on_open: bool,
@@ -40,7 +35,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { clock: system_clock(), validate_on_open: true }
+        StoreOptions { clock: Arc::new(SystemClock), validate_on_open: true }
     }
 }
 
@@ -65,7 +60,7 @@ pub struct BlockStore {
     pub(crate) state: RwLock<State>,
     pub(crate) writer: Mutex<()>,
     pub(crate) digests: DigestCache,
-    pub(crate) clock: Clock,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for BlockStore {
@@ -194,19 +189,19 @@ impl BlockStore {
     }
 
     pub(crate) fn state(&self) -> State {
-        *self.state.read().unwrap_or_else(|e| e.into_inner())
+        *read(&self.state)
     }
 
     pub(crate) fn set_state(&self, state: State) {
-        *self.state.write().unwrap_or_else(|e| e.into_inner()) = state;
+        *write(&self.state) = state;
     }
 
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.writer)
     }
 
     pub(crate) fn now(&self) -> u64 {
-        (self.clock)()
+        self.clock.unix_seconds()
     }
 
     /// Look up a stored digest for [`DigestSource::Stored`] (errors read as "not stored").

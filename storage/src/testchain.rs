@@ -9,15 +9,14 @@
 use crate::apply::Applied;
 use crate::error::{Result, StorageError};
 use crate::store::BlockStore;
+use bitmark_record::assemble::{pack_block, sign_record};
 use bitmark_record::currency::{bitcoin, litecoin};
-use bitmark_record::header::{self, BlockHeader};
+use bitmark_record::header;
 use bitmark_record::transaction::{
     AssetData, BitmarkIssue, BitmarkShare, BitmarkTransferCountersigned, BitmarkTransferUnratified, BlockFoundation,
     BlockOwnerTransfer, ShareGrant, ShareSwap, FOUNDATION_VERSION,
 };
-use bitmark_record::{
-    merkle, Account, AssetId, BlockDigest, Chain, Currency, CurrencyMap, Fault, Link, PrivateKey, Transaction,
-};
+use bitmark_record::{Account, AssetId, Chain, Currency, CurrencyMap, Fault, Link, PrivateKey, Transaction};
 use std::collections::BTreeMap;
 
 /// Timestamp of the first generated block when the tip is genesis (2020-09-13T12:26:40Z);
@@ -99,44 +98,6 @@ pub fn test_payments(who: usize) -> CurrencyMap {
     map.insert(Currency::Bitcoin, bitcoin::address(bitcoin::Version::Testnet, &hash));
     map.insert(Currency::Litecoin, litecoin::address(litecoin::Version::Testnet, &hash));
     map
-}
-
-/// Sign `tx` with `key` (and countersign with `counter`), returning the packed record.
-pub fn sign_record(mut tx: Transaction, key: &PrivateKey, counter: Option<&PrivateKey>) -> Result<Vec<u8>> {
-    let message = tx.signing_message()?;
-    tx.set_signature(key.sign(&message)?.to_vec());
-    if let Some(counter) = counter {
-        let message = tx.countersigning_message()?;
-        tx.set_countersignature(counter.sign(&message)?.to_vec())?;
-    }
-    Ok(tx.pack_unverified()?)
-}
-
-/// A packed block of `records` on top of `previous`: version 5 header with the merkle root of
-/// the records' tx ids.
-pub fn pack_block(
-    number: u64,
-    previous: BlockDigest,
-    timestamp: u64,
-    difficulty: bitmark_record::Difficulty,
-    records: &[Vec<u8>],
-) -> Result<Vec<u8>> {
-    let ids: Vec<Link> = records.iter().map(|r| Link::of(r)).collect();
-    let header = BlockHeader {
-        version: header::VERSION,
-        transaction_count: u16::try_from(records.len()).map_err(|_| Fault::TransactionCountOutOfRange)?,
-        number,
-        previous_block: previous,
-        merkle_root: merkle::root(&ids),
-        timestamp,
-        difficulty,
-        nonce: number,
-    };
-    let mut block = header.pack().to_vec();
-    for r in records {
-        block.extend_from_slice(r);
-    }
-    Ok(block)
 }
 
 /// A bitmark the generator can pass on: the record holding it, its owner, and its issue (the
@@ -280,7 +241,7 @@ impl TestChain {
             signature: Vec::new(),
         };
         block.assets.push(record.asset_id());
-        sign_record(record.into(), self.key(who)?, None)
+        Ok(sign_record(record.into(), self.key(who)?, None)?)
     }
 
     fn issue(&mut self, block: &mut InBlock) -> Result<Option<Vec<u8>>> {

@@ -1,7 +1,8 @@
 //! The chain tip (bitmarkd's `blockheader` package state) and the digest-for-height cache.
 
+use bitmark_common::lock;
 use bitmark_record::BlockDigest;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 /// What the next block must build on: height, digest, version and timestamp of the last block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,8 +69,8 @@ impl Ring {
 }
 
 impl DigestCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Ring> {
+        lock(&self.inner)
     }
 
     /// The cached digest of block `number`.

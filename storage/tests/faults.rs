@@ -2,13 +2,14 @@
 
 mod common;
 
+use bitmark_record::assemble::{pack_block, sign_record};
 use bitmark_record::header::{self, BlockHeader};
 use bitmark_record::transaction::{
     AssetData, BitmarkIssue, BitmarkShare, BitmarkTransferUnratified, BlockFoundation, BlockOwnerTransfer, ShareGrant,
     FOUNDATION_VERSION,
 };
 use bitmark_record::{Account, AssetId, Difficulty, Link, PrivateKey};
-use bitmark_storage::testchain::{pack_block, sign_record, test_accounts, test_payments, TestAccount};
+use bitmark_storage::testchain::{test_accounts, test_payments, TestAccount};
 use bitmark_storage::{BlockStore, PoolRead};
 use common::store;
 

@@ -1,4 +1,4 @@
-//! Peer message capture and replay with the real binary (issue 8).
+//! Peer message capture and replay with the real binary.
 //!
 //! The fixture `tests/captures/sync.jsonl` was recorded on node A serving the deterministic
 //! chain `testchain --blocks 6 --seed 7` (standalone) while node B synced it and a client
@@ -8,9 +8,9 @@
 //! exit status is 1; damaged lines are reported with their line numbers. A live node started
 //! with `--capture` records exactly what a client sent and received.
 
+use bitmark_capture::format::{parse_line, Line};
+use bitmark_capture::Direction;
 use bitmark_node::keyfile::{self, KeyKind};
-use bitmark_peer::capture::format::{parse_line, Line};
-use bitmark_peer::capture::Direction;
 use bitmark_peer::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_record::Chain;

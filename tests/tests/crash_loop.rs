@@ -1,5 +1,5 @@
-//! The crash loop (issue 9): a node that syncs and accepts pushes is killed with SIGKILL at
-//! random moments, again and again, and restarted on the same data directory each time.
+//! The crash loop: a node that syncs and accepts pushes is killed with SIGKILL at random moments,
+//! again and again, and restarted on the same data directory each time.
 //!
 //! * Node A serves a small local chain standalone and produces a block every second from its
 //!   verified items (`--produce-blocks 1`), so the chain keeps growing.

@@ -19,7 +19,7 @@ const STOP_LIMIT: Duration = Duration::from_secs(5);
 fn test_chain(dir: &Path, height: u64) -> (Vec<Vec<u8>>, Vec<BlockDigest>) {
     let out = run_node(&["testchain", "--blocks", &height.to_string(), "--data-dir", dir.to_str().unwrap()], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    let store = bitmark_node::commands::chaindir::open_store(dir, Chain::Local, Default::default()).unwrap();
+    let store = bitmark_node::node::datadir::open_store(dir, Chain::Local, Default::default()).unwrap();
     let blocks = (2..=height).map(|n| store.block(n).unwrap().unwrap()).collect();
     let digests = (2..=height).map(|n| store.digest_for(n).unwrap()).collect();
     (blocks, digests)

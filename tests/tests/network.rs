@@ -1,5 +1,5 @@
-//! Three real nodes on loopback as a local network (issue 7 item 6): node 0 serves a test chain
-//! standalone and produces blocks; node 1 syncs from node 0; node 2 from nodes 0 and 1.
+//! Three real nodes on loopback as a local network: node 0 serves a test chain standalone and
+//! produces blocks; node 1 syncs from node 0; node 2 from nodes 0 and 1.
 //!
 //! - an asset and free issues pushed to node 2 reach all three reservoirs (relayed over the
 //!   upstreams), their proof makes node 0 confirm them in a produced block, and that block

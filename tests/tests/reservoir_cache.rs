@@ -3,8 +3,9 @@
 //! reservoir's checks, and come out of it as the same file.
 
 use bitmark_node::node::reservoir;
+use bitmark_record::assemble::sign_record;
 use bitmark_record::transaction::{AssetData, BitmarkIssue, Transaction};
-use bitmark_storage::testchain::{sign_record, test_accounts};
+use bitmark_storage::testchain::test_accounts;
 use bitmark_storage::{database_path, BlockStore, ChainDb, OpenOptions, StoreOptions};
 use bitmark_tests::{json_of, run_node};
 use std::path::Path;

@@ -2,7 +2,8 @@
 //! from its block store byte for byte, refuses what bitmarkd refuses with bitmarkd's texts, and
 //! stores a pushed block when it is in normal mode.
 
-use bitmark_node::node::views::{Mode, StoreChainView};
+use bitmark_node::node::views::StoreChainView;
+use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::listener::{ChainView, Handler, NoRelay, PoolView};
 use bitmark_peer::testing::FakePeers;
 use bitmark_peer::transport::{ClientConfig, CurveKeys, ListenerConfig, ListenerLimits, ZmqClient, ZmqListener};
@@ -56,7 +57,7 @@ fn a_node_serves_its_stored_chain_exactly() {
     // The chain the node serves (height 5), and the same chain one block taller for the push.
     let store = store_with_height(5);
     let taller = store_with_height(6);
-    let mode = Arc::new(Mode::new(false));
+    let mode = ModeHandle::new();
     let view = Arc::new(StoreChainView::new(store.clone(), mode.clone()));
     let handler = Handler::new(
         "zero",
@@ -111,7 +112,7 @@ fn a_node_serves_its_stored_chain_exactly() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(store.height(), 5);
     // ...and stored once the node is in normal mode.
-    mode.set_normal(true);
+    mode.set(Mode::Normal);
     assert_eq!(ask(&mut client, &[b"block", &block6]), vec![b"block".to_vec(), b"A".to_vec()]);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while store.height() < 6 && std::time::Instant::now() < deadline {

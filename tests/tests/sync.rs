@@ -1,9 +1,8 @@
-//! Two real nodes on loopback, one syncing a test chain from the other with full verification
-//! (issue 6's "two processes sync a 60-block local test chain"): node A serves a 60-block chain
-//! standalone; node B starts empty with `--connect A --min-clients 1 --sync-interval 1s`, elects
-//! A (quorum 1) within seconds, fetches and verifies every block (59 Argon2d digests), and enters
-//! normal mode with A's tip.
-//! `/status` and `/metrics` answer throughout, and the synced chain passes `check`.
+//! Two real nodes on loopback, one syncing a 60-block local test chain from the other with full
+//! verification: node A serves the chain standalone; node B starts empty with
+//! `--connect A --min-clients 1 --sync-interval 1s`, elects A (quorum 1) within seconds, fetches
+//! and verifies every block (59 Argon2d digests), and enters normal mode with A's tip. `/status`
+//! and `/metrics` answer throughout, and the synced chain passes `check`.
 
 use bitmark_tests::{json_of, node_args, run_node, RunningNode};
 use serde_json::Value;

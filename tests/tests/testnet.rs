@@ -1,6 +1,6 @@
-//! `bitmark-node testnet` on the real binary (issue 7 item 5): three nodes, an 8-block chain
-//! built for node 0, the other two syncing it over CURVE; the command exits 0 once all three
-//! report node 0's height and tip digest, and leaves no node running.
+//! `bitmark-node testnet` on the real binary: three nodes, an 8-block chain built for node 0, the
+//! other two syncing it over CURVE; the command exits 0 once all three report node 0's height and
+//! tip digest, and leaves no node running.
 
 use bitmark_tests::{json_of, run_node};
 

@@ -26,8 +26,8 @@ use tracing::{debug, info};
 
 const TARGET: &str = "peer::announce";
 
-/// Bounds on the tables (bitmarkd has none, §8 item 2). When a table is full, a new entry
-/// evicts the oldest learned one if it is newer, else it is refused.
+/// Bounds on the tables (bitmarkd has none: `docs/protocol.md#unauthenticated-announcements`). When
+/// a table is full, a new entry evicts the oldest learned one if it is newer, else it is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TableLimits {
@@ -356,8 +356,8 @@ impl PeerTable for Announcer {
 }
 
 /// The upstreams keep the peers they poll from expiring: bitmarkd's `updatetime` after each
-/// answered `N` (protocol.md §3.5), applied at once (bitmarkd queues it for the announce
-/// goroutine; here it is one short lock).
+/// answered `N` (`docs/protocol.md#keeping-connected-peers-alive`), applied at once (bitmarkd
+/// queues it for the announce goroutine; here it is one short lock).
 impl Liveness for Announcer {
     fn responded(&self, public_key: &[u8]) {
         self.refresh(public_key, self.clock.wall());

@@ -1,5 +1,6 @@
-//! `peers.json`, bitmarkd's peer table backup (`announce/receptor/data.go`, protocol.md §3.7),
-//! byte-compatible both ways so a node can take over a bitmarkd cache directory and back.
+//! `peers.json`, bitmarkd's peer table backup (`announce/receptor/data.go`,
+//! `docs/protocol.md#peer-table-backup`), byte-compatible both ways so a node can take over a
+//! bitmarkd cache directory and back.
 //!
 //! The file is a JSON array of strings; each string is the lower-case hex of
 //! `varint(len key) ‖ key ‖ varint(len listeners) ‖ listeners ‖ varint(unix seconds)`.

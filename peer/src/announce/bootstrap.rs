@@ -1,10 +1,10 @@
-//! Bootstrap from DNS TXT records (bitmarkd `announce/domain`, protocol.md §3.8): the `nodes`
-//! setting, the injectable lookup, and the refresh schedule.
+//! Bootstrap from DNS TXT records (bitmarkd `announce/domain`, `docs/protocol.md#dns-bootstrap`):
+//! the `nodes` setting, the injectable lookup, and the refresh schedule.
 //!
-//! Differences from bitmarkd: `nodes = none` works (bitmarkd refuses to start, §8 item 12); a
-//! failed lookup is logged and retried after [`RETRY_AFTER`] instead of stopping the node at
-//! start-up; the refresh interval has a floor of [`MIN_REFRESH`] so a tiny TTL cannot make us
-//! hammer the resolver.
+//! Differences from bitmarkd: `nodes = none` works (bitmarkd refuses to start,
+//! `docs/protocol.md#an-empty-node-domain-is-fatal`); a failed lookup is logged and retried after
+//! [`RETRY_AFTER`] instead of stopping the node at start-up; the refresh interval has a floor of
+//! [`MIN_REFRESH`] so a tiny TTL cannot make us hammer the resolver.
 //!
 //! The lookup is a [`NodeLookup`]: [`SystemLookup`](super::resolver::SystemLookup) is the real
 //! one (the nameservers of /etc/resolv.conf, or given ones; TXT through `hickory-resolver`,

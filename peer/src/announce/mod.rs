@@ -1,5 +1,5 @@
-//! Peer discovery (bitmarkd's `announce` package, protocol.md §3): who the other nodes are,
-//! which of them to connect to, and telling the network about ourselves.
+//! Peer discovery (bitmarkd's `announce` package, `docs/protocol.md#peer-discovery`): who the other
+//! nodes are, which of them to connect to, and telling the network about ourselves.
 //!
 //! * [`peers`]: the peer table, sorted by key, with bitmarkd's rules (future timestamps
 //!   clamped, 55-minute expiry, 7-minute relay threshold), static peers, `Random`,

@@ -1,6 +1,7 @@
-//! Plausibility checks on what other nodes announce. bitmarkd stores any key of any length and
-//! any listener bytes (protocol.md §8 item 2), which lets one client fill the tables with junk
-//! and hand us listener bytes that crash the connector. We refuse what cannot be a real peer.
+//! Plausibility checks on what other nodes announce. bitmarkd stores any key of any length and any
+//! listener bytes (`docs/protocol.md#unauthenticated-announcements`), which lets one client fill
+//! the tables with junk and hand us listener bytes that crash the connector. We refuse what cannot
+//! be a real peer.
 
 use crate::wire::packed_address;
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! The 11 outbound targets of bitmarkd's `ReBalance` (`announce/receptor/receptor.go:126-200`,
-//! protocol.md §3.3): positions on the ring of peers sorted by public key, relative to our own
-//! position, spread so that every node keeps links to its neighbours and across the ring.
+//! `docs/protocol.md#rebalance`): positions on the ring of peers sorted by public key, relative to
+//! our own position, spread so that every node keeps links to its neighbours and across the ring.
 
 use std::fmt;
 
@@ -68,9 +68,9 @@ impl fmt::Display for Slot {
 /// position equals that of the last slot *not* skipped; only consecutive duplicates go, so one
 /// peer can fill two slots (for 20 entries X7 and P3 are the same). Positions past the end wrap.
 ///
-/// One change from bitmarkd: with `count == 1`, N1 wraps round to ourselves and bitmarkd asks
-/// its connector to connect to itself (§8 item 10). We never return our own index; the
-/// duplicate bookkeeping is unchanged, so every other result is bitmarkd's.
+/// One change from bitmarkd: with `count == 1`, N1 wraps round to ourselves and bitmarkd asks its
+/// connector to connect to itself (`docs/protocol.md#connecting-to-self`). We never return our own
+/// index; the duplicate bookkeeping is unchanged, so every other result is bitmarkd's.
 pub fn targets(own: usize, count: usize) -> Vec<(Slot, usize)> {
     if own >= count {
         return Vec::new();

@@ -1,6 +1,6 @@
-//! The RPC table (bitmarkd `announce/rpc/rpc.go`, protocol.md §3.6): RPC servers announced with
-//! `rpc` pushes, served to RPC clients by `Node.List` through [`RpcBook::fetch`]. Pure: callers
-//! pass `now`.
+//! The RPC table (bitmarkd `announce/rpc/rpc.go`, `docs/protocol.md#rpc-table`): RPC servers
+//! announced with `rpc` pushes, served to RPC clients by `Node.List` through [`RpcBook::fetch`].
+//! Pure: callers pass `now`.
 
 use super::peers::{AddOutcome, Refusal};
 use super::plausible::{check_key, listener_addresses, Implausible, KEY_LEN, MAX_RPC_LISTENER_BYTES};

@@ -1,5 +1,5 @@
-//! bitmarkd's DNS TXT node records (`announce/domain/txt.go`, `announce/doc.go`, protocol.md
-//! §3.8), for example
+//! bitmarkd's DNS TXT node records (`announce/domain/txt.go`, `announce/doc.go`,
+//! `docs/protocol.md#dns-bootstrap`), for example
 //! `bitmark=v3 a=118.163.120.178;[2001:b030::120] c=2136 r=2130 f=<64 hex> p=<64 hex>`.
 //!
 //! Space-separated words; the first must be `bitmark=v3` or `bitmark=v2`; empty words are

@@ -1,5 +1,4 @@
-//! Message capture: the hook the transports call with every exchange they complete ([`Tap`]),
-//! and the capture file format ([`format`]: records, header, parse and serialise, no I/O).
+//! Message capture: the hook the transports call with every exchange they complete ([`Tap`]).
 //!
 //! The transports know both sides of an exchange at one place: the listener when it hands a
 //! reply to its ROUTER (on a worker thread, or on the socket thread for parse errors, full
@@ -9,10 +8,8 @@
 //! implementation must only hand the exchange on (the node's recorder copies it into a bounded
 //! channel for a writer thread, or drops and counts it when the channel is full), never block.
 //!
-//! Recording, rotation and replay live in the node (`bitmark-node`'s `capture` module); the
-//! format is here so that the fuzz crate can reach its parser without the node's dependencies.
-
-pub mod format;
+//! The file format, recording, rotation, reading and replay are the `bitmark-capture` crate's,
+//! which builds on this hook; the transports only know the hook.
 
 use crate::transport::PeerInfo;
 

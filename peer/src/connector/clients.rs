@@ -1,5 +1,5 @@
-//! The set of peers the connector syncs from (protocol.md §5.2): static clients from the
-//! configuration, and dynamic clients announce asks for (`N1`..`P3`) and releases (`@D`).
+//! The set of peers the connector syncs from (`docs/protocol.md#connector-clients`): static clients
+//! from the configuration, and dynamic clients announce asks for (`N1`..`P3`) and releases (`@D`).
 //!
 //! As bitmarkd: static clients are never released; a connect command for a peer we already
 //! have leaves a static client alone and marks a dynamic one most recently used; otherwise the
@@ -8,11 +8,11 @@
 //! The address is the peer's first IPv4 listener, or its first IPv6 one when it has one and
 //! `prefer_ipv6` is set.
 //!
-//! Different: our own key is refused (bitmarkd dials itself when announce names it, §8 item
-//! 10); a released dynamic client is dropped rather than left idle in its list position; and
-//! with dynamic connections disabled announce's commands are ignored (bitmarkd makes its 25
-//! dynamic upstreams and retargets them whatever `dynamic_connections` says: the flag only
-//! decides whether having no static peer is an error).
+//! Different: our own key is refused (bitmarkd dials itself when announce names it,
+//! `docs/protocol.md#connecting-to-self`); a released dynamic client is dropped rather than left
+//! idle in its list position; and with dynamic connections disabled announce's commands are ignored
+//! (bitmarkd makes its 25 dynamic upstreams and retargets them whatever `dynamic_connections` says:
+//! the flag only decides whether having no static peer is an error).
 
 use super::remote::{short_key, PeerFactory, PeerKey, Remote, RemoteError};
 use super::TARGET;

@@ -1,5 +1,5 @@
-//! The connector's own thread in real time (bitmarkd's `Run`, protocol.md §5.3): a tick every
-//! cycle interval, re-armed before processing, and announce commands handled between ticks.
+//! The connector's own thread in real time (bitmarkd's `Run`, `docs/protocol.md#run-loop`): a tick
+//! every cycle interval, re-armed before processing, and announce commands handled between ticks.
 //!
 //! Unlike bitmarkd, commands that arrive while a fetch pass runs are handled as soon as the pass
 //! ends (passes are bounded by `fetch_blocks_per_cycle`), not after the whole catch-up, and

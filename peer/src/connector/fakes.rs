@@ -4,17 +4,14 @@
 
 use super::local::{ChainError, Digester, HeaderDone, LocalChain, RolledBack};
 use super::remote::{PeerKey, RemoteError, RemotePeer, RemoteState};
+use bitmark_common::lock;
 use bitmark_record::header::{BlockHeader, PackedHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Difficulty, Fault, Link};
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
 use std::time::Instant;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The fake digest: SHA3-256 of the header.
 pub fn fake_digest(block: &[u8]) -> Option<BlockDigest> {

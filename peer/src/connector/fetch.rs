@@ -23,14 +23,11 @@
 use super::local::Digester;
 use super::remote::{PeerKey, Remote, RemoteError};
 use super::workers::Workers;
+use bitmark_common::lock;
 use bitmark_record::BlockDigest;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A peer blocks are fetched from, and the height it claims.
 #[derive(Clone)]

@@ -1,4 +1,4 @@
-//! Fork detection: where our chain and the elected peer's part (protocol.md §5.7).
+//! Fork detection: where our chain and the elected peer's part (`docs/protocol.md#fork-detection`).
 //!
 //! bitmarkd walks down from our tip one `H` round trip per block until the digests agree, and
 //! refuses to follow if that point is `fork_protection` (60) blocks or more below the tip. A

@@ -1,4 +1,4 @@
-//! The state machine (bitmarkd `connector.go:351-594`, protocol.md §5.4).
+//! The state machine (bitmarkd `connector.go:351-594`, `docs/protocol.md#state-machine`).
 
 use super::clients::{ClientError, Clients, Command};
 use super::config::ConnectorConfig;

@@ -1,5 +1,5 @@
-//! The connector: bitmarkd's sync state machine (protocol.md §5), turning a set of peers into
-//! a synced chain.
+//! The connector: bitmarkd's sync state machine (`docs/protocol.md#connector`), turning a set of
+//! peers into a synced chain.
 //!
 //! ```text
 //!  Connecting ──enough clients──► HighestBlock ──better chain──► ForkDetect ──► FetchBlocks ─┐

@@ -1,6 +1,6 @@
-//! The node's mode (bitmarkd's `mode` package, protocol.md §7), shared between the connector
-//! that sets it and everything that reads it (the listener's `is_normal`, the proof publisher,
-//! RPC writes).
+//! The node's mode (bitmarkd's `mode` package, `docs/protocol.md#mode`): one cell
+//! ([`ModeHandle`]) shared between the connector that sets it and everything that reads it (the
+//! listener's `is_normal`, the block producer, `/status`, captures).
 
 use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -58,6 +58,11 @@ impl ModeHandle {
     /// A cell in [`Mode::Resynchronise`].
     pub fn new() -> ModeHandle {
         ModeHandle::default()
+    }
+
+    /// A cell starting in `mode` (a standalone node starts in [`Mode::Normal`]).
+    pub fn starting_in(mode: Mode) -> ModeHandle {
+        ModeHandle(Arc::new(AtomicU8::new(mode as u8)))
     }
 
     /// The current mode.

@@ -1,6 +1,6 @@
 //! What the connector needs from each remote peer: the seam the real upstream client
-//! (`crate::upstream::Upstream`, protocol.md §4) implements, and that the simulation and the
-//! tests implement in memory.
+//! (`crate::upstream::Upstream`, `docs/protocol.md#upstream-clients`) implements, and that the
+//! simulation and the tests implement in memory.
 //!
 //! The real upstream maps onto it one to one:
 //!

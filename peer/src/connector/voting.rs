@@ -1,5 +1,5 @@
-//! The election of the chain to follow, as bitmarkd's `peer/voting` (protocol.md §5.5), with
-//! one fix.
+//! The election of the chain to follow, as bitmarkd's `peer/voting` (`docs/protocol.md#election`),
+//! with one fix.
 //!
 //! Every registered, recently active client votes with its peer's height and the peer's digest
 //! of *our* height. Votes below our height are discarded; the rest are grouped by digest. The

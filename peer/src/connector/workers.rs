@@ -4,6 +4,7 @@
 //! waiting on a slow peer (up to the request timeout) when its pass has ended, and finishes
 //! that request before it takes other work. Threads and queued jobs are both bounded.
 
+use bitmark_common::lock;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -30,7 +31,7 @@ struct Inner {
 
 impl Inner {
     fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.queue)
     }
 }
 

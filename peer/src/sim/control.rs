@@ -1,13 +1,10 @@
 //! What the simulation controls globally: the virtual clock, nodes that have fallen silent,
 //! and links cut by a partition.
 
+use bitmark_common::lock;
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// The simulation's clock and network faults.
 #[derive(Debug)]

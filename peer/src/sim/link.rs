@@ -6,14 +6,11 @@ use crate::connector::{PeerFactory, PeerKey, Remote, RemoteError, RemotePeer, Re
 use crate::error::PeerError;
 use crate::transport::{MemoryNetwork, MemoryTransport, Transport};
 use crate::wire::{Reply, Request};
+use bitmark_common::lock;
 use bitmark_record::{BlockDigest, Chain};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use std::sync::{Arc, Mutex};
 
 /// Node `from`'s client of node `to`.
 pub struct SimLink {

@@ -10,18 +10,15 @@ use crate::connector::{
     PeerKey, Progress, RolledBack, Scoring,
 };
 use crate::transport::MemoryNetwork;
+use bitmark_common::lock;
 use bitmark_record::{BlockDigest, Chain};
 use bitmark_storage::{BlockStore, StorageError};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// How often simulated upstreams poll their peers (bitmarkd's upstream cycle).
 pub const POLL_INTERVAL: Duration = Duration::from_secs(30);

@@ -1,10 +1,11 @@
-//! Moving requests and replies: libzmq with CURVE ([`ZmqListener`], [`ZmqClient`]) and an
-//! in-memory network for simulations ([`MemoryNetwork`]), behind one server-side trait
-//! ([`Service`]) and one client-side trait ([`Transport`]).
+//! Moving requests and replies: libzmq with CURVE ([`ZmqListener`], [`ZmqClient`]) and, with the
+//! `test-utils` feature, an in-memory network for tests and simulations (`MemoryNetwork`),
+//! behind one server-side trait ([`Service`]) and one client-side trait ([`Transport`]).
 
 mod client;
 mod keys;
 mod lanes;
+#[cfg(any(test, feature = "test-utils"))]
 mod memory;
 mod monitor;
 pub mod options;
@@ -13,6 +14,7 @@ mod zmq_listener;
 
 pub use client::{ClientConfig, ZmqClient};
 pub use keys::CurveKeys;
+#[cfg(any(test, feature = "test-utils"))]
 pub use memory::{MemoryNetwork, MemoryTransport};
 pub use zmq_listener::{ListenerConfig, ListenerLimits, ZmqListener};
 
@@ -20,8 +22,9 @@ use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 
-/// What a transport knows about the sender of a request. Nothing in it is authenticated:
-/// bitmarkd accepts every CURVE key and never binds it to the key a peer claims (§8).
+/// What a transport knows about the sender of a request. Nothing in it is authenticated: bitmarkd
+/// accepts every CURVE key and never binds it to the key a peer claims
+/// (`docs/protocol.md#unauthenticated-announcements`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The remote IP as libzmq reports it (`Peer-Address` metadata, no port), or the name an

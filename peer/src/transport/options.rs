@@ -1,4 +1,5 @@
-//! Socket options bitmarkd sets (protocol.md §1.4), shared by the listener and the client.
+//! Socket options bitmarkd sets (`docs/protocol.md#socket-options`), shared by the listener and the
+//! client.
 
 use crate::error::PeerError;
 use std::time::Duration;

@@ -3,11 +3,12 @@
 //!
 //! # Design
 //!
-//! bitmarkd answers on REP sockets, one request at a time in one goroutine, so one slow push
-//! (a block to validate, 100 issues to check) stalls every peer (§2.1, §8 item 3). We use a
-//! ROUTER socket instead; REQ clients cannot tell the difference as long as the envelope is
-//! echoed. A ROUTER message is `[routing id][REQ correlation id][""][body...]`: everything up to
-//! and including the first empty frame is the envelope, put back in front of the reply.
+//! bitmarkd answers on REP sockets, one request at a time in one goroutine, so one slow push (a
+//! block to validate, 100 issues to check) stalls every peer (`docs/protocol.md#framing`,
+//! `docs/protocol.md#no-rate-limiting`). We use a ROUTER socket instead; REQ clients cannot tell
+//! the difference as long as the envelope is echoed. A ROUTER message is
+//! `[routing id][REQ correlation id][""][body...]`: everything up to and including the first empty
+//! frame is the envelope, put back in front of the reply.
 //!
 //! One socket thread owns every socket (libzmq sockets are not thread-safe). It parses each
 //! request; parse errors are answered at once. Parsed requests go to one of two bounded lanes:

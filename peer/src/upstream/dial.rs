@@ -1,11 +1,13 @@
-//! Opening links to a peer: the [`Dialer`] trait, over libzmq ([`ZmqDialer`]) and the in-memory
-//! network ([`MemoryDialer`]).
+//! Opening links to a peer: the [`Dialer`] trait, over libzmq ([`ZmqDialer`]) and, with the
+//! `test-utils` feature, the in-memory network (`MemoryDialer`).
 
 use super::UpstreamConfig;
 use crate::capture::Tap;
 use crate::error::PeerError;
 use crate::score::PeerKey;
-use crate::transport::{ClientConfig, CurveKeys, MemoryNetwork, MemoryTransport, Transport, ZmqClient};
+use crate::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
+#[cfg(any(test, feature = "test-utils"))]
+use crate::transport::{MemoryNetwork, MemoryTransport};
 use bitmark_record::Chain;
 use std::fmt;
 use std::net::SocketAddr;
@@ -86,6 +88,7 @@ impl Dialer for ZmqDialer {
 }
 
 /// Dials services of a [`MemoryNetwork`]; the services see the upstream as `name`.
+#[cfg(any(test, feature = "test-utils"))]
 #[derive(Clone)]
 pub struct MemoryDialer {
     network: MemoryNetwork,
@@ -93,6 +96,7 @@ pub struct MemoryDialer {
     name: String,
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 impl MemoryDialer {
     /// A dialer into `network` on `chain`, named `name`.
     pub fn new(network: &MemoryNetwork, chain: Chain, name: impl Into<String>) -> MemoryDialer {
@@ -100,6 +104,7 @@ impl MemoryDialer {
     }
 }
 
+#[cfg(any(test, feature = "test-utils"))]
 impl Dialer for MemoryDialer {
     type Link = MemoryTransport;
 

@@ -9,6 +9,7 @@ use crate::bus::{BroadcastSink, Bus, Item, ItemQueue, QueueStats};
 use crate::clock::Clock;
 use crate::error::PeerError;
 use crate::score::{PeerKey, ScoreBoard};
+use bitmark_common::lock;
 use bitmark_record::BlockDigest;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,11 +63,11 @@ struct Shared {
 
 impl Shared {
     fn inbox(&self) -> MutexGuard<'_, Inbox> {
-        self.inbox.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inbox)
     }
 
     fn status(&self) -> MutexGuard<'_, UpstreamStatus> {
-        self.status.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.status)
     }
 
     fn call(&self, call: Call) -> Result<(), PeerError> {

@@ -1,4 +1,5 @@
-//! Upstream clients: one per remote peer, as bitmarkd's `peer/upstream` (protocol.md §4).
+//! Upstream clients: one per remote peer, as bitmarkd's `peer/upstream`
+//! (`docs/protocol.md#upstream-clients`).
 //!
 //! An upstream registers with its peer (`R`), polls its height (`N`) and its digest of our
 //! height (`H`) every 30 s, pushes broadcast items to it, and answers the connector's
@@ -39,7 +40,9 @@ mod status;
 mod tests;
 
 pub use backoff::{Backoff, Jitter};
-pub use dial::{Dialer, MemoryDialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
+#[cfg(any(test, feature = "test-utils"))]
+pub use dial::MemoryDialer;
+pub use dial::{Dialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
 pub use handle::{PushQueue, Upstream};
 pub use session::Session;
 pub use status::{LinkState, UpstreamStatus};
@@ -96,7 +99,8 @@ pub struct Identity {
 }
 
 /// Told when a peer answers a poll, so the announce table keeps peers we are connected to from
-/// expiring (bitmarkd's `Announce.Send("updatetime", key)`, protocol.md §3.5).
+/// expiring (bitmarkd's `Announce.Send("updatetime", key)`,
+/// `docs/protocol.md#keeping-connected-peers-alive`).
 pub trait Liveness: Send + Sync {
     /// `public_key` answered `N` just now.
     fn responded(&self, public_key: &[u8]);

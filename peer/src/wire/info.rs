@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use std::fmt::Write as _;
 
-/// What `I` reports (bitmarkd `serverInfo`, protocol.md §2.4).
+/// What `I` reports (bitmarkd `serverInfo`, `docs/protocol.md#server-info`).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct ServerInfo {
     /// The build version; bitmarkd's default is `"zero"`.

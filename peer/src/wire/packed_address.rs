@@ -1,4 +1,5 @@
-//! bitmarkd's packed listener addresses (`util.PackedConnection`, protocol.md §3.1).
+//! bitmarkd's packed listener addresses (`util.PackedConnection`,
+//! `docs/protocol.md#packed-addresses`).
 //!
 //! A list is records placed end to end with no count: `[len][port BE u16][ip]`, where `len` is
 //! the whole record's length, 7 (4-byte IPv4) or 19 (16-byte IPv6). Go parses IPv4 text into
@@ -7,8 +8,9 @@
 //! both on input.
 //!
 //! Unlike bitmarkd we never trust the length byte: a record claiming more bytes than remain is
-//! invalid (bitmarkd slices past the end and crashes, §8). Decoding stops at the first invalid
-//! record, as bitmarkd's does, so anything after it is ignored.
+//! invalid (bitmarkd slices past the end and crashes:
+//! `docs/protocol.md#panics-on-malformed-input`). Decoding stops at the first invalid record, as
+//! bitmarkd's does, so anything after it is ignored.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -166,7 +168,8 @@ mod tests {
         }
     }
 
-    /// bitmarkd TestCanonical's pack/unpack round trip and the packed forms of protocol.md §3.1.
+    /// bitmarkd TestCanonical's pack/unpack round trip and the packed forms of
+    /// `docs/protocol.md#packed-addresses`.
     #[test]
     fn bitmarkd_pack_vectors() {
         let cases = [

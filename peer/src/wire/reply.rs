@@ -7,7 +7,7 @@ use super::{be_u64_exact, function};
 use crate::error::PeerError;
 use bitmark_record::{BlockDigest, Chain, Fault};
 
-/// One reply of the peer protocol (protocol.md §2).
+/// One reply of the peer protocol (`docs/protocol.md#requests-and-replies`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     /// `["I"][JSON]`.

@@ -1,4 +1,5 @@
-//! Requests as a REP application sees them: `[chain][function][params...]` (protocol.md §2).
+//! Requests as a REP application sees them: `[chain][function][params...]`
+//! (`docs/protocol.md#framing`).
 
 use super::quote::go_quote;
 use super::reply::Reply;
@@ -34,8 +35,8 @@ pub enum Request {
     Push(Push),
 }
 
-/// A pushed ("subscription") item (protocol.md §2.7). Each typed variant holds exactly what
-/// bitmarkd reads and relays; extra frames are dropped.
+/// A pushed ("subscription") item (`docs/protocol.md#pushes`). Each typed variant holds exactly
+/// what bitmarkd reads and relays; extra frames are dropped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Push {
     /// `block`: a packed block.

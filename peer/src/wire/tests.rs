@@ -1,5 +1,5 @@
-//! Codec tests: every request and error text of protocol.md §2, reply frames, client-side
-//! reply checks, and property tests (total parsing, round trips).
+//! Codec tests: every request and error text of `docs/protocol.md#requests-and-replies`, reply
+//! frames, client-side reply checks, and property tests (total parsing, round trips).
 
 use super::*;
 use crate::error::PeerError;

@@ -1,5 +1,5 @@
 //! Shared by the integration tests: listener and client set-up, and the protocol conformance
-//! table of protocol.md §2 run over any exchange function.
+//! table of `docs/protocol.md#requests-and-replies` run over any exchange function.
 #![allow(dead_code)]
 
 use bitmark_peer::testing::{FakePool, Fixture, GENESIS};
@@ -92,8 +92,9 @@ pub fn exchange(client: &mut ZmqClient, request: &[Vec<u8>]) -> Frames {
     client.receive().unwrap()
 }
 
-/// Every request and error text of protocol.md §2 against a fixture with blocks 2..=4, in an
-/// order that matters for `R` (the first registrant has nobody else to be told about).
+/// Every request and error text of `docs/protocol.md#requests-and-replies` against a fixture with
+/// blocks 2..=4, in an order that matters for `R` (the first registrant has nobody else to be told
+/// about).
 pub fn conformance(fixture: &Fixture, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Frames) {
     let be = |n: u64| n.to_be_bytes().to_vec();
     let ts = be(1_700_000_000);

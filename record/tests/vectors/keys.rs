@@ -1,4 +1,4 @@
-//! Accounts, private keys, seeds and recovery phrases (formats.md §3).
+//! Accounts, private keys, seeds and recovery phrases (`docs/formats.md#accounts-and-keys`).
 
 use crate::common::*;
 use bitmark_record::{base58, Account, Algorithm, PrivateKey, Seed};

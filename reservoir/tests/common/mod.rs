@@ -4,6 +4,7 @@
 //! reservoir through [`ChainHooks`]).
 #![allow(dead_code)]
 
+use bitmark_record::assemble::{pack_block, sign_record};
 use bitmark_record::currency::{bitcoin, litecoin};
 use bitmark_record::header::foundation_tx_id;
 use bitmark_record::transaction::{
@@ -18,7 +19,7 @@ use bitmark_reservoir::{
     AutoVerify, ChainHooks, ConfirmedState, ManualClock, MemoryChain, Options, PaymentVerifier, RequirePayment,
     Reservoir, ReservoirError,
 };
-use bitmark_storage::testchain::{pack_block, sign_record, BLOCK_SPACING_SECONDS, DEFAULT_START_TIME};
+use bitmark_storage::testchain::{BLOCK_SPACING_SECONDS, DEFAULT_START_TIME};
 use bitmark_storage::{BlockStore, ChainDb, StoreOptions};
 use std::sync::Arc;
 

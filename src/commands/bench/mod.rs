@@ -13,22 +13,30 @@
 //!   and holding 20 000 pending issues.
 //! * `bench soak` ([`soak`]): a real node under a steady stream of pushes; its resident memory
 //!   over time and whether it stays flat after warm-up.
+//! * `bench rpc` ([`rpc`]): `Node.Info` requests/s over TLS beside a bare tokio + rustls echo,
+//!   and `Bitmarks.Create` issues/s beside `bench reservoir`.
 //! * `bench table` ([`table`]): the JSON reports of the others as one Markdown table.
 
 pub mod memory;
 pub mod reservoir;
+pub mod rpc;
 pub mod soak;
 pub mod table;
 
 use super::child_node::ChildNode;
-use crate::capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use crate::error::{NodeError, Result};
+#[cfg(feature = "bench")]
+use bitmark_capture::writer::{Capture, CaptureOptions, NodeSnapshot};
+#[cfg(feature = "bench")]
 use bitmark_peer::bench::Measurement;
+#[cfg(feature = "bench")]
 use bitmark_peer::sim::bench::SyncBenchOptions;
 use bitmark_peer::transport::{Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_record::Link;
-use serde_json::{json, Value};
+#[cfg(feature = "bench")]
+use serde_json::json;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// Push `push` to a node and check its acknowledgement (`[cmd]["A"]`, sent before processing).
@@ -58,6 +66,7 @@ fn wait_until_held(node: &ChildNode, tx_id: &Link) -> Result<()> {
 
 /// Run the sync benchmark with `blocks` blocks (genesis included), `peers` peers and
 /// `threads` digest threads (default: every core). The report is `SyncBenchReport` as JSON.
+#[cfg(feature = "bench")]
 pub fn sync(blocks: u64, peers: usize, threads: Option<usize>) -> Result<Value> {
     let defaults = SyncBenchOptions::default();
     let options = SyncBenchOptions { blocks, peers, threads: threads.unwrap_or(defaults.threads), ..defaults };
@@ -104,6 +113,7 @@ pub fn sync_summary(report: &Value) -> String {
 /// Run the listener benchmark: `clients` concurrent CURVE clients for `seconds` per server.
 /// The report: `clients`, `listener` and `echo` (`requests`, `seconds`, `requestsPerSecond`)
 /// and `ratio` (listener over echo).
+#[cfg(feature = "bench")]
 pub fn listener(clients: usize, seconds: u64) -> Result<Value> {
     let report = bitmark_peer::bench::listener(clients.max(1), Duration::from_secs(seconds.max(1)))?;
     Ok(json!({
@@ -118,6 +128,7 @@ pub fn listener(clients: usize, seconds: u64) -> Result<Value> {
 /// listener, one without a tap and one recording every exchange to a temporary file through
 /// the node's recorder (bounded channel, writer thread, default bounds). `ratio` is captured
 /// over plain requests/s; `capture` says what was written and dropped.
+#[cfg(feature = "bench")]
 pub fn listener_capture(clients: usize, seconds: u64) -> Result<Value> {
     let dir = tempfile::tempdir().map_err(|e| NodeError::io("temporary directory", e))?;
     let path = dir.path().join("bench-capture.jsonl");
@@ -143,6 +154,7 @@ pub fn listener_capture(clients: usize, seconds: u64) -> Result<Value> {
     }))
 }
 
+#[cfg(feature = "bench")]
 fn measurement(m: Measurement) -> Value {
     json!({"requests": m.requests, "seconds": m.elapsed.as_secs_f64(), "requestsPerSecond": m.per_second()})
 }
@@ -162,4 +174,37 @@ pub fn listener_summary(report: &Value) -> String {
         f(&["echo", "seconds"]),
         f(&["ratio"]),
     )
+}
+
+#[cfg(not(feature = "bench"))]
+pub use without_simulation::{listener, listener_capture, sync};
+
+/// `bench sync` and `bench listener` run on the peer crate's simulation and fakes, which the
+/// product binary leaves out; without the `bench` feature they say how to get them.
+#[cfg(not(feature = "bench"))]
+mod without_simulation {
+    use crate::error::{NodeError, Result};
+    use serde_json::Value;
+
+    fn unavailable(bench: &str) -> NodeError {
+        NodeError::Input(format!(
+            "bench {bench} runs on the peer simulation and fakes, which this binary was built without: \
+             build it with `cargo build --release --features bench` (as `make bench` does)"
+        ))
+    }
+
+    /// See the `bench` build's `sync`.
+    pub fn sync(_blocks: u64, _peers: usize, _threads: Option<usize>) -> Result<Value> {
+        Err(unavailable("sync"))
+    }
+
+    /// See the `bench` build's `listener`.
+    pub fn listener(_clients: usize, _seconds: u64) -> Result<Value> {
+        Err(unavailable("listener"))
+    }
+
+    /// See the `bench` build's `listener_capture`.
+    pub fn listener_capture(_clients: usize, _seconds: u64) -> Result<Value> {
+        Err(unavailable("listener --capture"))
+    }
 }

@@ -129,7 +129,7 @@ pub fn run(options: Options) -> Result<Value> {
         .prefix("bitmark-bench-reservoir-")
         .tempdir()
         .map_err(|e| NodeError::io("temporary directory", e))?;
-    let store = std::sync::Arc::new(super::super::chaindir::open_store(
+    let store = std::sync::Arc::new(crate::node::datadir::open_store(
         dir.path(),
         Chain::Local,
         bitmark_storage::StoreOptions::default(),

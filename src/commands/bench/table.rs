@@ -44,7 +44,26 @@ fn rows(r: &Value) -> Vec<Row> {
             });
         }
     }
-    if r.get("echo").is_some() {
+    if r.get("nodeInfo").is_some() {
+        let (ours, echo) = (num(r, &["nodeInfo", "requestsPerSecond"]), num(r, &["echo", "requestsPerSecond"]));
+        rows.push(Row {
+            what: format!("client RPC, `Node.Info` from {} TLS clients", r["clients"]),
+            figure: format!("{ours:.0} requests/s"),
+            reference: format!("bare tokio + rustls echo {echo:.0} requests/s"),
+            ratio: ratio(ours, echo),
+        });
+        let (create, reservoir) = (num(r, &["create", "perSecond"]), num(r, &["reservoir", "perSecond"]));
+        rows.push(Row {
+            what: format!(
+                "client RPC, `Bitmarks.Create` of {} free issues in groups of {}, {} clients",
+                r["create"]["issues"], r["create"]["batch"], r["create"]["threads"]
+            ),
+            figure: format!("{create:.0} issues/s"),
+            reference: format!("bench reservoir {reservoir:.0} issues/s"),
+            ratio: ratio(create, reservoir),
+        });
+    }
+    if r.get("listener").is_some() && r.get("echo").is_some() {
         let (ours, echo) = (num(r, &["listener", "requestsPerSecond"]), num(r, &["echo", "requestsPerSecond"]));
         rows.push(Row {
             what: format!("listener, `N` from {} CURVE clients", r["clients"]),

@@ -1,5 +1,5 @@
-//! `peers.json`: a fixture written by hand from protocol.md §3.7, bitmarkd's validity rules,
-//! our per-entry tolerance, and the round trip through a file.
+//! `peers.json`: a fixture written by hand from `docs/protocol.md#peer-table-backup`, bitmarkd's
+//! validity rules, our per-entry tolerance, and the round trip through a file.
 
 use super::*;
 use crate::announce::backup::{self, decode, decode_entry, encode, encode_entry, EntryError, StoredPeer};

@@ -1,8 +1,8 @@
 //! Reading capture files one line at a time (a file is never loaded whole), numbering the
 //! lines, and turning each into a [`Line`] or the reason it is not one.
 
-use crate::error::{NodeError, Result};
-use bitmark_peer::capture::format::{self, Line};
+use crate::error::{CaptureError, Result};
+use crate::format::{self, Line};
 use serde::Serialize;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Take};
@@ -37,8 +37,8 @@ pub struct CaptureReader {
 impl CaptureReader {
     /// Open `path`.
     pub fn open(path: &Path) -> Result<CaptureReader> {
-        let file = File::open(path).map_err(|e| NodeError::io(path.display(), e))?;
-        let length = file.metadata().map_err(|e| NodeError::io(path.display(), e))?.len();
+        let file = File::open(path).map_err(|e| CaptureError::io(path.display(), e))?;
+        let length = file.metadata().map_err(|e| CaptureError::io(path.display(), e))?.len();
         let reader = BufReader::with_capacity(1 << 16, file.take(length));
         Ok(CaptureReader { path: path.to_path_buf(), reader, line: 0, done: false })
     }

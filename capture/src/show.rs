@@ -1,12 +1,5 @@
-//! Peer message capture in the node: recording ([`writer`]), reading ([`reader`]), replaying
-//! ([`replay`]) and summarising ([`inspect`]) capture files. The hook the transports call and
-//! the file format are `bitmark_peer::capture`'s; the README's "Captures" section describes the
-//! files and the commands.
-
-pub mod inspect;
-pub mod reader;
-pub mod replay;
-pub mod writer;
+//! Frames and commands shown to people, in the listings of `inspect` and the differences of
+//! `replay`.
 
 use bitmark_peer::wire::{go_quote, quote_for_log};
 

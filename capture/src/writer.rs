@@ -14,8 +14,9 @@
 //! file already there at start is rotated the same way first, so each file holds one part of
 //! one session.
 
-use crate::error::{NodeError, Result};
-use bitmark_peer::capture::format::{self, Dropped, End, Header, Line, Record, RecordPeer};
+use crate::error::{CaptureError, Result};
+use crate::format::{self, Dropped, End, Header, Line, Record, RecordPeer};
+use bitmark_common::lock;
 use bitmark_peer::capture::{Exchange, Tap};
 use bitmark_record::Chain;
 use std::fs::{File, OpenOptions};
@@ -28,6 +29,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::{error, info, warn};
 
+/// The log target, as the node has always logged captures under.
 const TARGET: &str = "node::capture";
 
 /// Default size at which a capture file is rotated: 64 MiB.
@@ -215,7 +217,7 @@ impl Capture {
         let recorder = Arc::new(recorder);
         let session = unix_nanos();
         if options.path.metadata().is_ok_and(|m| m.len() > 0) {
-            rotate(&options.path, options.keep).map_err(|e| NodeError::io(options.path.display(), e))?;
+            rotate(&options.path, options.keep).map_err(|e| CaptureError::io(options.path.display(), e))?;
         }
         let file = FileWriter::create(&options.path, &header(&options, &snapshot(), session, 0, 1))?;
         recorder.files.store(1, Ordering::Relaxed);
@@ -236,7 +238,7 @@ impl Capture {
         let thread = std::thread::Builder::new()
             .name("capture-writer".into())
             .spawn(move || writer.run(receiver))
-            .map_err(|e| NodeError::io("capture writer thread", e))?;
+            .map_err(|e| CaptureError::io("capture writer thread", e))?;
         Ok(Capture { recorder, thread: Mutex::new(Some(thread)), path })
     }
 
@@ -259,7 +261,7 @@ impl Capture {
     /// writer. Exchanges shown to the tap afterwards (by an upstream still winding down) are
     /// ignored.
     pub fn close(&self) -> CaptureStats {
-        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let thread = lock(&self.thread).take();
         if let Some(thread) = thread {
             self.recorder.closed.store(true, Ordering::Relaxed);
             // Waits for room only while the writer drains; fails at once if it is gone.
@@ -332,9 +334,9 @@ impl FileWriter {
         open.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-        let file = open.open(path).map_err(|e| NodeError::io(path.display(), e))?;
+        let file = open.open(path).map_err(|e| CaptureError::io(path.display(), e))?;
         let mut writer = FileWriter { out: BufWriter::with_capacity(1 << 16, file), bytes: 0, header_bytes: 0 };
-        writer.write(&header.to_json()).map_err(|e| NodeError::io(path.display(), e))?;
+        writer.write(&header.to_json()).map_err(|e| CaptureError::io(path.display(), e))?;
         writer.header_bytes = writer.bytes;
         Ok(writer)
     }

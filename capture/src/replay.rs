@@ -1,38 +1,24 @@
-//! Replaying a capture: its inbound requests, in file order, against a node state opened from
-//! a data directory ([`LocalNode`]: the block store, the reservoir and a `listener::Handler`
-//! over the daemon's own views) or a live node over CURVE ([`LiveNode`]), each reply compared
-//! with the recorded one ([`compare`]).
+//! Replaying a capture: its inbound requests, in file order, against a [`Target`] — a live node
+//! over CURVE ([`LiveNode`]), or a node state the node opens from a data directory (its
+//! `replay` command) — each reply compared with the recorded one ([`compare`]).
 //!
 //! Pushes are applied as they come, so later replies can depend on them. What is not sent:
 //! outbound records (our upstreams' requests; they are counted), requests outside `--from`/
 //! `--to` or not in `--filter`, pushes the recording node acknowledged without processing (its
 //! queue was full), and requests it never answered.
 
-use super::reader::{CaptureReader, Damaged};
-use super::{command_label, show_frames};
-use crate::commands::chaindir;
-use crate::error::{NodeError, Result};
-use crate::keyfile::{self, KeyKind};
-use crate::node::daemon::VERSION;
-use crate::node::metrics::Metrics;
-use crate::node::pool::NodePool;
-use crate::node::reservoir;
-use crate::node::views::{Mode, StoreChainView};
-use bitmark_peer::announce::{Announcer, TableLimits};
-use bitmark_peer::capture::format::{Header, Line, Record};
+use crate::error::{CaptureError, Result};
+use crate::format::{Header, Line, Record};
+use crate::reader::{CaptureReader, Damaged};
+use crate::show::{command_label, show_frames};
 use bitmark_peer::capture::Direction;
-use bitmark_peer::clock::SystemClock;
-use bitmark_peer::listener::{Handler, NoRelay};
-use bitmark_peer::transport::{self, ClientConfig, CurveKeys, PeerInfo, ZmqClient};
+use bitmark_peer::transport::{ClientConfig, CurveKeys, PeerInfo, ZmqClient};
 use bitmark_peer::wire::ServerInfo;
 use bitmark_record::Chain;
-use bitmark_reservoir::ChainHooks;
-use bitmark_storage::{database_path, BlockStore, StoreOptions};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Differences listed in a report; beyond this they are only counted.
@@ -42,7 +28,7 @@ pub const MAX_LISTED: usize = 1000;
 const LIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How fast requests are sent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Speed {
     /// One after the other, as fast as they are answered.
     #[default]
@@ -76,65 +62,6 @@ pub trait Target {
     }
 }
 
-/// A node state opened from a data directory: its block store and reservoir, and the handler
-/// the daemon would answer with, over the daemon's views. Pushes change the directory.
-pub struct LocalNode {
-    chain: Chain,
-    data_dir: PathBuf,
-    store: Arc<BlockStore>,
-    hooks: ChainHooks,
-    handler: Handler,
-}
-
-impl LocalNode {
-    /// Open `data_dir`'s chain (the one `header` names; its database must exist) and
-    /// reservoir, in the mode the header recorded, with a peer table whose own key is the
-    /// recording node's (so that `R` picks from the same kind of table).
-    pub fn open(data_dir: &Path, header: &Header) -> Result<LocalNode> {
-        let chain = header_chain(header)?;
-        if !database_path(data_dir, chain).exists() {
-            return Err(NodeError::Input(format!("{}: no {chain} chain database here", data_dir.display())));
-        }
-        let store = Arc::new(chaindir::open_store(data_dir, chain, StoreOptions::default())?);
-        let (hooks, _) = reservoir::open(data_dir, &store)?;
-        let mode = Arc::new(Mode::new(header.mode != "resynchronise"));
-        let node_key: [u8; 32] =
-            header.node_key.as_slice().try_into().map_err(|_| {
-                NodeError::Input(format!("capture header: node key of {} bytes", header.node_key.len()))
-            })?;
-        let peers = Arc::new(Announcer::new(node_key, &[], TableLimits::default(), Arc::new(SystemClock)));
-        let handler = Handler::new(
-            VERSION,
-            Arc::new(StoreChainView::new(Arc::clone(&store), mode)),
-            Arc::new(NodePool::new(hooks.clone(), Arc::new(Metrics::new()))),
-            peers,
-            Arc::new(NoRelay),
-        );
-        Ok(LocalNode { chain, data_dir: data_dir.to_path_buf(), store, hooks, handler })
-    }
-}
-
-impl Target for LocalNode {
-    fn describe(&self) -> String {
-        let tip = self.store.tip();
-        format!("data directory {} ({}, height {})", self.data_dir.display(), self.chain, tip.height)
-    }
-
-    /// As the listener answers: parse, handle, encode (`transport::serve`), a panic being no
-    /// reply.
-    fn answer(&mut self, peer: &PeerInfo, request: &[Vec<u8>]) -> std::result::Result<Vec<Vec<u8>>, String> {
-        let serve = || transport::serve(&self.handler, self.chain, peer, request);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(serve))
-            .map_err(|_| "no reply: the service panicked".to_string())
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.hooks.reservoir().flush().map_err(reservoir::node_error)?;
-        self.store.db().flush().map_err(|e| NodeError::Io(format!("{}: {e}", self.data_dir.display())))?;
-        Ok(())
-    }
-}
-
 /// A live node reached over CURVE; requests go out as recorded, chain frame included.
 pub struct LiveNode {
     target: String,
@@ -142,17 +69,16 @@ pub struct LiveNode {
 }
 
 impl LiveNode {
-    /// Connect to `target` (`tcp://HOST:PORT` or `HOST:PORT`) whose public key is in
-    /// `server_key` (a `peer.public` file), speaking `header`'s chain with a fresh key pair.
-    pub fn connect(target: &str, server_key: &Path, header: &Header) -> Result<LiveNode> {
+    /// Connect to `target` (`tcp://HOST:PORT` or `HOST:PORT`) whose public key is
+    /// `server_key`, speaking `header`'s chain with a fresh key pair.
+    pub fn connect(target: &str, server_key: [u8; 32], header: &Header) -> Result<LiveNode> {
         let chain = header_chain(header)?;
         let addr = parse_target(target)?;
-        let key = keyfile::read(KeyKind::Public, server_key)?;
         let mut config = ClientConfig::new(chain, CurveKeys::generate()?);
         config.send_timeout = LIVE_TIMEOUT;
         config.receive_timeout = LIVE_TIMEOUT;
         let mut client = ZmqClient::new(&zmq::Context::new(), config);
-        client.connect(addr, key)?;
+        client.connect(addr, server_key)?;
         Ok(LiveNode { target: format!("tcp://{addr}"), client })
     }
 }
@@ -172,19 +98,20 @@ fn parse_target(target: &str) -> Result<SocketAddr> {
     text.to_socket_addrs()
         .ok()
         .and_then(|mut addrs| addrs.next())
-        .ok_or_else(|| NodeError::Input(format!("--target {target:?}: expected tcp://HOST:PORT")))
+        .ok_or_else(|| CaptureError::Input(format!("--target {target:?}: expected tcp://HOST:PORT")))
 }
 
-fn header_chain(header: &Header) -> Result<Chain> {
-    header.chain.parse().map_err(|_| NodeError::Input(format!("capture header: unknown chain {:?}", header.chain)))
+/// The chain `header` was recorded on.
+pub fn header_chain(header: &Header) -> Result<Chain> {
+    header.chain.parse().map_err(|_| CaptureError::Input(format!("capture header: unknown chain {:?}", header.chain)))
 }
 
 /// The header on the first line of `path`.
 pub fn first_header(path: &Path) -> Result<Header> {
     match CaptureReader::open(path)?.next() {
         Some((_, Ok(Line::Header(header)))) => Ok(header),
-        Some((line, Err(reason))) => Err(NodeError::Input(format!("{}:{line}: {reason}", path.display()))),
-        _ => Err(NodeError::Input(format!("{}: does not start with a capture header", path.display()))),
+        Some((line, Err(reason))) => Err(CaptureError::Input(format!("{}:{line}: {reason}", path.display()))),
+        _ => Err(CaptureError::Input(format!("{}: does not start with a capture header", path.display()))),
     }
 }
 
@@ -414,7 +341,7 @@ struct Run<'a> {
 impl Run<'_> {
     fn check_chain(&mut self, path: &Path, header: &Header) -> Result<()> {
         match &self.chain {
-            Some(chain) if *chain != header.chain => Err(NodeError::Input(format!(
+            Some(chain) if *chain != header.chain => Err(CaptureError::Input(format!(
                 "{}: recorded on chain {}, not {chain} as the first file",
                 path.display(),
                 header.chain

@@ -16,8 +16,8 @@
 //! saying why, never a panic. Unknown fields are ignored, so later versions may add fields
 //! without a new format number; a header with another `format` is refused.
 
-use super::Direction;
-use crate::error::PeerError;
+use crate::error::CaptureError;
+use bitmark_peer::capture::Direction;
 use serde::{Deserialize, Serialize};
 
 /// The format version this code writes and reads.
@@ -163,13 +163,13 @@ impl Record {
 }
 
 /// Parse one line (without its newline; a trailing `\r` or white space is allowed).
-pub fn parse_line(bytes: &[u8]) -> Result<Line, PeerError> {
-    let line: Line = serde_json::from_slice(bytes).map_err(|e| PeerError::CaptureLine(e.to_string()))?;
+pub fn parse_line(bytes: &[u8]) -> Result<Line, CaptureError> {
+    let line: Line = serde_json::from_slice(bytes).map_err(|e| CaptureError::Line(e.to_string()))?;
     match &line {
         Line::Header(h) if h.format != FORMAT_VERSION => {
-            Err(PeerError::CaptureLine(format!("format version {} (this reads {FORMAT_VERSION})", h.format)))
+            Err(CaptureError::Line(format!("format version {} (this reads {FORMAT_VERSION})", h.format)))
         }
-        Line::Exchange(r) if r.request.is_empty() => Err(PeerError::CaptureLine("request with no frames".into())),
+        Line::Exchange(r) if r.request.is_empty() => Err(CaptureError::Line("request with no frames".into())),
         _ => Ok(line),
     }
 }

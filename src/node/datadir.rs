@@ -1,5 +1,6 @@
-//! Finding and opening the chain database in a data directory, shared by the commands that
-//! work on a stored chain.
+//! The data directory: finding and opening the chain database in it. The daemon opens its store
+//! here, and so do the commands that work on a stored chain (`check`, `reservoir`, `testchain`,
+//! `replay`).
 
 use crate::error::{NodeError, Result};
 use bitmark_record::Chain;

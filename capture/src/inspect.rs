@@ -2,10 +2,10 @@
 //! peer, the time span, requests without a reply, error replies, pushes dropped by a full
 //! queue, exchanges lost in recording, damaged lines — and a listing of every exchange.
 
-use super::reader::{CaptureReader, Damaged};
-use super::{command_label, show_frames};
 use crate::error::Result;
-use bitmark_peer::capture::format::{Header, Line, Record};
+use crate::format::{Header, Line, Record};
+use crate::reader::{CaptureReader, Damaged};
+use crate::show::{command_label, show_frames};
 use bitmark_peer::capture::Direction;
 use serde::Serialize;
 use serde_json::{json, Value};
