@@ -15,8 +15,12 @@ FUZZ_FLAGS ?=
 
 all: build
 
-# libzmq with CURVE (the vendored build of the zmq crate has none) and pkg-config to find it.
+# libzmq with CURVE (the vendored build of the zmq crate has none) and pkg-config to find it;
+# a C compiler for the Lua 5.1 that `config import` builds in (vendored by the mlua crate; the
+# Rust toolchain needs one to link anyway).
 deps:
+	@command -v cc >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc libc6-dev >/dev/null; }
 	@if ! pkg-config --exists libzmq 2>/dev/null; then \
 		echo "installing libzmq3-dev and pkg-config"; \
 		$(SUDO) apt-get update -qq && \

@@ -2,12 +2,13 @@
 //! through the same `apply` path that sync uses.
 
 use crate::error::{NodeError, Result};
+use crate::lock::DataDirLock;
 use crate::node::datadir;
+use crate::progress;
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
-use bitmark_storage::StoreOptions;
+use bitmark_storage::{tip_record_path, StoreOptions};
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -25,14 +26,18 @@ pub struct Options {
 }
 
 /// Build the chain into a fresh data directory and report `{"chain","height","digest",
-/// "blocks","seconds","blocksPerSecond"}`. Progress goes to stderr when it is a terminal.
+/// "blocks","seconds","blocksPerSecond"}`. A progress bar shows on stderr when it is a terminal.
 pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
     if options.chain != Chain::Local {
         return Err(NodeError::Input(
             "testchain builds only the local chain (its blocks carry no proof of work)".into(),
         ));
     }
-    let store = datadir::open_store(data_dir, options.chain, StoreOptions::default())?;
+    std::fs::create_dir_all(data_dir).map_err(|e| NodeError::io(data_dir.display(), e))?;
+    let _lock = DataDirLock::exclusive(data_dir)?;
+    let store_options =
+        StoreOptions { tip_record: Some(tip_record_path(data_dir, options.chain)), ..StoreOptions::default() };
+    let store = datadir::open_store(data_dir, options.chain, store_options)?;
     if store.height() > 1 {
         return Err(NodeError::Input(format!(
             "{}: already holds a chain at height {}; use an empty directory",
@@ -42,17 +47,12 @@ pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
     }
     let config = TestChainConfig { seed: options.seed, txs_per_block: options.txs_per_block, ..Default::default() };
     let started = Instant::now();
-    let terminal = std::io::stderr().is_terminal();
-    TestChain::new(config).extend(&store, options.blocks, |applied| {
-        if terminal {
-            let rate = (applied.number - 1) as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprint!("\rblock {}/{} ({rate:.1} blocks/s)   ", applied.number, options.blocks);
-            let _ = std::io::stderr().flush();
-        }
-    })?;
-    if terminal {
-        eprintln!();
-    }
+    let bar = progress::bar(options.blocks, "blocks");
+    bar.set_position(store.height());
+    TestChain::new(config).extend(&store, options.blocks, |applied| bar.set_position(applied.number))?;
+    bar.finish_and_clear();
+    store.db().flush()?;
+    store.record_tip().map_err(|e| NodeError::io("durable-tip record", e))?;
     let seconds = started.elapsed().as_secs_f64();
     let built = store.height().saturating_sub(1);
     Ok(json!({

@@ -13,9 +13,11 @@
 use super::child_node::{get_json, read_ready, run_command, signal, terminate, STOP_GRACE};
 use super::testchain;
 use crate::error::{NodeError, Result};
+use crate::progress;
 use bitmark_record::Chain;
+use indicatif::{MultiProgress, ProgressBar};
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -379,55 +381,52 @@ fn status_of(addr: SocketAddr) -> Option<Status> {
     Some(Status { height: v["height"].as_u64()?, digest: str_of(&v["digest"]), mode: str_of(&v["mode"]) })
 }
 
-/// Live heights on stderr: one bar per node redrawn in place on a terminal, otherwise a line
-/// whenever a node's height or mode changes.
+/// Live heights on stderr: one progress bar per node on a terminal ([`crate::progress`]),
+/// otherwise a line whenever a node's height or mode changes.
 struct Display {
     target: u64,
-    terminal: bool,
-    drawn: bool,
+    bars: Option<(MultiProgress, Vec<ProgressBar>)>,
     last: Vec<Option<(u64, String)>>,
 }
 
 impl Display {
     fn new(nodes: usize, target: u64) -> Display {
-        Display { target, terminal: std::io::stderr().is_terminal(), drawn: false, last: vec![None; nodes] }
+        let bars = progress::visible().then(|| progress::bars(nodes, target, |i| format!("node {i}")));
+        Display { target, bars, last: vec![None; nodes] }
     }
 
     fn show(&mut self, statuses: &[Option<Status>]) {
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            if self.drawn {
-                let _ = write!(err, "\x1b[{}A", statuses.len());
-            }
-            for (i, s) in statuses.iter().enumerate() {
-                let _ = writeln!(err, "\r\x1b[2K{}", self.bar(i, s.as_ref()));
-            }
-            self.drawn = true;
-        } else {
-            for (i, s) in statuses.iter().enumerate() {
-                let now = s.as_ref().map(|s| (s.height, s.mode.clone()));
-                if now.is_some() && now != self.last[i] {
-                    let _ = writeln!(err, "{}", self.bar(i, s.as_ref()));
-                    self.last[i] = now;
+        if let Some((_, bars)) = &self.bars {
+            for (bar, s) in bars.iter().zip(statuses) {
+                match s {
+                    Some(s) => {
+                        bar.set_position(s.height.min(self.target));
+                        bar.set_message(s.mode.clone());
+                    }
+                    None => bar.set_message("(no answer)"),
                 }
+            }
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        for (last, (i, s)) in self.last.iter_mut().zip(statuses.iter().enumerate()) {
+            let now = s.as_ref().map(|s| (s.height, s.mode.clone()));
+            if let (Some((height, mode)), true) = (&now, now != *last) {
+                let _ = writeln!(err, "node {i:>2} {height:>5}/{} {mode}", self.target);
+                *last = now;
             }
         }
         let _ = err.flush();
     }
+}
 
-    fn bar(&self, i: usize, status: Option<&Status>) -> String {
-        const WIDTH: u64 = 30;
-        let Some(s) = status else {
-            return format!("node {i:>2} [{}] (no answer)", " ".repeat(WIDTH as usize));
-        };
-        let filled = (s.height.min(self.target) * WIDTH).checked_div(self.target).unwrap_or(WIDTH);
-        format!(
-            "node {i:>2} [{}{}] {:>5}/{} {}",
-            "#".repeat(filled as usize),
-            "-".repeat((WIDTH - filled) as usize),
-            s.height,
-            self.target,
-            s.mode
-        )
+impl Drop for Display {
+    fn drop(&mut self) {
+        if let Some((multi, bars)) = self.bars.take() {
+            for bar in bars {
+                bar.finish();
+            }
+            let _ = multi.clear();
+        }
     }
 }

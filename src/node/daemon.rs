@@ -22,15 +22,19 @@ use super::http::{self as status_http, Response, Routes};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
 use super::producer::{self, Producer, ProducerThread};
+use super::registrations::RegistrationLog;
 use super::reservoir;
 use super::rpc::NodeBackend;
 use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
+use super::sync_progress::{self, SyncProgressLog};
+use super::tip_recorder::{TipRecorderThread, RECORD_EVERY};
 use super::upstreams::UpstreamSet;
 use super::views::StoreChainView;
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
 use crate::keyfile;
+use crate::lock::DataDirLock;
 use bitmark_capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
 use bitmark_peer::announce::{
@@ -49,7 +53,7 @@ use bitmark_rpc::http::HttpLimits;
 use bitmark_rpc::listener::RpcLimits;
 use bitmark_rpc::runtime::WebRuntime;
 use bitmark_rpc::{Certificate, Rpc, RpcOptions};
-use bitmark_storage::{BlockStore, StoreOptions};
+use bitmark_storage::{tip_record_path, BlockStore, StoreOptions};
 use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -87,6 +91,10 @@ pub struct Node {
     status: Option<SocketAddr>,
     rpc: Option<Value>,
     capture: Option<Capture>,
+    recorder: TipRecorderThread,
+    progress_log: SyncProgressLog,
+    /// Held until the node has stopped: no other node may open the data directory meanwhile.
+    lock: DataDirLock,
 }
 
 /// The sockets of the HTTP and TLS servers, bound before anything starts so that a taken port
@@ -220,16 +228,33 @@ impl Node {
         // The HTTP and TLS ports first: a taken port fails the start before any thread runs.
         let sockets = WebSockets::bind(settings)?;
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
+        let lock = DataDirLock::exclusive(&settings.data_dir)?;
         let (keys, keys_created) =
             keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keyfile::create_pair)?;
         if keys_created {
-            info!(target: TARGET, public = %settings.keys.public.display(), "made a new key pair");
+            info!(target: TARGET, public = %settings.keys.public.describe(), "made a new key pair");
         }
+        warn_if_exposed(settings.keys.private.file());
 
-        let store = Arc::new(datadir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
+        let store_options = StoreOptions {
+            tip_record: Some(tip_record_path(&settings.data_dir, settings.chain)),
+            ..StoreOptions::default()
+        };
+        let store = Arc::new(datadir::open_store(&settings.data_dir, settings.chain, store_options)?);
         let tip = store.tip();
         info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
               data = %settings.data_dir.display(), "opened the chain");
+        if let Some(lowered) = store.lowered() {
+            let next = if settings.standalone {
+                "this node is standalone and will not sync them: restore the database from a backup, or run it with peers"
+            } else {
+                "the node will sync them again from its peers"
+            };
+            error!(target: TARGET, height = lowered.height, recorded = lowered.recorded.height, lost = lowered.lost(),
+                   "{}; {next}", lowered.describe());
+        }
+        let recorder = TipRecorderThread::spawn(Arc::clone(&store), RECORD_EVERY)
+            .map_err(|e| NodeError::io("tip recorder thread", e))?;
         let (hooks, _) = reservoir::open(&settings.data_dir, &store)?;
         // Checked here too, not only by the configuration: a block producer on a chain whose
         // blocks need proof of work would only make blocks every peer refuses.
@@ -241,10 +266,12 @@ impl Node {
                 )
                 .into())
             }
-            Some(interval) => Some((
-                interval,
-                producer::load_or_create_key(&settings.data_dir.join(producer::KEY_FILE), settings.chain)?,
-            )),
+            Some(interval) => {
+                let path = settings.data_dir.join(producer::KEY_FILE);
+                let key = producer::load_or_create_key(&path, settings.chain)?;
+                warn_if_exposed(Some(&path));
+                Some((interval, key))
+            }
             None => None,
         };
         // A standalone node is in normal mode from the start: its listener (and a capture
@@ -315,7 +342,8 @@ impl Node {
             Arc::clone(&announcer) as Arc<dyn PeerTable>,
             Arc::new(bus.clone()),
         );
-        let service: Arc<dyn Service> = Arc::new(CountingService::new(Arc::new(handler), Arc::clone(&metrics)));
+        let service: Arc<dyn Service> =
+            Arc::new(CountingService::new(Arc::new(RegistrationLog::new(Arc::new(handler))), Arc::clone(&metrics)));
         let context = zmq::Context::new();
         let listener = Arc::new(ZmqListener::start_tapped(
             &context,
@@ -354,6 +382,10 @@ impl Node {
             settings.standalone,
         )?);
 
+        // A bar only where it is seen and does not tear the log: stderr a terminal, the log in a file.
+        let bar = settings.logging.file.is_some() && crate::progress::visible();
+        let progress_log = SyncProgressLog::spawn(Arc::clone(&sync), sync_progress::LOG_EVERY, bar)
+            .map_err(|e| NodeError::io("sync progress thread", e))?;
         let (producer, producer_account) = match producer_key {
             Some((interval, (key, created))) => {
                 let producer = Producer::new(hooks.clone(), key, bus.clone(), Arc::clone(&metrics))?;
@@ -399,6 +431,9 @@ impl Node {
             status,
             rpc,
             capture,
+            recorder,
+            progress_log,
+            lock,
         })
     }
 
@@ -421,6 +456,7 @@ impl Node {
             "producer": self.producer_account,
             "dataDir": self.data_dir.display().to_string(),
             "capture": self.capture.as_ref().map(|c| c.path().display().to_string()),
+            "lowered": snapshot.lowered_json(),
         })
     }
 
@@ -446,6 +482,9 @@ impl Node {
             sync,
             web,
             capture,
+            recorder,
+            progress_log,
+            lock,
             ..
         } = self;
         info!(target: TARGET, "shutting down");
@@ -456,6 +495,7 @@ impl Node {
             producer.stop();
         }
         sync.stop();
+        progress_log.stop();
         // The web servers held the observer, and the observer the listener: with both gone
         // the listener is ours alone.
         drop(observer);
@@ -475,6 +515,7 @@ impl Node {
         };
         drop(hooks);
         runner.stop(); // writes peers.json
+        recorder.stop();
         let flushed = match store.db().flush() {
             Ok(()) => reservoir_flushed,
             Err(e) => {
@@ -482,6 +523,11 @@ impl Node {
                 false
             }
         };
+        if flushed {
+            if let Err(e) = store.record_tip() {
+                warn!(target: TARGET, error = %e, "cannot write the durable-tip record");
+            }
+        }
         bus.close();
         let stragglers = upstreams.close_all(deadline);
         if stragglers > 0 {
@@ -494,7 +540,15 @@ impl Node {
             capture.close();
         }
         info!(target: TARGET, height = store.height(), "stopped");
+        drop(lock);
         ShutdownReport { flushed, stragglers }
+    }
+}
+
+/// Warn when a private key file can be read by others than its owner.
+fn warn_if_exposed(path: Option<&std::path::Path>) {
+    if let Some(warning) = path.and_then(keyfile::exposure_warning) {
+        warn!(target: TARGET, "{warning}");
     }
 }
 

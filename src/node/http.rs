@@ -40,7 +40,7 @@ impl Response {
 
     /// 200 with Prometheus text.
     pub fn prometheus(body: String) -> Response {
-        Response { status: 200, content_type: "text/plain; version=0.0.4; charset=utf-8", body }
+        Response { status: 200, content_type: super::metrics::CONTENT_TYPE, body }
     }
 
     /// An error status with its reason as a plain-text body.

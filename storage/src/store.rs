@@ -7,11 +7,17 @@ use crate::error::{Result, StorageError};
 use crate::pools::Pools;
 use crate::read::PoolRead;
 use crate::tip::{DigestCache, Tip};
+use crate::tip_record::{self, Lowered, TipRecorder};
 use bitmark_common::{lock, read, write};
 use bitmark_common::{Clock, SystemClock};
 use bitmark_record::header::{self, BlockHeader, DigestSource};
 use bitmark_record::{difficulty, genesis, BlockDigest, Chain, Difficulty, Fault};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// Unix seconds by the system clock (the record's timestamps are for people, not for checks).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
 
 /// "Now" used when re-reading blocks that are already stored: their timestamps were checked
 /// when they arrived and must not be refused later because the clock went back.
@@ -31,17 +37,24 @@ pub struct StoreOptions {
     /// Re-validate the indexes of the last [`STARTUP_VALIDATION_BLOCKS`] blocks at open, as
     /// bitmarkd does (an error refuses to open).
     pub validate_on_open: bool,
+    /// The durable-tip record ([`crate::tip_record`]): compared with the database at open
+    /// ([`BlockStore::lowered`]), lowered before every rollback, and written by
+    /// [`BlockStore::record_tip`]. `None` (the default) keeps no record.
+    pub tip_record: Option<std::path::PathBuf>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { clock: Arc::new(SystemClock), validate_on_open: true }
+        StoreOptions { clock: Arc::new(SystemClock), validate_on_open: true, tip_record: None }
     }
 }
 
 impl std::fmt::Debug for StoreOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreOptions").field("validate_on_open", &self.validate_on_open).finish_non_exhaustive()
+        f.debug_struct("StoreOptions")
+            .field("validate_on_open", &self.validate_on_open)
+            .field("tip_record", &self.tip_record)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,6 +74,8 @@ pub struct BlockStore {
     pub(crate) writer: Mutex<()>,
     pub(crate) digests: DigestCache,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) recorder: Option<TipRecorder>,
+    lowered: Option<Lowered>,
 }
 
 impl std::fmt::Debug for BlockStore {
@@ -82,11 +97,27 @@ impl BlockStore {
             writer: Mutex::new(()),
             digests: DigestCache::default(),
             clock: options.clock,
+            recorder: options.tip_record.clone().map(TipRecorder::new),
+            lowered: None,
         };
         if options.validate_on_open {
             store.validate_recent(STARTUP_VALIDATION_BLOCKS)?;
         }
         let tip = store.tip_from_pools()?;
+        let mut store = store;
+        store.lowered = options.tip_record.and_then(|path| match tip_record::read(&path) {
+            Ok(Some(recorded)) if recorded.height > tip.height => {
+                Some(Lowered { recorded, height: tip.height, path })
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(target: "storage", error = %e, "the durable-tip record cannot be read; it will be rewritten");
+                None
+            }
+        });
+        if let (Some(recorder), Some(_)) = (&store.recorder, &store.lowered) {
+            recorder.keep_until_moved(tip.height);
+        }
         let difficulty =
             if header::is_difficulty_applied_version(tip.version) && tip.height > difficulty::ADJUST_TIMESPAN_BLOCKS {
                 store.adjusted_difficulty(tip.height, Difficulty::ONE)?
@@ -95,6 +126,40 @@ impl BlockStore {
             };
         store.set_state(State { tip, difficulty });
         Ok(store)
+    }
+
+    /// When the database came back lower at open than its durable-tip record says
+    /// ([`StoreOptions::tip_record`]): what was recorded and what is left.
+    pub fn lowered(&self) -> Option<&Lowered> {
+        self.lowered.as_ref()
+    }
+
+    /// Write the tip to the durable-tip record, if the store keeps one and the tip moved since
+    /// the last write. Takes the writer lock, so it never records a tip a rollback in progress
+    /// is about to remove.
+    pub fn record_tip(&self) -> std::io::Result<()> {
+        let Some(recorder) = &self.recorder else { return Ok(()) };
+        let _writer = self.lock_writer();
+        recorder.record_tip(&self.tip(), unix_now())
+    }
+
+    /// Lower the durable-tip record to `height` before a rollback to it (the caller holds the
+    /// writer lock). A failure is logged, not fatal: it can only cause a false alarm later.
+    pub(crate) fn record_before_rollback(&self, height: u64) {
+        let Some(recorder) = &self.recorder else { return };
+        if height >= self.tip().height {
+            return;
+        }
+        let digest = if height <= genesis::BLOCK_NUMBER {
+            Some(genesis::digest(self.chain))
+        } else {
+            self.stored_digest(height)
+        };
+        let digest = digest.map(|d| d.raw_hex()).unwrap_or_default();
+        if let Err(e) = recorder.record(height, &digest, unix_now()) {
+            tracing::warn!(target: "storage", path = %recorder.path().display(), error = %e,
+                           "cannot lower the durable-tip record before a rollback");
+        }
     }
 
     /// The chain this store holds.

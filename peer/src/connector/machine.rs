@@ -87,6 +87,9 @@ pub struct Connector {
     rate: Option<RateMeter>,
     /// Set to shut down: a pass in progress ends after the block being stored.
     stopping: Arc<AtomicBool>,
+    /// The client count last logged as below the minimum: said again only when it changes,
+    /// not every cycle (the upstreams' own errors say why they are not connected).
+    below_minimum_logged: Option<usize>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -118,6 +121,7 @@ impl Connector {
             watchdog: Watchdog::default(),
             rate: None,
             stopping: Arc::new(AtomicBool::new(false)),
+            below_minimum_logged: None,
         }
     }
 
@@ -252,14 +256,25 @@ impl Connector {
         count
     }
 
+    fn log_below_minimum(&mut self, count: usize) {
+        if self.below_minimum_logged == Some(count) {
+            debug!(target: TARGET, connections = count, minimum = self.config.minimum_clients, "below minimum client count");
+        } else {
+            warn!(target: TARGET, connections = count, minimum = self.config.minimum_clients,
+                  "below minimum client count (each upstream's lastError in /status says why)");
+            self.below_minimum_logged = Some(count);
+        }
+    }
+
     fn connecting(&mut self) -> Flow {
         self.mode.set(Mode::Resynchronise);
         let count = self.count_clients();
         if count >= self.config.minimum_clients {
             info!(target: TARGET, connections = count, "enough connections");
+            self.below_minimum_logged = None;
             self.state = State::HighestBlock;
         } else {
-            warn!(target: TARGET, connections = count, minimum = self.config.minimum_clients, "below minimum client count");
+            self.log_below_minimum(count);
             self.events.reconnect();
             self.state = State::Connecting;
         }
@@ -425,7 +440,7 @@ impl Connector {
     fn sampling(&mut self, samples: u32, now: Instant) -> Flow {
         let count = self.count_clients();
         if count < self.config.minimum_clients {
-            warn!(target: TARGET, connections = count, minimum = self.config.minimum_clients, "below minimum client count");
+            self.log_below_minimum(count);
             self.state = State::Connecting;
             return Flow::Continue;
         }

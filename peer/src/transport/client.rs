@@ -2,6 +2,7 @@
 //! client and the client of the listener tests.
 
 use super::keys::CurveKeys;
+use super::monitor::LinkMonitor;
 use super::options::{apply_common, millis, require_curve, RECONNECT_INTERVAL, REQUEST_TIMEOUT};
 use super::{PeerInfo, Transport};
 use crate::capture::{Direction, Exchange, Tap};
@@ -14,6 +15,9 @@ use std::time::Duration;
 use tracing::debug;
 
 const TARGET: &str = "peer::client";
+
+/// The longest a watched send waits before looking at the link's events again.
+const SEND_POLL_SLICE: Duration = Duration::from_millis(200);
 
 /// How a client talks.
 #[derive(Clone, Debug)]
@@ -29,6 +33,9 @@ pub struct ClientConfig {
     pub receive_timeout: Duration,
     /// Delay before libzmq reconnects a dropped connection (bitmarkd: 2 min, no back-off).
     pub reconnect_interval: Duration,
+    /// Watch the link with a socket monitor, so that [`Transport::link_problem`] can say why
+    /// a request went unanswered (an inproc socket more per client; upstreams use it).
+    pub monitor_link: bool,
 }
 
 impl ClientConfig {
@@ -40,6 +47,7 @@ impl ClientConfig {
             send_timeout: REQUEST_TIMEOUT,
             receive_timeout: REQUEST_TIMEOUT,
             reconnect_interval: RECONNECT_INTERVAL,
+            monitor_link: false,
         }
     }
 }
@@ -56,12 +64,13 @@ pub struct ZmqClient {
     socket: Option<zmq::Socket>,
     target: Option<(SocketAddr, [u8; 32])>,
     tap: Option<Arc<dyn Tap>>,
+    monitor: Option<LinkMonitor>,
 }
 
 impl ZmqClient {
     /// A client with no socket yet (bitmarkd's `NewClient`).
     pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqClient {
-        ZmqClient { context: context.clone(), config, socket: None, target: None, tap: None }
+        ZmqClient { context: context.clone(), config, socket: None, target: None, tap: None, monitor: None }
     }
 
     /// Show every exchange of [`Transport::request`] to `tap` (the raw [`ZmqClient::send`] and
@@ -81,12 +90,14 @@ impl ZmqClient {
     /// A fresh socket to the same target (bitmarkd's `Reconnect`).
     pub fn reconnect(&mut self) -> Result<(), PeerError> {
         self.socket = None;
+        self.monitor = None;
         self.open()
     }
 
     /// Close the socket and forget the target.
     pub fn close(&mut self) {
         self.socket = None;
+        self.monitor = None;
         self.target = None;
     }
 
@@ -119,7 +130,28 @@ impl ZmqClient {
             return Err(PeerError::EmptyMessage);
         }
         let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
-        socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(PeerError::io)
+        let Some(monitor) = self.monitor.as_mut() else {
+            return socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(PeerError::io);
+        };
+        // Watched: wait for the link in slices, and give up as soon as the handshake has
+        // failed rather than for the whole send timeout (a wrong key never completes one).
+        let deadline = std::time::Instant::now() + self.config.send_timeout;
+        loop {
+            match socket.send_multipart(frames.iter().map(AsRef::as_ref), zmq::DONTWAIT) {
+                Err(zmq::Error::EAGAIN) => {}
+                other => return other.map_err(PeerError::io),
+            }
+            let events = monitor.events();
+            if events.handshake_failed && !events.handshake_succeeded {
+                return Err(PeerError::LinkFailed(events.explain().unwrap_or_default().to_string()));
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(PeerError::Timeout);
+            }
+            let mut items = [socket.as_poll_item(zmq::POLLOUT), monitor.socket().as_poll_item(zmq::POLLIN)];
+            zmq::poll(&mut items, millis(left.min(SEND_POLL_SLICE)).into()).map_err(PeerError::Zmq)?;
+        }
     }
 
     /// Receive all frames of the next reply.
@@ -144,10 +176,12 @@ impl ZmqClient {
             socket.set_req_correlate(true)?;
             socket.set_req_relaxed(true)?;
             socket.set_reconnect_ivl(millis(c.reconnect_interval))?;
-            socket.set_reconnect_ivl_max(0)?;
-            socket.connect(&format!("tcp://{addr}"))
+            socket.set_reconnect_ivl_max(0)
         };
         set().map_err(PeerError::Zmq)?;
+        // Before the connect, so that its first events are seen.
+        self.monitor = if c.monitor_link { Some(LinkMonitor::start(&self.context, &socket)?) } else { None };
+        socket.connect(&format!("tcp://{addr}")).map_err(PeerError::Zmq)?;
         debug!(target: TARGET, %addr, "connecting");
         self.socket = Some(socket);
         Ok(())
@@ -186,5 +220,9 @@ impl Transport for ZmqClient {
         let reply = self.send_unprefixed(&frames).and_then(|()| self.receive());
         self.tap(&frames, &reply);
         Reply::parse(&reply?, request, self.config.chain)
+    }
+
+    fn link_problem(&mut self) -> Option<String> {
+        self.monitor.as_mut().and_then(|m| m.events().explain()).map(str::to_string)
     }
 }

@@ -8,6 +8,7 @@ mod lanes;
 #[cfg(any(test, feature = "test-utils"))]
 mod memory;
 mod monitor;
+pub use monitor::LinkEvents;
 pub mod options;
 mod zap;
 mod zmq_listener;
@@ -52,6 +53,12 @@ pub trait Transport {
     /// Send `request` and read the reply, checked against the request
     /// ([`Reply::parse`]). A remote `["E"][text]` is `Ok(Reply::Error)`.
     fn request(&mut self, request: &Request) -> Result<Reply, PeerError>;
+
+    /// After a request failed: what is known to be wrong with the link itself (no connection,
+    /// a failed CURVE handshake), if anything. `None` by default.
+    fn link_problem(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// The server side of one exchange on frames: parse as bitmarkd's listener does, let `service`
