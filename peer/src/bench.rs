@@ -18,9 +18,7 @@ use std::sync::{Arc, Barrier};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// The sync benchmark: the connector's pipeline beside bitmarkd's shape and the Argon2d limit
-/// (over the simulation, so only with the `test-utils` feature).
-#[cfg(any(test, feature = "test-utils"))]
+/// The sync benchmark: the connector's pipeline beside bitmarkd's shape and the Argon2d limit.
 pub use crate::sim::bench::sync;
 
 const CHAIN: Chain = Chain::Testing;
