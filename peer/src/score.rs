@@ -41,7 +41,8 @@ use tracing::{debug, info, warn};
 
 const TARGET: &str = "peer::score";
 
-/// A peer's public key (its CURVE server key).
+/// A peer's public key (its CURVE server key): the identity the score table, the upstreams
+/// and the connector key everything by.
 pub type PeerKey = [u8; 32];
 
 /// Points below which an entry that is not banned is forgotten.

@@ -199,11 +199,15 @@ impl BlockStore {
     }
 
     /// `DigestForBlock`: the genesis digest for numbers ≤ 1; else the cache, the `2` pool, or
-    /// Argon2d of the stored header; `BlockNotFound` when there is no such block.
+    /// Argon2d of the stored header; `BlockNotFound` when there is no such block. Takes no
+    /// lock: what it reads goes into the cache only if no rollback came meanwhile
+    /// ([`DigestCache`]).
     pub fn digest_for(&self, number: u64) -> Result<BlockDigest> {
         if number <= genesis::BLOCK_NUMBER {
             return Ok(genesis::digest(self.chain));
         }
+        // Taken before the pools are read: a rollback in between makes the insert a no-op.
+        let generation = self.digests.generation();
         if let Some(d) = self.digests.get(number) {
             return Ok(d);
         }
@@ -214,7 +218,7 @@ impl BlockStore {
                 header::compute_header_hash(&packed)?
             }
         };
-        self.digests.insert(number, digest);
+        self.digests.insert_at(generation, number, digest);
         Ok(digest)
     }
 
@@ -304,5 +308,95 @@ impl BlockStore {
         let mut next = current;
         next.set_value(difficulty::next_difficulty(end_ts - begin_ts, base));
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testchain::{TestChain, TestChainConfig};
+
+    fn temporary() -> BlockStore {
+        BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap()
+    }
+
+    fn generate(store: &BlockStore, seed: u64, height: u64) {
+        TestChain::new(TestChainConfig { seed, txs_per_block: 1, ..Default::default() })
+            .extend(store, height, |_| ())
+            .unwrap();
+    }
+
+    /// Store `block` (with `digest`) as block 5 in place of the one there.
+    fn replace_tip(store: &BlockStore, (block, digest): &(Vec<u8>, BlockDigest)) {
+        store.rollback_to(4, |_| ()).unwrap();
+        store.apply_with_digest(block, *digest).unwrap();
+    }
+
+    /// `H 5` read while block 5 is rolled back and replaced: the reader read the old block
+    /// before the rollback, and puts its digest in the cache after it, before or after the new
+    /// block 5 is stored. Either way `H 5` then answers the new block's digest. The reader's
+    /// read is made slow (block 5's `2` row is removed, so the digest is Argon2d of the stored
+    /// header) and the rollback comes a third of a digest into it; an attempt where the reader
+    /// did not straddle the rollback (it finished before, or started after and found no
+    /// block) is made again.
+    #[test]
+    fn a_digest_read_across_a_rollback_never_comes_back() {
+        let a = temporary();
+        generate(&a, 3, 5);
+        let b = temporary();
+        for n in 2..=4 {
+            b.apply_with_digest(&a.block(n).unwrap().unwrap(), a.digest_for(n).unwrap()).unwrap();
+        }
+        generate(&b, 4, 5);
+        let version = |s: &BlockStore| (s.block(5).unwrap().unwrap(), s.digest_for(5).unwrap());
+        let (old, new) = (version(&a), version(&b));
+        assert_ne!(old.1, new.1);
+
+        let store = Arc::new(temporary());
+        for n in 2..=5 {
+            store.apply_with_digest(&a.block(n).unwrap().unwrap(), a.digest_for(n).unwrap()).unwrap();
+        }
+        let started = std::time::Instant::now();
+        header::compute_header_hash(&old.0).unwrap();
+        let into_the_read = started.elapsed() / 3;
+        for stale_insert_after_reapply in [false, true] {
+            let mut raced = false;
+            for _attempt in 0..5 {
+                replace_tip(&store, &old);
+                let mut ws = store.pools().write_set();
+                ws.delete_block_digest(5);
+                ws.commit().unwrap();
+                store.digests.clear();
+                let reader = {
+                    let store = Arc::clone(&store);
+                    std::thread::spawn(move || store.digest_for(5))
+                };
+                std::thread::sleep(into_the_read);
+                let finished_early = reader.is_finished();
+                // The `2` row back, so that the rollback does not hash block 5 itself.
+                let mut ws = store.pools().write_set();
+                ws.put_block_digest(5, &old.1);
+                ws.commit().unwrap();
+                store.rollback_to(4, |_| ()).unwrap();
+                let read = if stale_insert_after_reapply {
+                    store.apply_with_digest(&new.0, new.1).unwrap();
+                    reader.join().unwrap()
+                } else {
+                    let read = reader.join().unwrap();
+                    store.apply_with_digest(&new.0, new.1).unwrap();
+                    read
+                };
+                assert_eq!(
+                    store.digest_for(5).unwrap(),
+                    new.1,
+                    "stale insert after re-apply: {stale_insert_after_reapply}"
+                );
+                if read.ok() == Some(old.1) && !finished_early {
+                    raced = true;
+                    break;
+                }
+            }
+            assert!(raced, "the reader never read the old block before the rollback");
+        }
     }
 }

@@ -7,13 +7,14 @@ use super::forks::{find_fork, ForkPoint};
 use super::hooks::{Events, Scoring};
 use super::local::{Digester, LocalChain};
 use super::mode::{Mode, ModeHandle};
-use super::pass::{self, PassEnd, PassHooks, PassPlan};
+use super::pass::{self, PassEnd, PassHooks, PassParts, PassPlan};
 use super::progress::{ProgressHandle, RateMeter, Watchdog};
 use super::remote::{short_key, PeerKey};
-use super::rng::Rng;
 use super::state::State;
 use super::voting::{elect, Election, Vote};
+use super::workers::Workers;
 use super::TARGET;
+use rand::RngCore;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,8 +56,10 @@ pub struct Parts {
     pub events: Arc<dyn Events>,
     /// The mode cell the rest of the node reads.
     pub mode: ModeHandle,
-    /// Seed of the fast-sync sampling choices.
-    pub seed: u64,
+    /// Where the fast-sync sampling choices come from: the operating system's generator in a
+    /// node (`rand::rngs::OsRng`), so that no peer can predict which blocks are checked and
+    /// forge the others; a seeded one in tests and simulations, which then replay exactly.
+    pub rng: Box<dyn RngCore + Send>,
 }
 
 /// The connector: a state machine driven by ticks ([`Connector::process`]) and announce
@@ -76,7 +79,10 @@ pub struct Connector {
     excluded: HashMap<PeerKey, Instant>,
     /// Fast sync is on (configuration) and not suspended by a failed sample.
     fast_sync: bool,
-    rng: Rng,
+    rng: Box<dyn RngCore + Send>,
+    /// The fetch passes' threads, kept between passes: twice the peers a pass fetches from,
+    /// so a pass finds threads even while some finish a slow request of the last one.
+    fetchers: Workers,
     watchdog: Watchdog,
     rate: Option<RateMeter>,
     /// Set to shut down: a pass in progress ends after the block being stored.
@@ -97,6 +103,7 @@ impl Connector {
     pub fn new(config: ConnectorConfig, parts: Parts) -> Connector {
         parts.mode.set(Mode::Resynchronise);
         let fast_sync = config.fast_sync;
+        let fetchers = Workers::new("sync-fetch", config.fetch_peers.max(1).saturating_mul(2));
         Connector {
             config,
             chain: parts.chain,
@@ -109,7 +116,8 @@ impl Connector {
             state: State::Connecting,
             excluded: HashMap::new(),
             fast_sync,
-            rng: Rng::new(parts.seed),
+            rng: parts.rng,
+            fetchers,
             watchdog: Watchdog::default(),
             rate: None,
             stopping: Arc::new(AtomicBool::new(false)),
@@ -394,8 +402,9 @@ impl Connector {
                 }
             })
         };
-        let hooks = PassHooks { rng: &mut self.rng, on_applied: &mut on_applied, stop: &self.stopping };
-        let report = pass::run(self.chain.as_ref(), &self.digester, &reference, &sources, plan, hooks);
+        let hooks = PassHooks { rng: self.rng.as_mut(), on_applied: &mut on_applied, stop: &self.stopping };
+        let parts = PassParts { chain: self.chain.as_ref(), digester: &self.digester, workers: &self.fetchers };
+        let report = pass::run(parts, &reference, &sources, plan, hooks);
         for (key, what) in &report.offences {
             warn!(target: TARGET, peer = short_key(key), %what, "penalty");
             self.scoring.report(key, *what);
