@@ -71,9 +71,9 @@ fn reservoir_fault(command: &str, e: ReservoirError, metrics: &Metrics) -> Fault
 }
 
 impl PoolView for NodePool {
-    // TODO: pushed blocks should go through the connector's single writer (ARCHITECTURE.md: the
-    // writer is the only code that mutates the chain); today the hooks' change lock and the block
-    // store's writer lock serialise them.
+    // Pushed blocks, produced blocks and the connector's writes are serialised by the hooks'
+    // change lock and the block store's writer lock (ARCHITECTURE.md, "A running node"); they
+    // could instead be handed to the connector's in-order writer.
     fn submit_block(&self, packed: &[u8]) -> Result<(), Fault> {
         match self.hooks.apply(packed) {
             Ok(applied) => {

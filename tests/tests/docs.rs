@@ -1,6 +1,7 @@
 //! The documentation stays true: every `bitmark-node ...` command the README and `docs/` show (in
 //! shell blocks and in inline code) names commands and flags the binary has, and the flag table
-//! of `run` in `docs/cli.md` names `run`'s flags. (Links are `docs_links.rs`'s.)
+//! of `run` in `docs/cli.md` names `run`'s flags; every path, crate, type, method and constant
+//! `ARCHITECTURE.md` names exists. (Links are `docs_links.rs`'s.)
 
 use bitmark_tests::{node_binary, workspace_root};
 use std::collections::{BTreeMap, BTreeSet};
@@ -166,4 +167,122 @@ fn a_wrong_command_or_flag_is_caught() {
     let lines = command_lines("text `bitmark-node 0.1.0` and `bitmark-node keygen --dir D`\n```sh\n$ bitmark-node run \\\n  --standalone\n```\n");
     let lines: Vec<String> = lines.iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
     assert_eq!(lines, ["keygen --dir D", "run --standalone"]);
+}
+
+/// Directories the architecture check never reads: build output, git, fuzzing corpora.
+const SKIP_DIRS: [&str; 5] = ["target", ".git", "corpus", "artifacts", "node_modules"];
+
+/// Every file under `dir` whose name ends with `suffix`, with its text.
+fn sources(dir: &std::path::Path, suffix: &str, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let (path, name) = (entry.path(), entry.file_name().to_string_lossy().into_owned());
+        if path.is_dir() {
+            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with('.') {
+                sources(&path, suffix, out);
+            }
+        } else if name.ends_with(suffix) {
+            out.push(std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+}
+
+/// Whether `text` has `keyword name` with `name` a whole word (`struct Node`, not `struct NodeError`).
+fn defines(text: &str, keyword: &str, name: &str) -> bool {
+    let needle = format!("{keyword} {name}");
+    text.match_indices(&needle).any(|(at, _)| {
+        let after = text[at + needle.len()..].chars().next();
+        let before = text[..at].chars().next_back();
+        !after.is_some_and(|c| c.is_alphanumeric() || c == '_') && !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+/// What is wrong with the names `markdown` shows in inline code, checked against the repository
+/// at `root` (`rust`: the text of every Rust source; `manifests`: of every Cargo.toml):
+/// * a path (`peer/src/bus.rs`, `src/node/`) must exist (except in the first column of a table
+///   under a heading that names bitmarkd: those are bitmarkd's packages);
+/// * a crate (`bitmark-peer`) must be some manifest's package name;
+/// * a type (`BlockStore`), trait or alias must be defined, and a method (`Bus::send`) too;
+/// * a constant (`COMMAND_QUEUE`) must be defined.
+///
+/// Anything else in backticks (commands, wire frames, texts, thread names) is not checked.
+fn architecture_problems(markdown: &str, root: &std::path::Path, rust: &str, manifests: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (mut in_block, mut theirs) = (false, false);
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            continue;
+        }
+        if line.starts_with('#') {
+            theirs = line.contains("bitmarkd");
+        }
+        // A table row under a bitmarkd heading: its first cell names bitmarkd's packages.
+        let ours = match line.strip_prefix('|') {
+            Some(row) if theirs => row.split_once('|').map_or("", |(_, rest)| rest),
+            _ => line,
+        };
+        for span in ours.split('`').skip(1).step_by(2) {
+            let plain = !span.is_empty() && !span.contains([' ', '[', '#', '"']);
+            let is_path = plain
+                && !span.starts_with(['/', '-'])
+                && (span.contains('/') || span.ends_with(".rs") || span.ends_with(".md"));
+            let ident = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if is_path {
+                if !root.join(span.trim_end_matches('/')).exists() {
+                    problems.push(format!("no file or directory `{span}`"));
+                }
+            } else if let Some(rest) = span.strip_prefix("bitmark-").filter(|r| ident(&r.replace('-', "_"))) {
+                if !manifests.contains(&format!("name = \"bitmark-{rest}\"")) {
+                    problems.push(format!("no crate `{span}`"));
+                }
+            } else if plain && span.starts_with(|c: char| c.is_ascii_uppercase()) {
+                let (item, method) = match span.split_once("::") {
+                    Some((item, method)) => (item, Some(method)),
+                    None => (span, None),
+                };
+                if !ident(item) || !method.map_or(true, ident) {
+                    continue;
+                }
+                if item.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+                    // A constant; single letters are wire commands (`B`, `H`).
+                    if item.len() > 1 && !defines(rust, "const", item) {
+                        problems.push(format!("no constant `{span}`"));
+                    }
+                } else if !["struct", "enum", "trait", "type"].iter().any(|k| defines(rust, k, item)) {
+                    problems.push(format!("no type or trait `{item}`"));
+                } else if let Some(method) = method.filter(|m| !defines(rust, "fn", m)) {
+                    problems.push(format!("no function `{method}` for `{span}`"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn architecture_names_only_what_exists() {
+    let root = workspace_root();
+    let (mut rust, mut manifests) = (Vec::new(), Vec::new());
+    sources(root, ".rs", &mut rust);
+    sources(root, "Cargo.toml", &mut manifests);
+    let (rust, manifests) = (rust.join("\n"), manifests.join("\n"));
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let problems = architecture_problems(&text, root, &rust, &manifests);
+    assert!(problems.is_empty(), "ARCHITECTURE.md:\n{}", problems.join("\n"));
+    // And the check catches what it should.
+    let wrong = "`peer/src/nowhere.rs` `bitmark-nothing` `NoSuchType` `Bus::no_such_fn` `NO_SUCH_CONST` `Bus::send` `B`";
+    assert_eq!(
+        architecture_problems(wrong, root, &rust, &manifests),
+        [
+            "no file or directory `peer/src/nowhere.rs`",
+            "no crate `bitmark-nothing`",
+            "no type or trait `NoSuchType`",
+            "no function `no_such_fn` for `Bus::no_such_fn`",
+            "no constant `NO_SUCH_CONST`",
+        ]
+    );
 }
