@@ -36,9 +36,9 @@ pub enum NodeError {
         /// The recovery step.
         recovery: &'static str,
     },
-    /// The peer layer failed (binding, connecting...).
+    /// A peer transport failed (binding the listener, connecting, a request...).
     #[error(transparent)]
-    Peer(#[from] bitmark_peer::PeerError),
+    Transport(#[from] bitmark_peer::TransportError),
     /// A capture could not be recorded, read or replayed.
     #[error(transparent)]
     Capture(#[from] bitmark_capture::CaptureError),

@@ -50,6 +50,28 @@ pub fn json_of(out: &Output) -> serde_json::Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}): {text}"))
 }
 
+/// Directories [`repository_files`] never enters: build output, git, fuzzing corpora and
+/// artifacts, anything hidden.
+const SKIP_DIRS: [&str; 5] = ["target", ".git", "corpus", "artifacts", "node_modules"];
+
+/// Every file under `dir` whose name ends with `suffix` (`.rs`, `.md`, `Cargo.toml`), for the
+/// tests that check the repository's own text.
+pub fn repository_files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let (path, name) = (entry.path(), entry.file_name().to_string_lossy().into_owned());
+        if path.is_dir() {
+            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with('.') {
+                found.extend(repository_files(&path, suffix));
+            }
+        } else if name.ends_with(suffix) {
+            found.push(path);
+        }
+    }
+    found
+}
+
 /// Every vector in `testdata/bitmarkd-vectors.json`.
 pub fn vectors() -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(workspace_root().join("testdata/bitmarkd-vectors.json")).expect("vector file");

@@ -1,6 +1,6 @@
 //! The capture crate's errors. The texts are the ones the node prints (`{"error": "<text>"}`).
 
-use bitmark_peer::PeerError;
+use bitmark_peer::TransportError;
 
 /// What recording, reading, inspecting or replaying a capture can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -16,9 +16,9 @@ pub enum CaptureError {
     /// target address.
     #[error("{0}")]
     Input(String),
-    /// The peer layer failed (connecting to a live node).
+    /// The peer transport failed (connecting to a live node).
     #[error(transparent)]
-    Peer(#[from] PeerError),
+    Transport(#[from] TransportError),
 }
 
 impl CaptureError {

@@ -9,4 +9,4 @@ pub mod lock;
 #[cfg(any(test, feature = "test-utils"))]
 pub use clock::ManualClock;
 pub use clock::{unix_secs, Clock, SystemClock};
-pub use lock::{lock, read, write};
+pub use lock::{lock, read, wait, wait_timeout, write};

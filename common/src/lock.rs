@@ -3,7 +3,8 @@
 //! panic point), so a poisoned lock is taken as it is rather than turning one panic into a
 //! cascade of them.
 
-use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 /// Lock `m`, whether or not a holder panicked.
 pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -18,6 +19,18 @@ pub fn read<T: ?Sized>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
 /// Write-lock `l`, whether or not a writer panicked.
 pub fn write<T: ?Sized>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Wait on `c` with `guard`, whether or not a holder panicked meanwhile.
+pub fn wait<'a, T>(c: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    c.wait(guard).unwrap_or_else(|p| p.into_inner())
+}
+
+/// Wait on `c` with `guard` for at most `timeout`, whether or not a holder panicked meanwhile.
+/// Whether the time ran out is the caller's to tell from its own deadline (a wake-up may be
+/// spurious either way).
+pub fn wait_timeout<'a, T>(c: &Condvar, guard: MutexGuard<'a, T>, timeout: Duration) -> MutexGuard<'a, T> {
+    c.wait_timeout(guard, timeout).map_or_else(|p| p.into_inner().0, |(g, _)| g)
 }
 
 #[cfg(test)]
@@ -40,5 +53,9 @@ mod tests {
         *lock(&m) += 1;
         *write(&l) += 1;
         assert_eq!((*lock(&m), *read(&l)), (2, 2));
+        // Waits on a poisoned mutex return the guard too.
+        let c = Condvar::new();
+        let guard = wait_timeout(&c, lock(&m), Duration::from_millis(1));
+        assert_eq!(*guard, 2);
     }
 }

@@ -6,8 +6,8 @@
 //! [`listener`]; [`listener_tapped`] measures what a capture tap costs the same listener.
 
 use crate::capture::Tap;
-use crate::error::PeerError;
 use crate::testing::Fixture;
+use crate::transport::TransportError;
 use crate::transport::{ClientConfig, CurveKeys, ListenerConfig, ListenerLimits, ZmqClient, ZmqListener};
 use crate::wire::Request;
 use bitmark_record::Chain;
@@ -95,7 +95,7 @@ impl fmt::Display for Report {
 /// a [`ZmqListener`] serving a [`Fixture`] handler with default limits, and a bare CURVE
 /// ROUTER echo server, both on 127.0.0.1. The time is cut into rounds of about a second that
 /// alternate between the two, so that load from elsewhere on the machine falls on both alike.
-pub fn listener(clients: usize, duration: Duration) -> Result<Report, PeerError> {
+pub fn listener(clients: usize, duration: Duration) -> Result<Report, TransportError> {
     let clients = clients.max(1);
     let server_context = zmq::Context::new();
     let listener = BenchListener::start(&server_context, None)?;
@@ -133,7 +133,7 @@ impl TapReport {
 /// clients for `duration` per listener, one listener without a tap and one showing every
 /// exchange to `tap`, in alternating rounds as in [`listener`]. Each listener has its own
 /// libzmq context, since a tapped listener runs the context's ZAP handler.
-pub fn listener_tapped(clients: usize, duration: Duration, tap: Arc<dyn Tap>) -> Result<TapReport, PeerError> {
+pub fn listener_tapped(clients: usize, duration: Duration, tap: Arc<dyn Tap>) -> Result<TapReport, TransportError> {
     let clients = clients.max(1);
     let (plain_context, tapped_context) = (zmq::Context::new(), zmq::Context::new());
     let plain = BenchListener::start(&plain_context, None)?;
@@ -152,7 +152,7 @@ struct BenchListener {
 }
 
 impl BenchListener {
-    fn start(context: &zmq::Context, tap: Option<Arc<dyn Tap>>) -> Result<BenchListener, PeerError> {
+    fn start(context: &zmq::Context, tap: Option<Arc<dyn Tap>>) -> Result<BenchListener, TransportError> {
         let keys = CurveKeys::generate()?;
         let fixture = Fixture::new(CHAIN, 3, crate::testing::FakePool::default());
         let config = ListenerConfig {
@@ -162,7 +162,7 @@ impl BenchListener {
             limits: ListenerLimits::default(),
         };
         let listener = ZmqListener::start_tapped(context, config, fixture.handler.clone(), tap)?;
-        let addr = listener.local_addrs().first().copied().ok_or_else(|| PeerError::Config("not bound".into()))?;
+        let addr = listener.local_addrs().first().copied().ok_or_else(|| TransportError::Config("not bound".into()))?;
         Ok(BenchListener { listener, addr, public_key: keys.public })
     }
 
@@ -177,7 +177,7 @@ fn alternate<const K: usize>(
     clients: usize,
     duration: Duration,
     servers: [(SocketAddr, [u8; 32]); K],
-) -> Result<[Measurement; K], PeerError> {
+) -> Result<[Measurement; K], TransportError> {
     let client_context = zmq::Context::new();
     let rounds = duration.as_secs().clamp(1, u64::from(u32::MAX)) as u32;
     let round = duration / rounds;
@@ -198,7 +198,7 @@ fn run_clients(
     server_key: [u8; 32],
     clients: usize,
     duration: Duration,
-) -> Result<Measurement, PeerError> {
+) -> Result<Measurement, TransportError> {
     let request = Request::Height.to_frames(CHAIN);
     let mut connected = Vec::with_capacity(clients);
     for _ in 0..clients {
@@ -213,7 +213,7 @@ fn run_clients(
         connected.push(client);
     }
     let start = Arc::new(Barrier::new(clients + 1));
-    let threads: Vec<JoinHandle<Result<u64, PeerError>>> = connected
+    let threads: Vec<JoinHandle<Result<u64, TransportError>>> = connected
         .into_iter()
         .map(|mut client| {
             let start = Arc::clone(&start);
@@ -235,7 +235,7 @@ fn run_clients(
     let began = Instant::now();
     let mut requests = 0;
     for thread in threads {
-        requests += thread.join().map_err(|_| PeerError::Config("bench client panicked".into()))??;
+        requests += thread.join().map_err(|_| TransportError::Config("bench client panicked".into()))??;
     }
     Ok(Measurement { requests, elapsed: began.elapsed() })
 }
@@ -250,9 +250,9 @@ struct EchoServer {
 }
 
 impl EchoServer {
-    fn start(context: &zmq::Context) -> Result<EchoServer, PeerError> {
+    fn start(context: &zmq::Context) -> Result<EchoServer, TransportError> {
         let keys = CurveKeys::generate()?;
-        let router = context.socket(zmq::ROUTER).map_err(PeerError::Zmq)?;
+        let router = context.socket(zmq::ROUTER).map_err(TransportError::Zmq)?;
         let setup = || -> zmq::Result<String> {
             router.set_curve_server(true)?;
             router.set_curve_secretkey(&keys.secret)?;
@@ -261,11 +261,11 @@ impl EchoServer {
             router.bind("tcp://127.0.0.1:*")?;
             Ok(router.get_last_endpoint()?.unwrap_or_default())
         };
-        let endpoint = setup().map_err(PeerError::Zmq)?;
+        let endpoint = setup().map_err(TransportError::Zmq)?;
         let addr = endpoint
             .strip_prefix("tcp://")
             .and_then(|a| a.parse().ok())
-            .ok_or_else(|| PeerError::Config(format!("echo server bound to {endpoint:?}")))?;
+            .ok_or_else(|| TransportError::Config(format!("echo server bound to {endpoint:?}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {

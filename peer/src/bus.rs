@@ -26,10 +26,9 @@ mod queue;
 
 pub use queue::{ItemQueue, QueueStats};
 
-use crate::error::PeerError;
 use crate::listener::Relay;
 use crate::wire::Push;
-use bitmark_common::lock;
+use bitmark_common::{lock, wait_timeout};
 use sha3::{Digest, Sha3_256};
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -230,7 +229,7 @@ impl Bus {
     }
 
     /// Close the bus: later sends are dropped, subscribers drain what they have and then see
-    /// [`PeerError::BusClosed`]; every consumer is told ([`BroadcastSink::bus_closed`]).
+    /// [`BusError::Closed`]; every consumer is told ([`BroadcastSink::bus_closed`]).
     pub fn close(&self) {
         let consumers: Vec<Arc<dyn BroadcastSink>> = {
             let mut state = lock(&self.shared.state);
@@ -258,6 +257,17 @@ impl Relay for Bus {
     }
 }
 
+/// Why [`Subscriber::recv_timeout`] returned no item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    /// Nothing arrived in time.
+    #[error("timed out")]
+    Timeout,
+    /// The bus is closed (or gone) and the subscriber's queue is empty.
+    #[error("bus closed")]
+    Closed,
+}
+
 /// One consumer's end: its queue. Dropping it unsubscribes.
 pub struct Subscriber {
     queue: Arc<Queue>,
@@ -275,9 +285,9 @@ impl Subscriber {
         lock(&self.queue.state).queue.pop()
     }
 
-    /// The oldest queued item, waiting up to `timeout` for one: [`PeerError::Timeout`] if none
-    /// came, [`PeerError::BusClosed`] once the bus is closed and the queue empty.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<Item, PeerError> {
+    /// The oldest queued item, waiting up to `timeout` for one: [`BusError::Timeout`] if none
+    /// came, [`BusError::Closed`] once the bus is closed and the queue empty.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Item, BusError> {
         let deadline = Instant::now() + timeout;
         let mut state = lock(&self.queue.state);
         loop {
@@ -285,13 +295,13 @@ impl Subscriber {
                 return Ok(item);
             }
             if state.closed {
-                return Err(PeerError::BusClosed);
+                return Err(BusError::Closed);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(PeerError::Timeout);
+                return Err(BusError::Timeout);
             }
-            state = self.queue.ready.wait_timeout(state, left).map_or_else(|p| p.into_inner().0, |(s, _)| s);
+            state = wait_timeout(&self.queue.ready, state, left);
         }
     }
 

@@ -8,6 +8,11 @@
 //! With the `test-utils` feature (tests and benchmarks only, never the product): fakes of the
 //! listener's views (`testing`), a deterministic multi-node simulation (`sim`) and the
 //! benchmarks built on them (`bench`).
+//!
+//! Each boundary callers match on has its own error: [`TransportError`] (moving a request and
+//! its reply), [`UpstreamError`] (an upstream's calls; it wraps a `TransportError`),
+//! [`AnnounceError`] (`peers.json`, the `nodes` setting, DNS) and [`BusError`] (a subscriber's
+//! receive).
 
 pub mod announce;
 #[cfg(any(test, feature = "test-utils"))]
@@ -16,7 +21,6 @@ pub mod bus;
 pub mod capture;
 pub mod clock;
 pub mod connector;
-pub mod error;
 pub mod listener;
 pub mod score;
 #[cfg(any(test, feature = "test-utils"))]
@@ -27,4 +31,7 @@ pub mod transport;
 pub mod upstream;
 pub mod wire;
 
-pub use error::PeerError;
+pub use announce::AnnounceError;
+pub use bus::BusError;
+pub use transport::TransportError;
+pub use upstream::UpstreamError;

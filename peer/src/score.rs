@@ -33,6 +33,7 @@
 //! The table is bounded ([`ScoreConfig::capacity`]): entries that have decayed to nothing are
 //! dropped, and when it is full the least-penalised peer that is not banned makes room.
 
+use bitmark_common::lock;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
@@ -289,7 +290,7 @@ impl ScoreBoard {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<PeerKey, Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.entries)
     }
 }
 

@@ -6,7 +6,7 @@ use bitmark_peer::announce::resolver::{DNS_ATTEMPTS, DNS_TIMEOUT};
 use bitmark_peer::announce::{Announcer, Bootstrap, NodeLookup, Nodes, SystemLookup, TableLimits};
 use bitmark_peer::clock::{Clock, ManualClock};
 use bitmark_peer::wire::packed_address::pack_all;
-use bitmark_peer::PeerError;
+use bitmark_peer::AnnounceError;
 use bitmark_record::Chain;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -230,10 +230,10 @@ fn txt_strings_are_joined_per_record() {
     let started = Instant::now();
     let missing = lookup.txt("missing.example.test").unwrap_err();
     assert!(started.elapsed() < DNS_TIMEOUT, "NXDOMAIN is an answer, not a timeout");
-    assert!(matches!(missing, PeerError::DnsLookup(_)));
+    assert!(matches!(missing, AnnounceError::DnsLookup(_)));
     assert_eq!(missing.to_string(), "DNS lookup: TXT missing.example.test: no TXT records (Non-Existent Domain)");
     // A name that exists but has no TXT records fails too (Go's LookupTXT does).
-    assert!(matches!(lookup.txt("example.test"), Err(PeerError::DnsLookup(_))));
+    assert!(matches!(lookup.txt("example.test"), Err(AnnounceError::DnsLookup(_))));
 }
 
 #[test]
@@ -291,7 +291,7 @@ fn a_silent_nameserver_fails_within_the_timeout() {
     let started = Instant::now();
     let error = bootstrap.run(&announcer, clock.wall()).unwrap_err();
     let took = started.elapsed();
-    assert!(matches!(error, PeerError::DnsLookup(_)), "{error}");
+    assert!(matches!(error, AnnounceError::DnsLookup(_)), "{error}");
     assert!(took >= DNS_TIMEOUT && took < bound, "failed after {took:?}");
     // Retried five minutes later.
     assert_eq!(bootstrap.next_due(), Some(clock.wall() + Duration::from_secs(300)));
@@ -327,7 +327,7 @@ fn nameservers_from_resolv_conf() {
     let local: [SocketAddr; 2] = ["127.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()];
     assert_eq!(lookup.nameservers(), local);
 
-    assert!(matches!(SystemLookup::with_nameservers(&[]), Err(PeerError::NoResolver)));
+    assert!(matches!(SystemLookup::with_nameservers(&[]), Err(AnnounceError::NoResolver)));
     let missing = SystemLookup::from_resolv_conf_file(std::path::Path::new("/nonexistent/resolv.conf"));
-    assert!(matches!(missing, Err(PeerError::DnsLookup(_))));
+    assert!(matches!(missing, Err(AnnounceError::DnsLookup(_))));
 }

@@ -17,7 +17,7 @@ use bitmark_peer::testing::{FakePool, Fixture, Prober};
 use bitmark_peer::transport::{ClientConfig, CurveKeys, ListenerLimits, Transport, ZmqClient};
 use bitmark_peer::wire::packed_address::pack;
 use bitmark_peer::wire::{Push, Reply, Request};
-use bitmark_peer::PeerError;
+use bitmark_peer::TransportError;
 use bitmark_record::Chain;
 use common::*;
 use rand::rngs::StdRng;
@@ -205,7 +205,7 @@ fn oversize_frames_cost_only_their_senders() {
         assert_eq!(big.request(&Request::Height).unwrap(), Reply::Height(HEIGHT));
         big.send(&[b"block".as_slice(), &vec![0x5a; SIXTEEN_MIB]]).unwrap();
         // libzmq's MAXMSGSIZE drops the connection: no reply.
-        assert!(matches!(big.receive(), Err(PeerError::Timeout)));
+        assert!(matches!(big.receive(), Err(TransportError::Timeout)));
     });
     // The dropped senders leave nothing behind.
     eventually("only the prober connected", || server.listener.incoming_connections() == 1);

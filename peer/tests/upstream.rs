@@ -14,7 +14,7 @@ use bitmark_peer::upstream::{
     Backoff, Identity, LinkState, NoLiveness, Target, Upstream, UpstreamConfig, UpstreamEnv, ZmqDialer,
 };
 use bitmark_peer::wire::{packed_address, Push};
-use bitmark_peer::PeerError;
+use bitmark_peer::{TransportError, UpstreamError};
 use bitmark_record::BlockDigest;
 use common::*;
 use std::net::SocketAddr;
@@ -105,9 +105,9 @@ fn registers_polls_and_fetches_over_curve() {
     assert_eq!(upstream.remote_digest_of_height(4).unwrap(), BlockDigest([4; 32]));
     assert_eq!(upstream.remote_height().unwrap(), 4);
     // Remote `E` replies: "block not found" and any other text alike.
-    assert!(matches!(upstream.get_block_data(5), Err(PeerError::BlockNotFound)));
-    assert!(matches!(upstream.get_block_data(1), Err(PeerError::BlockNotFound)));
-    assert!(matches!(upstream.remote_digest_of_height(99), Err(PeerError::BlockNotFound)));
+    assert!(matches!(upstream.get_block_data(5), Err(UpstreamError::BlockNotFound)));
+    assert!(matches!(upstream.get_block_data(1), Err(UpstreamError::BlockNotFound)));
+    assert!(matches!(upstream.remote_digest_of_height(99), Err(UpstreamError::BlockNotFound)));
     assert!(upstream.is_registered());
     assert_eq!(node.scores.standing(&server.keys.public, Instant::now()).points, 0.0);
 
@@ -204,7 +204,7 @@ fn a_server_that_never_answers_times_out_and_is_retried_with_back_off() {
         || matches!(upstream.status().state, LinkState::Connecting { failures, .. } if failures >= 3),
     );
     assert!(!upstream.is_registered());
-    assert!(matches!(upstream.get_block_data(2), Err(PeerError::NotConnected)));
+    assert!(matches!(upstream.get_block_data(2), Err(UpstreamError::NotConnected)));
     // Unanswered registrations are not penalised: the peer never took us on.
     assert_eq!(node.scores.standing(&silent.keys.public, Instant::now()).points, 0.0);
     let started = Instant::now();
@@ -222,7 +222,7 @@ fn a_call_that_times_out_drops_the_registration_and_is_penalised() {
     eventually("a poll", || upstream.status().remote_height == Some(1));
     let started = Instant::now();
     let outcome = upstream.get_block_data(2);
-    assert!(matches!(outcome, Err(PeerError::Timeout)), "{outcome:?}");
+    assert!(matches!(outcome, Err(UpstreamError::Transport(TransportError::Timeout))), "{outcome:?}");
     assert!(started.elapsed() >= Duration::from_millis(450), "{:?}", started.elapsed());
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     // (The caller's wait and the socket's end together; the thread reports the timeout.)

@@ -8,7 +8,7 @@ use bitmark_peer::testing::{FakePool, Fixture};
 use bitmark_peer::transport::options::MAX_MESSAGE_SIZE;
 use bitmark_peer::transport::{CurveKeys, ListenerLimits, PeerInfo, Service, Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
-use bitmark_peer::PeerError;
+use bitmark_peer::TransportError;
 use bitmark_record::BlockDigest;
 use common::*;
 use std::sync::{Arc, Mutex};
@@ -61,7 +61,7 @@ fn wrong_server_key_gets_nothing() {
     let wrong = CurveKeys::generate().unwrap().public;
     client.connect(server.addr(), wrong).unwrap();
     // IMMEDIATE: with no completed handshake the send itself times out; either way, no reply.
-    assert!(matches!(client.request(&Request::Height), Err(PeerError::Timeout)));
+    assert!(matches!(client.request(&Request::Height), Err(TransportError::Timeout)));
     assert_answers_n(&server);
 }
 
@@ -159,7 +159,7 @@ fn oversize_frame_disconnects_only_the_sender() {
     assert_eq!(big.request(&Request::Height).unwrap(), Reply::Height(4));
     let oversize = vec![0u8; MAX_MESSAGE_SIZE as usize + 1];
     big.send(&[b"block".as_slice(), &oversize]).unwrap();
-    assert!(matches!(big.receive(), Err(PeerError::Timeout)));
+    assert!(matches!(big.receive(), Err(TransportError::Timeout)));
     assert_answers_n(&server);
     // libzmq checks the size of the frame on the wire, where CURVE adds 33 bytes (command name,
     // nonce, flags, MAC): the largest plaintext frame accepted is 33 bytes under the limit, for
@@ -170,7 +170,7 @@ fn oversize_frame_disconnects_only_the_sender() {
     assert_eq!(exchange(&mut ok, &frames(&[b"testing", b"block", &limit])), frames(&[b"block", b"A"]));
     let mut refused = server.client_to(server.addr(), Duration::from_secs(2));
     refused.send(&[b"block".as_slice(), &vec![0u8; largest + 1]]).unwrap();
-    assert!(matches!(refused.receive(), Err(PeerError::Timeout)));
+    assert!(matches!(refused.receive(), Err(TransportError::Timeout)));
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn full_query_queue_answers_inline() {
 fn a_panicking_service_costs_only_that_reply() {
     let (server, _) = scripted(Duration::ZERO, ListenerLimits::default());
     let mut client = server.client_to(server.addr(), SILENCE);
-    assert!(matches!(client.request(&Request::Block(666)), Err(PeerError::Timeout)));
+    assert!(matches!(client.request(&Request::Block(666)), Err(TransportError::Timeout)));
     // REQ_RELAXED: the same client can go on.
     assert_eq!(client.request(&Request::Height).unwrap(), Reply::Height(4));
     assert_answers_n(&server);

@@ -27,26 +27,9 @@ pub struct OwnerRecord {
     pub issue_block: u64,
 }
 
-/// The kind of item an [`OwnerRecord`] describes (`ownership.OwnedItem`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Owned {
-    /// A bitmark of this asset.
-    Asset(AssetId),
-    /// A block.
-    Block,
-    /// The shares a bitmark of this asset was split into.
-    Share(AssetId),
-}
-
-/// A share's total (pool `F`): the quantity it was created with and the BitmarkShare record
-/// that created it (its owner data lives under that tx id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ShareTotal {
-    /// Total number of shares.
-    pub quantity: u64,
-    /// Tx id of the BitmarkShare record.
-    pub tx_id: Link,
-}
+/// The kind of item an [`OwnerRecord`] describes, and a share's total (pool `F`): the storage
+/// crate's own types, which the seam carries as they are.
+pub use bitmark_storage::{Owned, ShareTotal};
 
 /// Committed chain state, as the reservoir needs it. Implemented for the block store
 /// ([`bitmark_storage::BlockStore`]) and by `MemoryChain`.

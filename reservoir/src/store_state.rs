@@ -6,7 +6,7 @@
 //! after it is committed, which is when [`crate::ChainHooks`] tells it.
 
 use crate::error::StateError;
-use crate::state::{ConfirmedState, Owned, OwnerRecord, ShareTotal, StateResult};
+use crate::state::{ConfirmedState, OwnerRecord, ShareTotal, StateResult};
 use bitmark_record::{Account, AssetId, BlockDigest, CurrencyMap, Fault, Link};
 use bitmark_storage::{BlockStore, OwnerData, Pool, PoolRead, StorageError};
 
@@ -18,11 +18,7 @@ fn boxed(e: StorageError) -> StateError {
 /// Pool `O`'s record in the reservoir's terms (the same fields under the reservoir's names).
 fn owner_record(data: OwnerData) -> OwnerRecord {
     OwnerRecord {
-        owned: match data.owned {
-            bitmark_storage::Owned::Asset(id) => Owned::Asset(id),
-            bitmark_storage::Owned::Block => Owned::Block,
-            bitmark_storage::Owned::Share(id) => Owned::Share(id),
-        },
+        owned: data.owned,
         transfer_block: data.transfer_block_number,
         issue_tx_id: data.issue_tx_id,
         issue_block: data.issue_block_number,
@@ -80,7 +76,7 @@ impl ConfirmedState for BlockStore {
     }
 
     fn share_total(&self, share_id: &Link) -> StateResult<Option<ShareTotal>> {
-        Ok(self.pools().share(share_id).map_err(boxed)?.map(|t| ShareTotal { quantity: t.quantity, tx_id: t.tx_id }))
+        self.pools().share(share_id).map_err(boxed)
     }
 
     fn share_balance(&self, owner: &Account, share_id: &Link) -> StateResult<Option<u64>> {

@@ -4,6 +4,7 @@
 //! are due; asking for more than `burst` is refused with `rate limiting`. The delay is slept
 //! on the runtime (`tokio::time::sleep`), never on a worker thread.
 
+use bitmark_common::lock;
 use bitmark_record::Fault;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -39,7 +40,7 @@ impl Limiter {
         if self.rate.is_infinite() {
             return Ok(Duration::ZERO);
         }
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = lock(&self.state);
         let (tokens, last) = *state;
         let elapsed = now.saturating_duration_since(last).as_secs_f64();
         let tokens = (tokens + elapsed * self.rate).min(self.burst) - n;

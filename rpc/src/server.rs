@@ -11,6 +11,7 @@ use crate::backend::Backend;
 use crate::codec::Request;
 use crate::limit::Limiter;
 use crate::service;
+use bitmark_common::lock;
 use bitmark_record::Fault;
 use bitmark_reservoir::ReservoirError;
 use serde_json::Value;
@@ -147,7 +148,7 @@ impl Rpc {
     /// The node's figures, read at most every [`INFO_FRESH`].
     pub(crate) async fn node_info(&self) -> Result<crate::backend::NodeInfo, String> {
         let cached = {
-            let cache = self.info.lock().unwrap_or_else(|p| p.into_inner());
+            let cache = lock(&self.info);
             cache.as_ref().filter(|(at, _)| at.elapsed() < INFO_FRESH).map(|(_, info)| info.clone())
         };
         if let Some(info) = cached {
@@ -155,7 +156,7 @@ impl Rpc {
         }
         let backend = Arc::clone(&self.backend);
         let info = blocking(move || Ok(backend.info())).await?;
-        *self.info.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), info.clone()));
+        *lock(&self.info) = Some((Instant::now(), info.clone()));
         Ok(info)
     }
 

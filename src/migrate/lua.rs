@@ -15,6 +15,7 @@
 //!   `os.rename`, `os.exit`, `os.tmpname`, `io.popen` and `io.output` are gone; `print` and
 //!   `io.write` go to stderr, so that stdout stays the converted configuration.
 
+use bitmark_common::lock;
 use mlua::{Lua, Table, Value as LuaValue};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -102,7 +103,7 @@ pub fn evaluate(path: &Path, cwd: &Path) -> Result<Evaluated, String> {
         return Err(format!("{}: returns {}, not a configuration table", path.display(), returned.type_name()));
     };
     let config = to_json(&LuaValue::Table(table), 0)?;
-    let reads = reads.lock().map(|r| r.clone()).unwrap_or_default();
+    let reads = lock(&reads).clone();
     Ok(Evaluated { config, reads })
 }
 
@@ -115,9 +116,7 @@ fn setup(lua: &Lua, path: &Path, dir: &str, reads: Arc<Mutex<Vec<FileRead>>>) ->
     globals.set("arch_name", go_arch())?;
     globals.set("interface_public_ips", lua.create_sequence_from(super::interfaces::public_ips())?)?;
     let note = lua.create_function(move |_, (name, contents): (String, Option<String>)| {
-        if let Ok(mut reads) = reads.lock() {
-            reads.push(FileRead { name, contents });
-        }
+        lock(&reads).push(FileRead { name, contents });
         Ok(())
     })?;
     globals.set("__bitmark_note", note)?;

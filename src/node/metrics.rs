@@ -16,6 +16,7 @@
 
 use super::process_metrics;
 use super::status::Snapshot;
+use bitmark_common::lock;
 use bitmark_peer::transport::{PeerInfo, Service};
 use bitmark_peer::wire::{command, function, Reply, Request};
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -192,7 +193,7 @@ impl Metrics {
     /// An error of `kind` (a fault text, possibly behind `command: `) seen at `source`.
     pub fn error(&self, source: ErrorSource, kind: &str) {
         let kind = {
-            let mut kinds = self.error_kinds.lock().unwrap_or_else(|p| p.into_inner());
+            let mut kinds = lock(&self.error_kinds);
             let key = (source, kind.to_string());
             if kinds.contains(&key) || kinds.len() < MAX_ERROR_KINDS {
                 kinds.insert(key);
@@ -207,7 +208,7 @@ impl Metrics {
 
     /// Errors by source and kind.
     pub fn errors(&self) -> Vec<(ErrorSource, String, u64)> {
-        let kinds = self.error_kinds.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let kinds = lock(&self.error_kinds).clone();
         kinds
             .into_iter()
             .map(|(source, kind)| {

@@ -6,6 +6,7 @@
 //! [`QUIET`], at most [`BURST`] lines per minute (the rest are counted and the count is logged
 //! with the next line allowed), and at most [`MAX_KEYS`] keys are remembered.
 
+use bitmark_common::lock;
 use bitmark_peer::transport::{PeerInfo, Service};
 use bitmark_peer::wire::{packed_address, Reply, Request};
 use std::collections::HashMap;
@@ -71,7 +72,7 @@ impl RegistrationLog {
 impl Service for RegistrationLog {
     fn handle(&self, peer: &PeerInfo, request: Request) -> Reply {
         if let Request::Register { public_key, listeners, .. } = &request {
-            let admitted = self.log.lock().unwrap_or_else(|p| p.into_inner()).admit(public_key, Instant::now());
+            let admitted = lock(&self.log).admit(public_key, Instant::now());
             if let Some(suppressed) = admitted {
                 let listeners: Vec<String> =
                     packed_address::unpack_all(listeners).iter().map(ToString::to_string).collect();

@@ -248,18 +248,7 @@ mod tests {
     use super::*;
 
     fn upstream(state: LinkState, remote_height: Option<u64>) -> UpstreamStatus {
-        UpstreamStatus {
-            name: "upstream@t".into(),
-            target: None,
-            state,
-            remote_height,
-            local_height: None,
-            remote_digest_of_local_height: None,
-            last_response: None,
-            score: 0.0,
-            last_error: None,
-            last_error_at: None,
-        }
+        UpstreamStatus { state, remote_height, ..UpstreamStatus::idle("upstream@t") }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 use super::metrics::Metrics;
 use super::upstreams::UpstreamSet;
 use crate::error::{NodeError, Result};
+use bitmark_common::lock;
 use bitmark_peer::announce::{self, CommandSender, ConnectorCommand};
 use bitmark_peer::connector::upstream::{ScoreHook, UpstreamFactory};
 use bitmark_peer::connector::{
@@ -210,11 +211,11 @@ impl Synchroniser for Connected {
     /// Stops the connector (a fetch pass ends within about 100 ms; a request to a slow peer is
     /// left to finish on its upstream's thread), then the forwarder (within [`FORWARD_POLL`]).
     fn stop(&self) {
-        if let Some(handle) = self.handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(handle) = lock(&self.handle).take() {
             handle.request_stop();
             drop(handle); // joins the connector's thread
         }
-        if let Some((stopping, thread)) = self.forwarder.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some((stopping, thread)) = lock(&self.forwarder).take() {
             stopping.store(true, Ordering::SeqCst);
             let _ = thread.join();
         }

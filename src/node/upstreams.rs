@@ -9,8 +9,7 @@ use bitmark_peer::capture::Tap;
 use bitmark_peer::clock::Clock;
 use bitmark_peer::score::ScoreBoard;
 use bitmark_peer::transport::CurveKeys;
-use bitmark_peer::upstream::{Target, Upstream, UpstreamConfig, UpstreamEnv, UpstreamStatus, ZmqDialer};
-use bitmark_peer::PeerError;
+use bitmark_peer::upstream::{Target, Upstream, UpstreamConfig, UpstreamEnv, UpstreamError, UpstreamStatus, ZmqDialer};
 use bitmark_record::Chain;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -67,7 +66,7 @@ impl UpstreamSet {
     }
 
     /// Start an upstream, attached to the bus, and point it at `target` if given.
-    pub fn add(&self, target: Option<Target>) -> Result<Arc<Upstream>, PeerError> {
+    pub fn add(&self, target: Option<Target>) -> Result<Arc<Upstream>, UpstreamError> {
         let dialer = ZmqDialer::for_upstream(&self.context, self.chain, self.keys.clone(), &self.config)
             .with_tap(self.tap.clone());
         let upstream = Arc::new(Upstream::start(self.config, dialer, self.env.clone())?);

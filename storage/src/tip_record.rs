@@ -14,6 +14,7 @@
 //! rename, fsync of the directory).
 
 use crate::tip::Tip;
+use bitmark_common::lock;
 use bitmark_record::Chain;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -118,7 +119,7 @@ impl TipRecorder {
     /// keeps saying what was lost until the chain moves (a sync, a new block) rather than
     /// being overwritten at the first chance.
     pub fn keep_until_moved(&self, height: u64) {
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some(height);
+        *lock(&self.last) = Some(height);
     }
 
     /// The record file.
@@ -128,7 +129,7 @@ impl TipRecorder {
 
     /// Record `height` with `digest` unless it is what was last written.
     pub fn record(&self, height: u64, digest: &str, now: u64) -> std::io::Result<()> {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = lock(&self.last);
         if *last == Some(height) {
             return Ok(());
         }

@@ -3,7 +3,7 @@
 //! of `run` in `docs/cli.md` names `run`'s flags; every path, crate, type, method and constant
 //! `ARCHITECTURE.md` names exists. (Links are `docs_links.rs`'s.)
 
-use bitmark_tests::{node_binary, workspace_root};
+use bitmark_tests::{node_binary, repository_files, workspace_root};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -169,31 +169,14 @@ fn a_wrong_command_or_flag_is_caught() {
     assert_eq!(lines, ["keygen --dir D", "run --standalone"]);
 }
 
-/// Directories the architecture check never reads: build output, git, fuzzing corpora.
-const SKIP_DIRS: [&str; 5] = ["target", ".git", "corpus", "artifacts", "node_modules"];
-
-/// Every file under `dir` whose name ends with `suffix`, with its text.
-fn sources(dir: &std::path::Path, suffix: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let (path, name) = (entry.path(), entry.file_name().to_string_lossy().into_owned());
-        if path.is_dir() {
-            if !SKIP_DIRS.contains(&name.as_str()) && !name.starts_with('.') {
-                sources(&path, suffix, out);
-            }
-        } else if name.ends_with(suffix) {
-            out.push(std::fs::read_to_string(&path).unwrap_or_default());
-        }
-    }
-}
-
 /// Whether `text` has `keyword name` with `name` a whole word (`struct Node`, not `struct NodeError`).
 fn defines(text: &str, keyword: &str, name: &str) -> bool {
     let needle = format!("{keyword} {name}");
     text.match_indices(&needle).any(|(at, _)| {
         let after = text[at + needle.len()..].chars().next();
         let before = text[..at].chars().next_back();
-        !after.is_some_and(|c| c.is_alphanumeric() || c == '_') && !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
     })
 }
 
@@ -266,15 +249,17 @@ fn architecture_problems(markdown: &str, root: &std::path::Path, rust: &str, man
 #[test]
 fn architecture_names_only_what_exists() {
     let root = workspace_root();
-    let (mut rust, mut manifests) = (Vec::new(), Vec::new());
-    sources(root, ".rs", &mut rust);
-    sources(root, "Cargo.toml", &mut manifests);
-    let (rust, manifests) = (rust.join("\n"), manifests.join("\n"));
+    let text_of = |suffix| {
+        let files = repository_files(root, suffix);
+        files.iter().map(|p| std::fs::read_to_string(p).unwrap_or_default()).collect::<Vec<_>>().join("\n")
+    };
+    let (rust, manifests) = (text_of(".rs"), text_of("Cargo.toml"));
     let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
     let problems = architecture_problems(&text, root, &rust, &manifests);
     assert!(problems.is_empty(), "ARCHITECTURE.md:\n{}", problems.join("\n"));
     // And the check catches what it should.
-    let wrong = "`peer/src/nowhere.rs` `bitmark-nothing` `NoSuchType` `Bus::no_such_fn` `NO_SUCH_CONST` `Bus::send` `B`";
+    let wrong =
+        "`peer/src/nowhere.rs` `bitmark-nothing` `NoSuchType` `Bus::no_such_fn` `NO_SUCH_CONST` `Bus::send` `B`";
     assert_eq!(
         architecture_problems(wrong, root, &rust, &manifests),
         [

@@ -3,29 +3,10 @@
 //! file of the repository, must name a file that exists and a heading (or explicit anchor) in it.
 //! A renamed heading or a moved section fails here instead of leaving readers a dead link.
 
-use bitmark_tests::workspace_root;
+use bitmark_tests::{repository_files, workspace_root};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
-
-/// Directories never searched: build output, git, fuzzing corpora and artifacts.
-const SKIP_DIRS: [&str; 5] = ["target", ".git", "corpus", "artifacts", "node_modules"];
-
-fn files_with_extension(dir: &Path, extension: &str, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if path.is_dir() {
-            if !SKIP_DIRS.contains(&name.as_ref()) && !name.starts_with('.') {
-                files_with_extension(&path, extension, out);
-            }
-        } else if path.extension().is_some_and(|e| e == extension) {
-            out.push(path);
-        }
-    }
-}
 
 /// GitHub's anchor for a heading: lower case, punctuation other than `-` and `_` dropped,
 /// spaces turned into `-`, a link reduced to its text.
@@ -178,8 +159,7 @@ fn markdown_links(text: &str) -> Vec<String> {
 #[test]
 fn every_docs_citation_in_the_code_resolves() {
     let root = workspace_root();
-    let mut sources = Vec::new();
-    files_with_extension(root, "rs", &mut sources);
+    let sources = repository_files(root, ".rs");
     assert!(sources.len() > 100, "found only {} Rust files under {}", sources.len(), root.display());
     let mut cache = BTreeMap::new();
     let mut problems = Vec::new();
@@ -200,8 +180,7 @@ fn every_docs_citation_in_the_code_resolves() {
 #[test]
 fn every_relative_markdown_link_resolves() {
     let root = workspace_root();
-    let mut pages = Vec::new();
-    files_with_extension(root, "md", &mut pages);
+    let pages = repository_files(root, ".md");
     let mut cache = BTreeMap::new();
     let mut problems = Vec::new();
     for page in &pages {

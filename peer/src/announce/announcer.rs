@@ -10,12 +10,13 @@ use super::plausible::Implausible;
 use super::rpcs::{Fingerprint, RpcBook, RpcNode, RpcRecord, DEFAULT_MAX_RPCS};
 use super::timing::{INITIAL_DELAY, INTERVAL};
 use super::txt::TxtRecord;
+use crate::announce::AnnounceError;
 use crate::clock::{unix_secs, Clock};
-use crate::error::PeerError;
 use crate::listener::{PeerEntry, PeerTable};
 use crate::upstream::Liveness;
 use crate::wire::packed_address::pack_all;
 use crate::wire::Push;
+use bitmark_common::lock;
 use bitmark_record::Fault;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -127,7 +128,7 @@ impl Announcer {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
 
     /// The clock the announcer reads.
@@ -270,13 +271,13 @@ impl Announcer {
     }
 
     /// Write `peers.json` to `path` (see [`backup::write`]). `Ok(false)`: too few entries.
-    pub fn backup(&self, path: &Path) -> Result<bool, PeerError> {
+    pub fn backup(&self, path: &Path) -> Result<bool, AnnounceError> {
         let records = self.peers();
         backup::write(path, &records)
     }
 
     /// Restore `peers.json` from `path` (see [`backup`]); a missing file restores nothing.
-    pub fn restore(&self, path: &Path) -> Result<RestoreReport, PeerError> {
+    pub fn restore(&self, path: &Path) -> Result<RestoreReport, AnnounceError> {
         let report = match backup::read(path)? {
             Some(decoded) => self.restore_decoded(decoded, self.clock.wall()),
             None => RestoreReport::default(),
@@ -288,7 +289,7 @@ impl Announcer {
 
     /// Restore from the bytes of a `peers.json` (see [`backup::decode_bytes`]) at `now`: what
     /// [`Announcer::restore`] does once the file is read.
-    pub fn restore_bytes(&self, bytes: &[u8], now: SystemTime) -> Result<RestoreReport, PeerError> {
+    pub fn restore_bytes(&self, bytes: &[u8], now: SystemTime) -> Result<RestoreReport, AnnounceError> {
         backup::decode_bytes(bytes).map(|decoded| self.restore_decoded(decoded, now))
     }
 

@@ -14,8 +14,8 @@
 //! back (1 or 2 listener records).
 
 use super::peers::PeerRecord;
+use crate::announce::AnnounceError;
 use crate::clock::unix_secs;
-use crate::error::PeerError;
 use bitmark_record::{varint, Fault};
 use std::fmt;
 use std::io::Write;
@@ -129,21 +129,21 @@ pub fn encode(records: &[PeerRecord]) -> Option<String> {
 
 /// Parse the file's text. Like Go's `json.Decoder`, only the first JSON value is read, so
 /// anything after it is ignored; `null` is an empty list.
-/// Fails with [`PeerError::BackupJson`] or [`PeerError::BackupNotAList`].
-pub fn decode(text: &str) -> Result<Decoded, PeerError> {
+/// Fails with [`AnnounceError::BackupJson`] or [`AnnounceError::BackupNotAList`].
+pub fn decode(text: &str) -> Result<Decoded, AnnounceError> {
     decode_bytes(text.as_bytes())
 }
 
 /// [`decode`] on the file's bytes as read, which need not be UTF-8: invalid UTF-8 inside the
-/// first JSON value is [`PeerError::BackupJson`], like any other malformed JSON. What the
+/// first JSON value is [`AnnounceError::BackupJson`], like any other malformed JSON. What the
 /// restore runs on, so a fuzzer can feed it any bytes without a file.
-pub fn decode_bytes(bytes: &[u8]) -> Result<Decoded, PeerError> {
+pub fn decode_bytes(bytes: &[u8]) -> Result<Decoded, AnnounceError> {
     let value = serde_json::Deserializer::from_slice(bytes).into_iter::<serde_json::Value>().next();
-    let items = match value.transpose().map_err(PeerError::BackupJson)? {
-        None => return Err(PeerError::BackupJson(serde::de::Error::custom("empty file"))),
+    let items = match value.transpose().map_err(AnnounceError::BackupJson)? {
+        None => return Err(AnnounceError::BackupJson(serde::de::Error::custom("empty file"))),
         Some(serde_json::Value::Null) => Vec::new(),
         Some(serde_json::Value::Array(items)) => items,
-        Some(_) => return Err(PeerError::BackupNotAList),
+        Some(_) => return Err(AnnounceError::BackupNotAList),
     };
     let mut decoded = Decoded::default();
     for (i, item) in items.iter().enumerate() {
@@ -157,11 +157,11 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<Decoded, PeerError> {
 
 /// Write the backup of `records` to `path` (mode 0600 on Unix), atomically. `Ok(false)` when
 /// there were too few entries to write, leaving any previous file alone.
-pub fn write(path: &Path, records: &[PeerRecord]) -> Result<bool, PeerError> {
+pub fn write(path: &Path, records: &[PeerRecord]) -> Result<bool, AnnounceError> {
     let Some(text) = encode(records) else {
         return Ok(false);
     };
-    let io = |source| PeerError::BackupIo { path: path.to_path_buf(), source };
+    let io = |source| AnnounceError::BackupIo { path: path.to_path_buf(), source };
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let temporary = PathBuf::from(temporary);
@@ -176,10 +176,10 @@ pub fn write(path: &Path, records: &[PeerRecord]) -> Result<bool, PeerError> {
 }
 
 /// Read the backup at `path`; `Ok(None)` if there is no file (a first start).
-pub fn read(path: &Path) -> Result<Option<Decoded>, PeerError> {
+pub fn read(path: &Path) -> Result<Option<Decoded>, AnnounceError> {
     match std::fs::read(path) {
         Ok(bytes) => decode_bytes(&bytes).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PeerError::BackupIo { path: path.to_path_buf(), source }),
+        Err(source) => Err(AnnounceError::BackupIo { path: path.to_path_buf(), source }),
     }
 }

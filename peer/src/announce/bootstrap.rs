@@ -18,7 +18,7 @@
 
 use super::announcer::Announcer;
 use super::txt::{parse_all, TxtRecord};
-use crate::error::PeerError;
+use crate::announce::AnnounceError;
 use bitmark_record::Chain;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,12 +50,12 @@ pub enum Nodes {
 }
 
 impl std::str::FromStr for Nodes {
-    type Err = PeerError;
+    type Err = AnnounceError;
 
-    /// `none`, `chain` or a domain; empty is [`PeerError::BlankNodes`], as in bitmarkd.
-    fn from_str(text: &str) -> Result<Nodes, PeerError> {
+    /// `none`, `chain` or a domain; empty is [`AnnounceError::BlankNodes`], as in bitmarkd.
+    fn from_str(text: &str) -> Result<Nodes, AnnounceError> {
         match text {
-            "" => Err(PeerError::BlankNodes),
+            "" => Err(AnnounceError::BlankNodes),
             "none" => Ok(Nodes::None),
             "chain" => Ok(Nodes::Chain),
             domain => Ok(Nodes::Domain(domain.to_string())),
@@ -84,8 +84,8 @@ impl Nodes {
 /// DNS as the bootstrap needs it. Implementations may block (the runner thread calls them).
 pub trait NodeLookup: Send {
     /// The TXT strings of `domain` (each record's strings joined, as Go's `LookupTXT` gives).
-    /// A failure is [`PeerError::DnsLookup`] (or [`PeerError::NoResolver`]).
-    fn txt(&mut self, domain: &str) -> Result<Vec<String>, PeerError>;
+    /// A failure is [`AnnounceError::DnsLookup`] (or [`AnnounceError::NoResolver`]).
+    fn txt(&mut self, domain: &str) -> Result<Vec<String>, AnnounceError>;
 
     /// The TTL bitmarkd would use as the refresh interval, from a SOA query for `domain.`: the
     /// first positive TTL below [`MAX_REFRESH`] among the first records of the answer, authority
@@ -96,13 +96,13 @@ pub trait NodeLookup: Send {
     }
 }
 
-/// A lookup that always fails with [`PeerError::NoResolver`].
+/// A lookup that always fails with [`AnnounceError::NoResolver`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NotConfigured;
 
 impl NodeLookup for NotConfigured {
-    fn txt(&mut self, _domain: &str) -> Result<Vec<String>, PeerError> {
-        Err(PeerError::NoResolver)
+    fn txt(&mut self, _domain: &str) -> Result<Vec<String>, AnnounceError> {
+        Err(AnnounceError::NoResolver)
     }
 }
 
@@ -117,8 +117,8 @@ pub struct FixedRecords {
 }
 
 impl NodeLookup for FixedRecords {
-    fn txt(&mut self, domain: &str) -> Result<Vec<String>, PeerError> {
-        self.records.get(domain).cloned().ok_or_else(|| PeerError::DnsLookup(format!("no records for {domain}")))
+    fn txt(&mut self, domain: &str) -> Result<Vec<String>, AnnounceError> {
+        self.records.get(domain).cloned().ok_or_else(|| AnnounceError::DnsLookup(format!("no records for {domain}")))
     }
 
     fn refresh_ttl(&mut self, _domain: &str) -> Option<Duration> {
@@ -173,7 +173,7 @@ impl Bootstrap {
     /// Look the domain up and add each valid record's key and listeners to the peer table,
     /// stamped `now` (bitmarkd's `addTXTs`; the RPC fields are not used). Schedules the next
     /// lookup and returns the number of valid records.
-    pub fn run(&mut self, announcer: &Announcer, now: SystemTime) -> Result<usize, PeerError> {
+    pub fn run(&mut self, announcer: &Announcer, now: SystemTime) -> Result<usize, AnnounceError> {
         let result = self.lookup.txt(&self.domain);
         let records: Vec<TxtRecord> = match result {
             Ok(texts) => parse_all(&texts),

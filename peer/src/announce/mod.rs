@@ -10,6 +10,7 @@
 //! * [`backup`]: `peers.json` in bitmarkd's format.
 //! * [`txt`], [`bootstrap`] and [`resolver`]: DNS TXT node records, the `nodes` setting and
 //!   the real DNS lookup.
+//! * [`AnnounceError`]: what `peers.json`, the `nodes` setting and DNS lookups fail with.
 //! * [`announcer`]: all of it behind one lock, implementing the listener's
 //!   [`PeerTable`](crate::listener::PeerTable) and the upstreams'
 //!   [`Liveness`](crate::upstream::Liveness), with the periodic pass as a pure state machine
@@ -22,6 +23,7 @@
 pub mod announcer;
 pub mod backup;
 pub mod bootstrap;
+mod error;
 pub mod peers;
 pub mod plausible;
 pub mod rebalance;
@@ -36,6 +38,7 @@ mod tests;
 
 pub use announcer::{Action, Announcer, Command, ConnectorCommand, RestoreReport, TableLimits};
 pub use bootstrap::{Bootstrap, FixedRecords, NodeLookup, Nodes, NotConfigured};
+pub use error::AnnounceError;
 pub use peers::{AddOutcome, Origin, PeerBook, PeerRecord, PublicKey, Refusal, Target};
 pub use rebalance::Slot;
 pub use resolver::SystemLookup;

@@ -15,7 +15,7 @@
 //! uses tokio.
 
 use super::bootstrap::{NodeLookup, MAX_REFRESH};
-use crate::error::PeerError;
+use crate::announce::AnnounceError;
 use hickory_resolver::config::{NameServerConfig, Protocol, ResolverConfig, ResolverOpts, ServerOrderingStrategy};
 use hickory_resolver::error::{ResolveError, ResolveErrorKind};
 use hickory_resolver::proto::op::{Message, MessageType, OpCode, Query};
@@ -71,24 +71,25 @@ impl fmt::Debug for SystemLookup {
 
 impl SystemLookup {
     /// The nameservers, search list and `ndots` of [`RESOLV_CONF`] (see
-    /// [`SystemLookup::from_resolv_conf`]). An unreadable file is [`PeerError::DnsLookup`].
-    pub fn from_system() -> Result<SystemLookup, PeerError> {
+    /// [`SystemLookup::from_resolv_conf`]). An unreadable file is [`AnnounceError::DnsLookup`].
+    pub fn from_system() -> Result<SystemLookup, AnnounceError> {
         SystemLookup::from_resolv_conf_file(Path::new(RESOLV_CONF))
     }
 
     /// [`SystemLookup::from_resolv_conf`] on the contents of `path`.
-    pub fn from_resolv_conf_file(path: &Path) -> Result<SystemLookup, PeerError> {
-        let text = std::fs::read(path).map_err(|e| PeerError::DnsLookup(format!("reading {}: {e}", path.display())))?;
+    pub fn from_resolv_conf_file(path: &Path) -> Result<SystemLookup, AnnounceError> {
+        let text =
+            std::fs::read(path).map_err(|e| AnnounceError::DnsLookup(format!("reading {}: {e}", path.display())))?;
         SystemLookup::from_resolv_conf(&text)
     }
 
     /// From resolv.conf text: its nameservers (port 53, UDP with TCP for truncated replies), its
     /// search list and `ndots`; its `timeout` and `attempts` capped at [`DNS_TIMEOUT`] and
     /// [`DNS_ATTEMPTS`]. With no `nameserver` line, 127.0.0.1 and ::1 are used, as Go's and
-    /// glibc's resolvers do. Text that does not parse is [`PeerError::DnsLookup`].
-    pub fn from_resolv_conf(text: &[u8]) -> Result<SystemLookup, PeerError> {
+    /// glibc's resolvers do. Text that does not parse is [`AnnounceError::DnsLookup`].
+    pub fn from_resolv_conf(text: &[u8]) -> Result<SystemLookup, AnnounceError> {
         let (config, options) =
-            parse_resolv_conf(text).map_err(|e| PeerError::DnsLookup(format!("reading resolv.conf: {e}")))?;
+            parse_resolv_conf(text).map_err(|e| AnnounceError::DnsLookup(format!("reading resolv.conf: {e}")))?;
         let mut nameservers = udp_servers(config.name_servers());
         if nameservers.is_empty() {
             nameservers = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)]
@@ -105,15 +106,19 @@ impl SystemLookup {
 
     /// These nameservers only, in order, no search list: for tests and for operators who want
     /// the bootstrap to ask a given server. Each is asked over UDP (and TCP for a truncated
-    /// reply). None at all is [`PeerError::NoResolver`].
-    pub fn with_nameservers(nameservers: &[SocketAddr]) -> Result<SystemLookup, PeerError> {
+    /// reply). None at all is [`AnnounceError::NoResolver`].
+    pub fn with_nameservers(nameservers: &[SocketAddr]) -> Result<SystemLookup, AnnounceError> {
         if nameservers.is_empty() {
-            return Err(PeerError::NoResolver);
+            return Err(AnnounceError::NoResolver);
         }
         SystemLookup::build(nameservers.to_vec(), Vec::new(), ResolverOpts::default())
     }
 
-    fn build(nameservers: Vec<SocketAddr>, search: Vec<Name>, base: ResolverOpts) -> Result<SystemLookup, PeerError> {
+    fn build(
+        nameservers: Vec<SocketAddr>,
+        search: Vec<Name>,
+        base: ResolverOpts,
+    ) -> Result<SystemLookup, AnnounceError> {
         let servers: Vec<NameServerConfig> = nameservers
             .iter()
             .flat_map(|&addr| [NameServerConfig::new(addr, Protocol::Udp), NameServerConfig::new(addr, Protocol::Tcp)])
@@ -121,8 +126,8 @@ impl SystemLookup {
         let config = ResolverConfig::from_parts(None, search, servers);
         let options = bounded(base);
         let timeout = options.timeout;
-        let resolver =
-            Resolver::new(config, options).map_err(|e| PeerError::DnsLookup(format!("starting the resolver: {e}")))?;
+        let resolver = Resolver::new(config, options)
+            .map_err(|e| AnnounceError::DnsLookup(format!("starting the resolver: {e}")))?;
         Ok(SystemLookup { resolver, nameservers, timeout })
     }
 
@@ -165,7 +170,7 @@ impl NodeLookup for SystemLookup {
     /// `LookupTXT`), bytes that are not UTF-8 replaced. No records (NXDOMAIN or an empty
     /// answer) is an error, as in Go. The cache is cleared first: every lookup asks the
     /// nameservers, as bitmarkd's does.
-    fn txt(&mut self, domain: &str) -> Result<Vec<String>, PeerError> {
+    fn txt(&mut self, domain: &str) -> Result<Vec<String>, AnnounceError> {
         self.resolver.clear_cache();
         let lookup = self.resolver.txt_lookup(domain).map_err(|e| txt_error(domain, &e))?;
         Ok(lookup.iter().map(|txt| String::from_utf8_lossy(&txt.txt_data().concat()).into_owned()).collect())
@@ -217,15 +222,15 @@ fn first_ttls(reply: &Message) -> Vec<Duration> {
 }
 
 /// `domain` as the absolute name bitmarkd asks the SOA of (`domain + "."`).
-fn soa_name(domain: &str) -> Result<Name, PeerError> {
+fn soa_name(domain: &str) -> Result<Name, AnnounceError> {
     let absolute = if domain.ends_with('.') { domain.to_string() } else { format!("{domain}.") };
-    Name::from_ascii(&absolute).map_err(|e| PeerError::DnsLookup(format!("{domain}: {e}")))
+    Name::from_ascii(&absolute).map_err(|e| AnnounceError::DnsLookup(format!("{domain}: {e}")))
 }
 
 /// One SOA query for `name` to `server` over UDP (recursion desired, no EDNS, as miekg/dns's
 /// `SetQuestion` builds it) and its reply, waiting at most `timeout`. Replies with another id,
 /// or that do not parse, are ignored until the time is up.
-fn exchange_soa(name: &Name, server: SocketAddr, timeout: Duration) -> Result<Message, PeerError> {
+fn exchange_soa(name: &Name, server: SocketAddr, timeout: Duration) -> Result<Message, AnnounceError> {
     let id: u16 = rand::random();
     let mut query = Message::new();
     query
@@ -234,9 +239,9 @@ fn exchange_soa(name: &Name, server: SocketAddr, timeout: Duration) -> Result<Me
         .set_op_code(OpCode::Query)
         .set_recursion_desired(true)
         .add_query(Query::query(name.clone(), RecordType::SOA));
-    let packet = query.to_vec().map_err(|e| PeerError::DnsLookup(format!("encoding SOA query: {e}")))?;
+    let packet = query.to_vec().map_err(|e| AnnounceError::DnsLookup(format!("encoding SOA query: {e}")))?;
 
-    let io = |e: std::io::Error| PeerError::DnsLookup(format!("SOA query to {server}: {e}"));
+    let io = |e: std::io::Error| AnnounceError::DnsLookup(format!("SOA query to {server}: {e}"));
     let local: SocketAddr = match server {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -251,7 +256,7 @@ fn exchange_soa(name: &Name, server: SocketAddr, timeout: Duration) -> Result<Me
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(PeerError::DnsLookup(format!("SOA query to {server}: timed out")));
+            return Err(AnnounceError::DnsLookup(format!("SOA query to {server}: timed out")));
         }
         socket.set_read_timeout(Some(left)).map_err(io)?;
         let size = match socket.recv(&mut buffer) {
@@ -266,12 +271,12 @@ fn exchange_soa(name: &Name, server: SocketAddr, timeout: Duration) -> Result<Me
     }
 }
 
-/// A failed TXT lookup as [`PeerError::DnsLookup`], saying which domain and why in few words.
-fn txt_error(domain: &str, error: &ResolveError) -> PeerError {
+/// A failed TXT lookup as [`AnnounceError::DnsLookup`], saying which domain and why in few words.
+fn txt_error(domain: &str, error: &ResolveError) -> AnnounceError {
     let why = match error.kind() {
         ResolveErrorKind::NoRecordsFound { response_code, .. } => format!("no TXT records ({response_code})"),
         ResolveErrorKind::Timeout => "timed out".to_string(),
         _ => error.to_string(),
     };
-    PeerError::DnsLookup(format!("TXT {domain}: {why}"))
+    AnnounceError::DnsLookup(format!("TXT {domain}: {why}"))
 }

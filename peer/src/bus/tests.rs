@@ -176,9 +176,9 @@ fn subscribers_leave_and_the_bus_closes() {
     bus.close();
     assert_eq!(bus.send(numbered(2)), Sent::Queued { delivered: 0, dropped: 0 });
     assert_eq!(*a.recv_timeout(Duration::from_millis(10)).unwrap(), numbered(1));
-    assert!(matches!(a.recv_timeout(Duration::from_millis(10)), Err(PeerError::BusClosed)));
+    assert!(matches!(a.recv_timeout(Duration::from_millis(10)), Err(BusError::Closed)));
     // Subscribing to a closed bus gives a closed queue.
-    assert!(matches!(bus.subscribe("late", 4).recv_timeout(Duration::from_secs(5)), Err(PeerError::BusClosed)));
+    assert!(matches!(bus.subscribe("late", 4).recv_timeout(Duration::from_secs(5)), Err(BusError::Closed)));
 
     // Dropping the last sender closes too, waking a waiting consumer.
     let bus = Bus::new();
@@ -186,14 +186,14 @@ fn subscribers_leave_and_the_bus_closes() {
     let waiter = thread::spawn(move || sub.recv_timeout(Duration::from_secs(30)));
     thread::sleep(Duration::from_millis(50));
     drop(bus);
-    assert!(matches!(waiter.join().unwrap(), Err(PeerError::BusClosed)));
+    assert!(matches!(waiter.join().unwrap(), Err(BusError::Closed)));
 }
 
 #[test]
 fn recv_waits_for_an_item() {
     let bus = Bus::new();
     let sub = bus.subscribe("q", 4);
-    assert!(matches!(sub.recv_timeout(Duration::from_millis(20)), Err(PeerError::Timeout)));
+    assert!(matches!(sub.recv_timeout(Duration::from_millis(20)), Err(BusError::Timeout)));
     let sender = bus.clone();
     let handle = thread::spawn(move || {
         thread::sleep(Duration::from_millis(50));
@@ -256,4 +256,10 @@ fn attached_sinks_share_items_and_leave_when_dropped() {
     let after = Arc::new(Recording::default());
     bus.attach(&after);
     assert!(after.closed.load(Ordering::SeqCst));
+}
+
+#[test]
+fn error_texts_are_unchanged() {
+    assert_eq!(BusError::Timeout.to_string(), "timed out");
+    assert_eq!(BusError::Closed.to_string(), "bus closed");
 }

@@ -23,7 +23,7 @@
 use super::local::Digester;
 use super::remote::{PeerKey, Remote, RemoteError};
 use super::workers::Workers;
-use bitmark_common::lock;
+use bitmark_common::{lock, wait};
 use bitmark_record::BlockDigest;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -239,7 +239,7 @@ fn fetcher(
                 }
                 // Nothing now; a failure elsewhere may put a block back, so wait for the
                 // writer (it ends the pass when nobody left can serve what it needs).
-                s = shared.wake.wait(s).unwrap_or_else(|p| p.into_inner());
+                s = wait(&shared.wake, s);
             }
         };
         let Some(n) = n else { break };

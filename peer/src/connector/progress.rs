@@ -2,6 +2,7 @@
 //! the stall watchdog.
 
 use super::mode::Mode;
+use bitmark_common::lock;
 use serde::Serialize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -71,7 +72,7 @@ impl ProgressHandle {
     }
 
     fn lock(&self) -> MutexGuard<'_, Progress> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.0)
     }
 }
 

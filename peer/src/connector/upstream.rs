@@ -7,19 +7,21 @@ use super::hooks::{Misbehaviour, Scoring};
 use super::remote::{PeerFactory, PeerKey, Remote, RemoteError, RemotePeer, RemoteState};
 use crate::announce::ConnectorCommand;
 use crate::clock::Clock;
-use crate::error::PeerError;
 use crate::score::{Offence, ScoreBoard};
-use crate::upstream::{Target, Upstream};
+use crate::transport::TransportError;
+use crate::upstream::{Target, Upstream, UpstreamError};
 use bitmark_record::BlockDigest;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// How the connector reads an upstream's errors.
-fn remote_error(e: PeerError) -> RemoteError {
+fn remote_error(e: UpstreamError) -> RemoteError {
     match e {
-        PeerError::BlockNotFound => RemoteError::NotFound,
-        PeerError::Timeout => RemoteError::Timeout,
-        PeerError::BadReply(what) | PeerError::Remote(what) => RemoteError::Malformed(what),
+        UpstreamError::BlockNotFound => RemoteError::NotFound,
+        UpstreamError::Transport(TransportError::Timeout) => RemoteError::Timeout,
+        UpstreamError::Transport(TransportError::BadReply(what)) | UpstreamError::Remote(what) => {
+            RemoteError::Malformed(what)
+        }
         _ => RemoteError::Unavailable,
     }
 }
@@ -53,7 +55,7 @@ pub struct UpstreamFactory<F>(pub F);
 
 impl<F> PeerFactory for UpstreamFactory<F>
 where
-    F: FnMut(Target) -> Result<Arc<Upstream>, PeerError> + Send,
+    F: FnMut(Target) -> Result<Arc<Upstream>, UpstreamError> + Send,
 {
     fn connect(&mut self, address: SocketAddr, public_key: PeerKey) -> Result<Remote, RemoteError> {
         let upstream = (self.0)(Target { address, public_key }).map_err(remote_error)?;

@@ -4,7 +4,7 @@
 //! waiting on a slow peer (up to the request timeout) when its pass has ended, and finishes
 //! that request before it takes other work. Threads and queued jobs are both bounded.
 
-use bitmark_common::lock;
+use bitmark_common::{lock, wait};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -104,7 +104,7 @@ fn serve(inner: &Inner) {
             return;
         }
         q.idle += 1;
-        q = inner.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+        q = wait(&inner.wake, q);
         q.idle -= 1;
     }
 }

@@ -2,8 +2,8 @@
 //! reach the pool, in which mode, and what gets relayed; typed requests over the in-memory
 //! transport.
 
-use crate::error::PeerError;
 use crate::testing::{FakePool, Fixture, GENESIS};
+use crate::transport::TransportError;
 use crate::transport::{MemoryNetwork, PeerInfo, Service, Transport};
 use crate::wire::{Push, Reply, Request, ServerInfo};
 use bitmark_record::{BlockDigest, Chain, Fault};
@@ -151,5 +151,5 @@ fn typed_requests_over_the_memory_network() {
     );
     // Nobody listening: the request times out, as on a socket.
     network.remove(addr);
-    assert!(matches!(client.request(&Request::Height), Err(PeerError::Timeout)));
+    assert!(matches!(client.request(&Request::Height), Err(TransportError::Timeout)));
 }

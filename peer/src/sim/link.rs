@@ -3,7 +3,7 @@
 
 use super::control::Control;
 use crate::connector::{PeerFactory, PeerKey, Remote, RemoteError, RemotePeer, RemoteState};
-use crate::error::PeerError;
+use crate::transport::TransportError;
 use crate::transport::{MemoryNetwork, MemoryTransport, Transport};
 use crate::wire::{Reply, Request};
 use bitmark_common::lock;
@@ -68,8 +68,8 @@ impl SimLink {
             return Err(RemoteError::Timeout);
         }
         let reply = lock(&self.transport).request(request).map_err(|e| match e {
-            PeerError::Timeout => RemoteError::Timeout,
-            PeerError::BadReply(what) => RemoteError::Malformed(what),
+            TransportError::Timeout => RemoteError::Timeout,
+            TransportError::BadReply(what) => RemoteError::Malformed(what),
             _ => RemoteError::Unavailable,
         })?;
         lock(&self.state).last_response = Some(self.control.now());

@@ -7,6 +7,7 @@ use crate::listener::{ChainView, Handler, NoRelay};
 use crate::testing::{FakePeers, FakePool};
 use crate::transport::{PeerInfo, Service};
 use crate::wire::{Reply, Request};
+use bitmark_common::lock;
 use bitmark_record::{genesis, BlockDigest, Chain, Fault};
 use bitmark_storage::BlockStore;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -94,7 +95,7 @@ impl Adversary {
     }
 
     fn lock(&self) -> MutexGuard<'_, Behaviour> {
-        self.behaviour.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.behaviour)
     }
 }
 

@@ -4,9 +4,9 @@
 use super::keys::CurveKeys;
 use super::monitor::LinkMonitor;
 use super::options::{apply_common, millis, require_curve, RECONNECT_INTERVAL, REQUEST_TIMEOUT};
+use super::TransportError;
 use super::{PeerInfo, Transport};
 use crate::capture::{Direction, Exchange, Tap};
-use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 use std::net::SocketAddr;
@@ -81,14 +81,14 @@ impl ZmqClient {
 
     /// Point the client at `addr`, whose listener has public key `server_key`: any old socket
     /// is closed and a new one connects (libzmq connects in the background).
-    pub fn connect(&mut self, addr: SocketAddr, server_key: [u8; 32]) -> Result<(), PeerError> {
+    pub fn connect(&mut self, addr: SocketAddr, server_key: [u8; 32]) -> Result<(), TransportError> {
         self.close();
         self.target = Some((addr, server_key));
         self.open()
     }
 
     /// A fresh socket to the same target (bitmarkd's `Reconnect`).
-    pub fn reconnect(&mut self) -> Result<(), PeerError> {
+    pub fn reconnect(&mut self) -> Result<(), TransportError> {
         self.socket = None;
         self.monitor = None;
         self.open()
@@ -117,7 +117,7 @@ impl ZmqClient {
     }
 
     /// Send `body` behind the chain frame, as bitmarkd's `Client.Send` does.
-    pub fn send<F: AsRef<[u8]>>(&mut self, body: &[F]) -> Result<(), PeerError> {
+    pub fn send<F: AsRef<[u8]>>(&mut self, body: &[F]) -> Result<(), TransportError> {
         let chain = self.config.chain.name().as_bytes();
         let frames: Vec<&[u8]> = std::iter::once(chain).chain(body.iter().map(AsRef::as_ref)).collect();
         self.send_unprefixed(&frames)
@@ -125,13 +125,13 @@ impl ZmqClient {
 
     /// Send exactly `frames` (no chain frame added): for tools and tests that must send what a
     /// well-behaved client would not.
-    pub fn send_unprefixed<F: AsRef<[u8]>>(&mut self, frames: &[F]) -> Result<(), PeerError> {
+    pub fn send_unprefixed<F: AsRef<[u8]>>(&mut self, frames: &[F]) -> Result<(), TransportError> {
         if frames.is_empty() {
-            return Err(PeerError::EmptyMessage);
+            return Err(TransportError::EmptyMessage);
         }
-        let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
+        let socket = self.socket.as_ref().ok_or(TransportError::NotConnected)?;
         let Some(monitor) = self.monitor.as_mut() else {
-            return socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(PeerError::io);
+            return socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(TransportError::io);
         };
         // Watched: wait for the link in slices, and give up as soon as the handshake has
         // failed rather than for the whole send timeout (a wrong key never completes one).
@@ -139,32 +139,32 @@ impl ZmqClient {
         loop {
             match socket.send_multipart(frames.iter().map(AsRef::as_ref), zmq::DONTWAIT) {
                 Err(zmq::Error::EAGAIN) => {}
-                other => return other.map_err(PeerError::io),
+                other => return other.map_err(TransportError::io),
             }
             let events = monitor.events();
             if events.handshake_failed && !events.handshake_succeeded {
-                return Err(PeerError::LinkFailed(events.explain().unwrap_or_default().to_string()));
+                return Err(TransportError::LinkFailed(events.explain().unwrap_or_default().to_string()));
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return Err(PeerError::Timeout);
+                return Err(TransportError::Timeout);
             }
             let mut items = [socket.as_poll_item(zmq::POLLOUT), monitor.socket().as_poll_item(zmq::POLLIN)];
-            zmq::poll(&mut items, millis(left.min(SEND_POLL_SLICE)).into()).map_err(PeerError::Zmq)?;
+            zmq::poll(&mut items, millis(left.min(SEND_POLL_SLICE)).into()).map_err(TransportError::Zmq)?;
         }
     }
 
     /// Receive all frames of the next reply.
-    pub fn receive(&mut self) -> Result<Vec<Vec<u8>>, PeerError> {
-        let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
-        socket.recv_multipart(0).map_err(PeerError::io)
+    pub fn receive(&mut self) -> Result<Vec<Vec<u8>>, TransportError> {
+        let socket = self.socket.as_ref().ok_or(TransportError::NotConnected)?;
+        socket.recv_multipart(0).map_err(TransportError::io)
     }
 
-    fn open(&mut self) -> Result<(), PeerError> {
+    fn open(&mut self) -> Result<(), TransportError> {
         require_curve()?;
-        let (addr, server_key) = self.target.ok_or(PeerError::NotConnected)?;
+        let (addr, server_key) = self.target.ok_or(TransportError::NotConnected)?;
         let c = &self.config;
-        let socket = self.context.socket(zmq::REQ).map_err(PeerError::Zmq)?;
+        let socket = self.context.socket(zmq::REQ).map_err(TransportError::Zmq)?;
         let set = || -> zmq::Result<()> {
             apply_common(&socket, addr.is_ipv6())?;
             socket.set_curve_server(false)?;
@@ -178,10 +178,10 @@ impl ZmqClient {
             socket.set_reconnect_ivl(millis(c.reconnect_interval))?;
             socket.set_reconnect_ivl_max(0)
         };
-        set().map_err(PeerError::Zmq)?;
+        set().map_err(TransportError::Zmq)?;
         // Before the connect, so that its first events are seen.
         self.monitor = if c.monitor_link { Some(LinkMonitor::start(&self.context, &socket)?) } else { None };
-        socket.connect(&format!("tcp://{addr}")).map_err(PeerError::Zmq)?;
+        socket.connect(&format!("tcp://{addr}")).map_err(TransportError::Zmq)?;
         debug!(target: TARGET, %addr, "connecting");
         self.socket = Some(socket);
         Ok(())
@@ -190,7 +190,7 @@ impl ZmqClient {
 
 impl ZmqClient {
     /// Show the tap (if any) one exchange: `request` and its reply frames, or why there are none.
-    fn tap(&self, request: &[Vec<u8>], reply: &Result<Vec<Vec<u8>>, PeerError>) {
+    fn tap(&self, request: &[Vec<u8>], reply: &Result<Vec<Vec<u8>>, TransportError>) {
         let Some(tap) = &self.tap else {
             return;
         };
@@ -215,7 +215,7 @@ impl ZmqClient {
 }
 
 impl Transport for ZmqClient {
-    fn request(&mut self, request: &Request) -> Result<Reply, PeerError> {
+    fn request(&mut self, request: &Request) -> Result<Reply, TransportError> {
         let frames = request.to_frames(self.config.chain);
         let reply = self.send_unprefixed(&frames).and_then(|()| self.receive());
         self.tap(&frames, &reply);

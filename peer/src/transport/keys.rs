@@ -1,6 +1,6 @@
 //! CURVE key pairs as raw 32-byte keys (what bitmarkd's key files hold, hex-encoded).
 
-use crate::error::PeerError;
+use super::TransportError;
 use std::fmt;
 
 /// A Curve25519 key pair for CURVE. The secret never appears in `Debug` output.
@@ -14,8 +14,8 @@ pub struct CurveKeys {
 
 impl CurveKeys {
     /// A fresh key pair from libzmq (`zmq_curve_keypair`, libsodium's randomness).
-    pub fn generate() -> Result<CurveKeys, PeerError> {
-        let pair = zmq::CurveKeyPair::new().map_err(PeerError::Zmq)?;
+    pub fn generate() -> Result<CurveKeys, TransportError> {
+        let pair = zmq::CurveKeyPair::new().map_err(TransportError::Zmq)?;
         Ok(CurveKeys { public: pair.public_key, secret: pair.secret_key })
     }
 }

@@ -6,10 +6,11 @@
 //! have made until the socket thread takes them, so a burst of `B` replies (megabytes each,
 //! from requests of a few bytes) holds up further queries of the lane instead of piling up.
 
+use super::TransportError;
 use super::{PeerInfo, Service};
 use crate::capture::{Direction, Exchange, Tap};
-use crate::error::PeerError;
 use crate::wire::{quote_for_log, Reply, Request};
+use bitmark_common::lock;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -166,17 +167,17 @@ impl Lane {
         reply_endpoint: &str,
         service: Arc<dyn Service>,
         tap: Option<Arc<dyn Tap>>,
-    ) -> Result<Lane, PeerError> {
+    ) -> Result<Lane, TransportError> {
         let (sender, receiver) = mpsc::sync_channel(limits.queue);
         let receiver = Arc::new(Mutex::new(receiver));
         let queued_bytes = Arc::new(AtomicUsize::new(0));
         let mut lane =
             Lane { name, sender: Some(sender), queued_bytes, limit_bytes: limits.queue_bytes, workers: vec![] };
         for i in 0..limits.workers {
-            let push = context.socket(zmq::PUSH).map_err(PeerError::Zmq)?;
-            push.set_linger(0).map_err(PeerError::Zmq)?;
-            push.set_sndtimeo(super::options::millis(REPLY_SEND_TIMEOUT)).map_err(PeerError::Zmq)?;
-            push.connect(reply_endpoint).map_err(PeerError::Zmq)?;
+            let push = context.socket(zmq::PUSH).map_err(TransportError::Zmq)?;
+            push.set_linger(0).map_err(TransportError::Zmq)?;
+            push.set_sndtimeo(super::options::millis(REPLY_SEND_TIMEOUT)).map_err(TransportError::Zmq)?;
+            push.connect(reply_endpoint).map_err(TransportError::Zmq)?;
             let worker = Worker {
                 lane: index,
                 receiver: Arc::clone(&receiver),
@@ -188,7 +189,7 @@ impl Lane {
             let handle = std::thread::Builder::new()
                 .name(format!("peer-{name}-{i}"))
                 .spawn(move || worker.run())
-                .map_err(|e| PeerError::Config(format!("cannot start worker thread: {e}")))?;
+                .map_err(|e| TransportError::Config(format!("cannot start worker thread: {e}")))?;
             lane.workers.push(handle);
         }
         Ok(lane)
@@ -273,7 +274,7 @@ impl Worker {
     /// The next job, or `None` once the queue is closed.
     fn next(&self) -> Option<(Job, usize)> {
         // A poisoned lock only means another worker panicked while waiting; the receiver is fine.
-        let receiver = self.receiver.lock().unwrap_or_else(|p| p.into_inner());
+        let receiver = lock(&self.receiver);
         receiver.recv().ok()
     }
 }

@@ -1,9 +1,10 @@
 //! An in-memory network for simulations: services registered under socket addresses, clients
 //! that reach them through the same frame codec as the sockets, no threads and no libzmq.
 
+use super::TransportError;
 use super::{serve, PeerInfo, Service, Transport};
-use crate::error::PeerError;
 use crate::wire::{Reply, Request};
+use bitmark_common::lock;
 use bitmark_record::Chain;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -40,7 +41,7 @@ impl MemoryNetwork {
     }
 
     fn lock(&self) -> MutexGuard<'_, Listeners> {
-        self.listeners.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.listeners)
     }
 }
 
@@ -54,16 +55,16 @@ pub struct MemoryTransport {
 
 impl MemoryTransport {
     /// Deliver raw request frames and return the raw reply frames. With nothing listening at
-    /// the address this is a [`PeerError::Timeout`], as a REQ socket to a dead peer gives.
-    pub fn exchange<F: AsRef<[u8]>>(&self, frames: &[F]) -> Result<Vec<Vec<u8>>, PeerError> {
+    /// the address this is a [`TransportError::Timeout`], as a REQ socket to a dead peer gives.
+    pub fn exchange<F: AsRef<[u8]>>(&self, frames: &[F]) -> Result<Vec<Vec<u8>>, TransportError> {
         let listener = self.network.lock().get(&self.addr).cloned();
-        let (chain, service) = listener.ok_or(PeerError::Timeout)?;
+        let (chain, service) = listener.ok_or(TransportError::Timeout)?;
         Ok(serve(service.as_ref(), chain, &self.peer, frames))
     }
 }
 
 impl Transport for MemoryTransport {
-    fn request(&mut self, request: &Request) -> Result<Reply, PeerError> {
+    fn request(&mut self, request: &Request) -> Result<Reply, TransportError> {
         let frames = self.exchange(&request.to_frames(self.chain))?;
         Reply::parse(&frames, request, self.chain)
     }

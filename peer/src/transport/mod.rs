@@ -3,6 +3,7 @@
 //! behind one server-side trait ([`Service`]) and one client-side trait ([`Transport`]).
 
 mod client;
+mod error;
 mod keys;
 mod lanes;
 #[cfg(any(test, feature = "test-utils"))]
@@ -15,12 +16,12 @@ mod zap;
 mod zmq_listener;
 
 pub use client::{ClientConfig, ZmqClient};
+pub use error::TransportError;
 pub use keys::CurveKeys;
 #[cfg(any(test, feature = "test-utils"))]
 pub use memory::{MemoryNetwork, MemoryTransport};
 pub use zmq_listener::{ListenerConfig, ListenerLimits, ZmqListener};
 
-use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 
@@ -55,7 +56,7 @@ pub trait Service: Send + Sync {
 pub trait Transport {
     /// Send `request` and read the reply, checked against the request
     /// ([`Reply::parse`]). A remote `["E"][text]` is `Ok(Reply::Error)`.
-    fn request(&mut self, request: &Request) -> Result<Reply, PeerError>;
+    fn request(&mut self, request: &Request) -> Result<Reply, TransportError>;
 
     /// After a request failed: what is known to be wrong with the link itself (no connection,
     /// a failed CURVE handshake), if anything. `None` by default.

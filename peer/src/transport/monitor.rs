@@ -8,7 +8,7 @@
 //!   which, against a listening socket, means the server key we hold is not the server's, or
 //!   the server is not a bitmarkd node (a wrong `--connect` key looks exactly like this).
 
-use crate::error::PeerError;
+use super::TransportError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tracing::trace;
@@ -23,12 +23,12 @@ pub(crate) struct Monitor {
 
 impl Monitor {
     /// Start monitoring `socket` for accepts and disconnects on inproc `endpoint`.
-    pub fn start(context: &zmq::Context, socket: &zmq::Socket, endpoint: &str) -> Result<Monitor, PeerError> {
+    pub fn start(context: &zmq::Context, socket: &zmq::Socket, endpoint: &str) -> Result<Monitor, TransportError> {
         let events = SocketEvent::ACCEPTED.to_raw() | SocketEvent::DISCONNECTED.to_raw();
-        socket.monitor(endpoint, i32::from(events)).map_err(PeerError::Zmq)?;
-        let pair = context.socket(zmq::PAIR).map_err(PeerError::Zmq)?;
-        pair.set_linger(0).map_err(PeerError::Zmq)?;
-        pair.connect(endpoint).map_err(PeerError::Zmq)?;
+        socket.monitor(endpoint, i32::from(events)).map_err(TransportError::Zmq)?;
+        let pair = context.socket(zmq::PAIR).map_err(TransportError::Zmq)?;
+        pair.set_linger(0).map_err(TransportError::Zmq)?;
+        pair.connect(endpoint).map_err(TransportError::Zmq)?;
         Ok(Monitor { pair })
     }
 
@@ -96,7 +96,7 @@ pub(crate) struct LinkMonitor {
 
 impl LinkMonitor {
     /// Monitor `socket` (before it connects) on a fresh inproc endpoint.
-    pub fn start(context: &zmq::Context, socket: &zmq::Socket) -> Result<LinkMonitor, PeerError> {
+    pub fn start(context: &zmq::Context, socket: &zmq::Socket) -> Result<LinkMonitor, TransportError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let endpoint = format!("inproc://link-monitor-{}", NEXT.fetch_add(1, Ordering::Relaxed));
         let events = [
@@ -109,10 +109,10 @@ impl LinkMonitor {
         ]
         .iter()
         .fold(0u16, |all, e| all | e.to_raw());
-        socket.monitor(&endpoint, i32::from(events)).map_err(PeerError::Zmq)?;
-        let pair = context.socket(zmq::PAIR).map_err(PeerError::Zmq)?;
-        pair.set_linger(0).map_err(PeerError::Zmq)?;
-        pair.connect(&endpoint).map_err(PeerError::Zmq)?;
+        socket.monitor(&endpoint, i32::from(events)).map_err(TransportError::Zmq)?;
+        let pair = context.socket(zmq::PAIR).map_err(TransportError::Zmq)?;
+        pair.set_linger(0).map_err(TransportError::Zmq)?;
+        pair.connect(&endpoint).map_err(TransportError::Zmq)?;
         Ok(LinkMonitor { pair, seen: LinkEvents::default() })
     }
 

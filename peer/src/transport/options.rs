@@ -1,7 +1,7 @@
 //! Socket options bitmarkd sets (`docs/protocol.md#socket-options`), shared by the listener and the
 //! client.
 
-use crate::error::PeerError;
+use super::TransportError;
 use std::time::Duration;
 
 /// Largest inbound frame libzmq accepts (`ZMQ_MAXMSGSIZE`); a peer sending a larger one is
@@ -35,12 +35,12 @@ pub const RECONNECT_INTERVAL: Duration = Duration::from_secs(120);
 
 /// Fail unless the linked libzmq can do CURVE (the `zmq` crate's vendored build cannot), since
 /// no bitmarkd peer talks anything else.
-pub fn require_curve() -> Result<(), PeerError> {
+pub fn require_curve() -> Result<(), TransportError> {
     if zmq::has("curve") == Some(true) {
         Ok(())
     } else {
         let (major, minor, patch) = zmq::version();
-        Err(PeerError::Config(format!("libzmq {major}.{minor}.{patch} has no CURVE support")))
+        Err(TransportError::Config(format!("libzmq {major}.{minor}.{patch} has no CURVE support")))
     }
 }
 

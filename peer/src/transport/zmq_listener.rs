@@ -48,10 +48,11 @@ use super::monitor::Monitor;
 use super::options::{apply_common, endpoint, require_curve, LISTENER_ZAP_DOMAIN};
 use super::owed::{Connection, Owed, OwedLimits, SEND_HWM};
 use super::zap::{ZapHandler, USER_ID};
+use super::TransportError;
 use super::{PeerInfo, Service};
 use crate::capture::Tap;
-use crate::error::PeerError;
 use crate::wire::{quote_for_log, Reply, Request};
+use bitmark_common::lock;
 use bitmark_record::Chain;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -123,10 +124,10 @@ impl Default for ListenerLimits {
 }
 
 impl ListenerLimits {
-    fn check(&self) -> Result<(), PeerError> {
+    fn check(&self) -> Result<(), TransportError> {
         let counts = [self.query_workers, self.query_queue, self.push_workers, self.push_queue];
         if counts.contains(&0) {
-            return Err(PeerError::Config("listener workers and queues must be at least 1".into()));
+            return Err(TransportError::Config("listener workers and queues must be at least 1".into()));
         }
         Ok(())
     }
@@ -156,7 +157,7 @@ impl ZmqListener {
         context: &zmq::Context,
         config: ListenerConfig,
         service: Arc<dyn Service>,
-    ) -> Result<ZmqListener, PeerError> {
+    ) -> Result<ZmqListener, TransportError> {
         ZmqListener::start_tapped(context, config, service, None)
     }
 
@@ -171,15 +172,15 @@ impl ZmqListener {
         config: ListenerConfig,
         service: Arc<dyn Service>,
         tap: Option<Arc<dyn Tap>>,
-    ) -> Result<ZmqListener, PeerError> {
+    ) -> Result<ZmqListener, TransportError> {
         require_curve()?;
         config.limits.check()?;
         if config.listen.is_empty() {
-            return Err(PeerError::Config("no listen address".into()));
+            return Err(TransportError::Config("no listen address".into()));
         }
         let id = NEXT_LISTENER.fetch_add(1, Ordering::SeqCst);
         let inproc = |what: &str| format!("inproc://peer-listener-{id}-{what}");
-        let zmq_err = PeerError::Zmq;
+        let zmq_err = TransportError::Zmq;
         // Before the ROUTERs: a handshake only consults a handler bound when it starts.
         let zap = ZapHandler::bind(context);
 
@@ -231,7 +232,7 @@ impl ZmqListener {
         let thread = std::thread::Builder::new()
             .name("peer-listener".into())
             .spawn(move || socket_loop.run())
-            .map_err(|e| PeerError::Config(format!("cannot start listener thread: {e}")))?;
+            .map_err(|e| TransportError::Config(format!("cannot start listener thread: {e}")))?;
         info!(target: TARGET, chain = %config.chain, addresses = ?local_addrs, "listening");
         Ok(ZmqListener { control: Mutex::new(control), thread: Some(thread), connections, local_addrs })
     }
@@ -256,7 +257,7 @@ impl ZmqListener {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        let control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+        let control = lock(&self.control);
         if let Err(e) = control.send("stop", 0) {
             error!(target: TARGET, error = %e, "cannot signal the listener thread to stop");
             return;
@@ -278,21 +279,21 @@ impl Drop for ZmqListener {
 /// A ROUTER with bitmarkd's listener options: the common ones, CURVE server with our secret
 /// key, ZAP domain `listen`; and ours: a send high-water mark of [`SEND_HWM`] replies per
 /// connection, refusing (`ROUTER_MANDATORY`) rather than dropping a reply beyond it.
-fn server_socket(context: &zmq::Context, secret_key: &[u8; 32], ipv6: bool) -> Result<zmq::Socket, PeerError> {
-    let socket = context.socket(zmq::ROUTER).map_err(PeerError::Zmq)?;
-    apply_common(&socket, ipv6).map_err(PeerError::Zmq)?;
-    socket.set_sndhwm(SEND_HWM).map_err(PeerError::Zmq)?;
-    socket.set_router_mandatory(true).map_err(PeerError::Zmq)?;
-    socket.set_curve_server(true).map_err(PeerError::Zmq)?;
-    socket.set_curve_secretkey(secret_key).map_err(PeerError::Zmq)?;
-    socket.set_zap_domain(LISTENER_ZAP_DOMAIN).map_err(PeerError::Zmq)?;
+fn server_socket(context: &zmq::Context, secret_key: &[u8; 32], ipv6: bool) -> Result<zmq::Socket, TransportError> {
+    let socket = context.socket(zmq::ROUTER).map_err(TransportError::Zmq)?;
+    apply_common(&socket, ipv6).map_err(TransportError::Zmq)?;
+    socket.set_sndhwm(SEND_HWM).map_err(TransportError::Zmq)?;
+    socket.set_router_mandatory(true).map_err(TransportError::Zmq)?;
+    socket.set_curve_server(true).map_err(TransportError::Zmq)?;
+    socket.set_curve_secretkey(secret_key).map_err(TransportError::Zmq)?;
+    socket.set_zap_domain(LISTENER_ZAP_DOMAIN).map_err(TransportError::Zmq)?;
     Ok(socket)
 }
 
 /// Bind `addr` and return the address libzmq bound (the real port for port 0).
-fn bind(socket: &zmq::Socket, addr: &SocketAddr) -> Result<SocketAddr, PeerError> {
+fn bind(socket: &zmq::Socket, addr: &SocketAddr) -> Result<SocketAddr, TransportError> {
     let endpoint = endpoint(addr);
-    socket.bind(&endpoint).map_err(|source| PeerError::Bind { endpoint: endpoint.clone(), source })?;
+    socket.bind(&endpoint).map_err(|source| TransportError::Bind { endpoint: endpoint.clone(), source })?;
     let bound = socket.get_last_endpoint().ok().and_then(Result::ok);
     Ok(bound
         .as_deref()

@@ -3,8 +3,8 @@
 
 use super::UpstreamConfig;
 use crate::capture::Tap;
-use crate::error::PeerError;
 use crate::score::PeerKey;
+use crate::transport::TransportError;
 use crate::transport::{ClientConfig, CurveKeys, Transport, ZmqClient};
 #[cfg(any(test, feature = "test-utils"))]
 use crate::transport::{MemoryNetwork, MemoryTransport};
@@ -37,7 +37,7 @@ pub trait Dialer: Send + 'static {
     type Link: Transport + Send;
     /// A new link to `target`. It may not be usable yet (libzmq connects in the background);
     /// the first request says.
-    fn dial(&mut self, target: &Target) -> Result<Self::Link, PeerError>;
+    fn dial(&mut self, target: &Target) -> Result<Self::Link, TransportError>;
 }
 
 /// How often libzmq retries a refused TCP connect while a registration attempt waits. The
@@ -80,7 +80,7 @@ impl ZmqDialer {
 impl Dialer for ZmqDialer {
     type Link = ZmqClient;
 
-    fn dial(&mut self, target: &Target) -> Result<ZmqClient, PeerError> {
+    fn dial(&mut self, target: &Target) -> Result<ZmqClient, TransportError> {
         let mut client = ZmqClient::new(&self.context, self.config.clone());
         client.set_tap(self.tap.clone());
         client.connect(target.address, target.public_key)?;
@@ -109,7 +109,7 @@ impl MemoryDialer {
 impl Dialer for MemoryDialer {
     type Link = MemoryTransport;
 
-    fn dial(&mut self, target: &Target) -> Result<MemoryTransport, PeerError> {
+    fn dial(&mut self, target: &Target) -> Result<MemoryTransport, TransportError> {
         Ok(self.network.connect(target.address, self.chain, &self.name))
     }
 }

@@ -2,14 +2,15 @@
 //! through a mailbox and read a published status, and the broadcast bus offers it items.
 
 use super::dial::{Dialer, Target};
+use super::error::UpstreamError;
 use super::session::Session;
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
 use crate::bus::{BroadcastSink, Bus, Item, ItemQueue, QueueStats};
 use crate::clock::Clock;
-use crate::error::PeerError;
 use crate::score::{PeerKey, ScoreBoard};
-use bitmark_common::lock;
+use crate::transport::TransportError;
+use bitmark_common::{lock, wait, wait_timeout};
 use bitmark_record::BlockDigest;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +38,7 @@ enum Answer {
     Height(u64),
 }
 
-type AnswerSender = mpsc::Sender<Result<Answer, PeerError>>;
+type AnswerSender = mpsc::Sender<Result<Answer, UpstreamError>>;
 
 enum Call {
     Query { query: Query, deadline: Instant, reply: AnswerSender },
@@ -70,10 +71,10 @@ impl Shared {
         lock(&self.status)
     }
 
-    fn call(&self, call: Call) -> Result<(), PeerError> {
+    fn call(&self, call: Call) -> Result<(), UpstreamError> {
         let mut inbox = self.inbox();
         if inbox.closed {
-            return Err(PeerError::UpstreamClosed);
+            return Err(UpstreamError::Closed);
         }
         inbox.calls.push_back(call);
         self.wake.notify_one();
@@ -147,13 +148,13 @@ pub struct Upstream {
 
 impl Upstream {
     /// Start an idle upstream (no target yet; see [`Upstream::retarget`]) named `upstream@<n>`.
-    pub fn start<D: Dialer>(config: UpstreamConfig, dialer: D, env: UpstreamEnv) -> Result<Upstream, PeerError> {
+    pub fn start<D: Dialer>(config: UpstreamConfig, dialer: D, env: UpstreamEnv) -> Result<Upstream, UpstreamError> {
         let name = format!("upstream@{}", NEXT_UPSTREAM.fetch_add(1, Ordering::SeqCst));
         Upstream::start_session(Session::new(name, config, dialer, env), config)
     }
 
     /// Start a thread driving `session` (for a seeded jitter, or a session already targeted).
-    pub fn start_session<D: Dialer>(session: Session<D>, config: UpstreamConfig) -> Result<Upstream, PeerError> {
+    pub fn start_session<D: Dialer>(session: Session<D>, config: UpstreamConfig) -> Result<Upstream, UpstreamError> {
         let status = session.status();
         let own_key = session.own_key().to_vec();
         let (scores, clock) = session.scoring();
@@ -171,46 +172,46 @@ impl Upstream {
         let thread = std::thread::Builder::new()
             .name(session.status().name)
             .spawn(move || Runner { session, shared: thread_shared }.run())
-            .map_err(|e| PeerError::Config(format!("cannot start upstream thread: {e}")))?;
+            .map_err(UpstreamError::Thread)?;
         Ok(Upstream { shared, scores, clock, own_key, thread: Some(thread), call_timeout: config.request_timeout })
     }
 
     /// Point at `target` and register with it (bitmarkd's `Connect`, plus the reset and
     /// registration it forgets). Returns at once. Our own key is refused.
-    pub fn retarget(&self, target: Target) -> Result<(), PeerError> {
+    pub fn retarget(&self, target: Target) -> Result<(), UpstreamError> {
         if target.public_key.as_slice() == self.own_key.as_slice() {
-            return Err(PeerError::ConnectingToSelf);
+            return Err(UpstreamError::ConnectingToSelf);
         }
         self.shared.call(Call::Retarget(target))
     }
 
     /// Forget the target (bitmarkd's `ResetServer`). Returns at once.
-    pub fn release(&self) -> Result<(), PeerError> {
+    pub fn release(&self) -> Result<(), UpstreamError> {
         self.shared.call(Call::Release)
     }
 
     /// The packed block at `n` from the peer; any `["E"]` reply is
-    /// [`PeerError::BlockNotFound`].
-    pub fn get_block_data(&self, n: u64) -> Result<Vec<u8>, PeerError> {
+    /// [`UpstreamError::BlockNotFound`].
+    pub fn get_block_data(&self, n: u64) -> Result<Vec<u8>, UpstreamError> {
         match self.query(Query::Block(n))? {
             Answer::Block(block) => Ok(block),
-            _ => Err(PeerError::BadReply("answer of another kind".into())),
+            _ => Err(TransportError::BadReply("answer of another kind".into()).into()),
         }
     }
 
-    /// The peer's digest of block `n`; any `["E"]` reply is [`PeerError::BlockNotFound`].
-    pub fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, PeerError> {
+    /// The peer's digest of block `n`; any `["E"]` reply is [`UpstreamError::BlockNotFound`].
+    pub fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, UpstreamError> {
         match self.query(Query::Digest(n))? {
             Answer::Digest(digest) => Ok(digest),
-            _ => Err(PeerError::BadReply("answer of another kind".into())),
+            _ => Err(TransportError::BadReply("answer of another kind".into()).into()),
         }
     }
 
     /// The peer's height, asked now.
-    pub fn remote_height(&self) -> Result<u64, PeerError> {
+    pub fn remote_height(&self) -> Result<u64, UpstreamError> {
         match self.query(Query::Height)? {
             Answer::Height(height) => Ok(height),
-            _ => Err(PeerError::BadReply("answer of another kind".into())),
+            _ => Err(TransportError::BadReply("answer of another kind".into()).into()),
         }
     }
 
@@ -268,20 +269,20 @@ impl Upstream {
     }
 
     /// Send `query` to the thread and wait for its answer, at most the call timeout in all.
-    fn query(&self, query: Query) -> Result<Answer, PeerError> {
+    fn query(&self, query: Query) -> Result<Answer, UpstreamError> {
         match self.shared.status().state {
             LinkState::Registered { .. } => {}
-            LinkState::Banned { until } => return Err(PeerError::Banned { until }),
-            LinkState::Closed => return Err(PeerError::UpstreamClosed),
-            LinkState::Idle | LinkState::Connecting { .. } => return Err(PeerError::NotConnected),
+            LinkState::Banned { until } => return Err(UpstreamError::Banned { until }),
+            LinkState::Closed => return Err(UpstreamError::Closed),
+            LinkState::Idle | LinkState::Connecting { .. } => return Err(UpstreamError::NotConnected),
         }
         let (reply, answer) = mpsc::channel();
         let deadline = Instant::now() + self.call_timeout;
         self.shared.call(Call::Query { query, deadline, reply })?;
         match answer.recv_timeout(self.call_timeout) {
             Ok(result) => result,
-            Err(RecvTimeoutError::Timeout) => Err(PeerError::Timeout),
-            Err(RecvTimeoutError::Disconnected) => Err(PeerError::UpstreamClosed),
+            Err(RecvTimeoutError::Timeout) => Err(TransportError::Timeout.into()),
+            Err(RecvTimeoutError::Disconnected) => Err(UpstreamError::Closed),
         }
     }
 }
@@ -351,9 +352,9 @@ impl<D: Dialer> Runner<D> {
             inbox = match due {
                 Some(at) => {
                     let wait = at.saturating_duration_since(now);
-                    self.shared.wake.wait_timeout(inbox, wait).unwrap_or_else(|p| p.into_inner()).0
+                    wait_timeout(&self.shared.wake, inbox, wait)
                 }
-                None => self.shared.wake.wait(inbox).unwrap_or_else(|p| p.into_inner()),
+                None => wait(&self.shared.wake, inbox),
             };
         }
     }
@@ -399,18 +400,7 @@ mod tests {
 
     fn queue(capacity: usize, accepting: bool) -> PushQueue {
         let inbox = Inbox { calls: VecDeque::new(), items: ItemQueue::new(capacity), accepting, closed: false };
-        let status = UpstreamStatus {
-            name: "upstream@queue".into(),
-            target: None,
-            state: LinkState::Idle,
-            remote_height: None,
-            local_height: None,
-            remote_digest_of_local_height: None,
-            last_response: None,
-            score: 0.0,
-            last_error: None,
-            last_error_at: None,
-        };
+        let status = UpstreamStatus::idle("upstream@queue");
         let shared = Shared { inbox: Mutex::new(inbox), wake: Condvar::new(), status: Mutex::new(status) };
         PushQueue { shared: Arc::new(shared) }
     }

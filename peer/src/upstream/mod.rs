@@ -32,6 +32,7 @@
 
 mod backoff;
 mod dial;
+mod error;
 mod handle;
 mod session;
 mod status;
@@ -43,6 +44,7 @@ pub use backoff::{Backoff, Jitter};
 #[cfg(any(test, feature = "test-utils"))]
 pub use dial::MemoryDialer;
 pub use dial::{Dialer, Target, ZmqDialer, LINK_RETRY_INTERVAL};
+pub use error::UpstreamError;
 pub use handle::{PushQueue, Upstream};
 pub use session::Session;
 pub use status::{LinkState, UpstreamStatus};

@@ -3,12 +3,13 @@
 
 use super::backoff::Jitter;
 use super::dial::{Dialer, Target};
+use super::error::UpstreamError;
 use super::status::{LinkState, UpstreamStatus};
 use super::{UpstreamConfig, UpstreamEnv};
 use crate::clock::Clock;
-use crate::error::PeerError;
 use crate::score::{Offence, PeerKey, ScoreBoard};
 use crate::transport::Transport;
+use crate::transport::TransportError;
 use crate::wire::{quote_for_log, Push, Reply, Request};
 use bitmark_record::{BlockDigest, Fault};
 use std::sync::Arc;
@@ -92,7 +93,7 @@ impl<D: Dialer> Session<D> {
         self.state = LinkState::Idle;
     }
 
-    /// Close for good: every later call is [`PeerError::UpstreamClosed`].
+    /// Close for good: every later call is [`UpstreamError::Closed`].
     pub fn close(&mut self) {
         self.reset();
         self.state = LinkState::Closed;
@@ -120,7 +121,7 @@ impl<D: Dialer> Session<D> {
 
     /// Push a broadcast item (`[chain][command][params...]`, reply `[command]["A"]`). Items are
     /// only pushed while registered, as in bitmarkd.
-    pub fn push(&mut self, item: &Push) -> Result<(), PeerError> {
+    pub fn push(&mut self, item: &Push) -> Result<(), UpstreamError> {
         self.ready()?;
         match self.exchange(&Request::Push(item.clone()))? {
             Reply::Ack(_) => Ok(()),
@@ -129,29 +130,29 @@ impl<D: Dialer> Session<D> {
     }
 
     /// The packed block at `n` (bitmarkd's `GetBlockData`): any `["E"]` reply is
-    /// [`PeerError::BlockNotFound`]; the block is not checked here.
-    pub fn get_block_data(&mut self, n: u64) -> Result<Vec<u8>, PeerError> {
+    /// [`UpstreamError::BlockNotFound`]; the block is not checked here.
+    pub fn get_block_data(&mut self, n: u64) -> Result<Vec<u8>, UpstreamError> {
         self.ready()?;
         match self.exchange(&Request::Block(n))? {
             Reply::Block(block) => Ok(block),
-            Reply::Error(_) => Err(PeerError::BlockNotFound),
+            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
             reply => Err(self.malformed(&format!("{} to B", kind(&reply)))),
         }
     }
 
     /// The peer's digest of block `n` (bitmarkd's `RemoteDigestOfHeight`): any `["E"]` reply
-    /// is [`PeerError::BlockNotFound`].
-    pub fn remote_digest_of_height(&mut self, n: u64) -> Result<BlockDigest, PeerError> {
+    /// is [`UpstreamError::BlockNotFound`].
+    pub fn remote_digest_of_height(&mut self, n: u64) -> Result<BlockDigest, UpstreamError> {
         self.ready()?;
         match self.exchange(&Request::Digest(n))? {
             Reply::Digest(digest) => Ok(digest),
-            Reply::Error(_) => Err(PeerError::BlockNotFound),
+            Reply::Error(_) => Err(UpstreamError::BlockNotFound),
             reply => Err(self.malformed(&format!("{} to H", kind(&reply)))),
         }
     }
 
     /// The peer's height now (bitmarkd's `RemoteHeight`); also refreshes the cached height.
-    pub fn remote_height(&mut self) -> Result<u64, PeerError> {
+    pub fn remote_height(&mut self) -> Result<u64, UpstreamError> {
         self.ready()?;
         self.height()
     }
@@ -205,12 +206,12 @@ impl<D: Dialer> Session<D> {
     }
 
     /// `Ok` when requests may be sent.
-    fn ready(&self) -> Result<(), PeerError> {
+    fn ready(&self) -> Result<(), UpstreamError> {
         match self.state {
             LinkState::Registered { .. } => Ok(()),
-            LinkState::Banned { until } => Err(PeerError::Banned { until }),
-            LinkState::Closed => Err(PeerError::UpstreamClosed),
-            LinkState::Idle | LinkState::Connecting { .. } => Err(PeerError::NotConnected),
+            LinkState::Banned { until } => Err(UpstreamError::Banned { until }),
+            LinkState::Closed => Err(UpstreamError::Closed),
+            LinkState::Idle | LinkState::Connecting { .. } => Err(UpstreamError::NotConnected),
         }
     }
 
@@ -292,8 +293,8 @@ impl<D: Dialer> Session<D> {
                     None => format!("registration: {e}"),
                 });
                 match &e {
-                    PeerError::ChainMismatch { .. } => self.offend(Offence::WrongChain, &e.to_string()),
-                    PeerError::BadReply(what) => self.offend(Offence::MalformedReply, what),
+                    TransportError::ChainMismatch { .. } => self.offend(Offence::WrongChain, &e.to_string()),
+                    TransportError::BadReply(what) => self.offend(Offence::MalformedReply, what),
                     _ => {}
                 }
                 self.retry_later(failures);
@@ -343,7 +344,7 @@ impl<D: Dialer> Session<D> {
                 self.cache.local_height = Some(local);
                 self.cache.remote_digest = Some(digest);
             }
-            Err(PeerError::BlockNotFound) => {
+            Err(UpstreamError::BlockNotFound) => {
                 self.cache.local_height = Some(local);
                 self.cache.remote_digest = None;
                 // It just claimed a height at or above ours, yet has no block at ours.
@@ -358,7 +359,7 @@ impl<D: Dialer> Session<D> {
         }
     }
 
-    fn height(&mut self) -> Result<u64, PeerError> {
+    fn height(&mut self) -> Result<u64, UpstreamError> {
         match self.exchange(&Request::Height)? {
             Reply::Height(height) => {
                 self.cache.remote_height = Some(height);
@@ -371,41 +372,41 @@ impl<D: Dialer> Session<D> {
     /// Send `request` on the link and read the reply. Failures are judged here: a timeout or a
     /// link error loses the registration (the next attempt uses a fresh socket), a timeout or a
     /// malformed reply is penalised.
-    fn exchange(&mut self, request: &Request) -> Result<Reply, PeerError> {
-        let link = self.link.as_mut().ok_or(PeerError::NotConnected)?;
+    fn exchange(&mut self, request: &Request) -> Result<Reply, UpstreamError> {
+        let link = self.link.as_mut().ok_or(UpstreamError::NotConnected)?;
         match link.request(request) {
             Ok(reply) => {
                 self.responded();
                 Ok(reply)
             }
-            Err(PeerError::BadReply(what)) => Err(self.malformed(&what)),
+            Err(TransportError::BadReply(what)) => Err(self.malformed(&what)),
             Err(e) => {
                 let function = quote_for_log(request.function());
                 let why = link.link_problem().unwrap_or_else(|| e.to_string());
                 self.failed(format!("{function} request: {why}; reconnecting"));
-                if matches!(e, PeerError::Timeout) {
+                if matches!(e, TransportError::Timeout) {
                     self.offend(Offence::Timeout, &function);
                 }
                 self.retry_later(0);
-                Err(e)
+                Err(e.into())
             }
         }
     }
 
     /// An `["E"]` reply where bitmarkd never sends one (to `N` or a push).
-    fn never_an_error(&mut self, reply: Reply, function: &str) -> PeerError {
+    fn never_an_error(&mut self, reply: Reply, function: &str) -> UpstreamError {
         match reply {
             Reply::Error(text) => {
                 self.offend(Offence::MalformedReply, &format!("error reply to {function}: {text}"));
-                PeerError::Remote(text)
+                UpstreamError::Remote(text)
             }
             reply => self.malformed(&format!("{} to {function}", kind(&reply))),
         }
     }
 
-    fn malformed(&mut self, what: &str) -> PeerError {
+    fn malformed(&mut self, what: &str) -> UpstreamError {
         self.offend(Offence::MalformedReply, what);
-        PeerError::BadReply(what.to_string())
+        TransportError::BadReply(what.to_string()).into()
     }
 
     fn responded(&mut self) {

@@ -69,6 +69,22 @@ pub struct UpstreamStatus {
 }
 
 impl UpstreamStatus {
+    /// An upstream named `name` with no target, nothing heard and nothing failed.
+    pub fn idle(name: impl Into<String>) -> UpstreamStatus {
+        UpstreamStatus {
+            name: name.into(),
+            target: None,
+            state: LinkState::Idle,
+            remote_height: None,
+            local_height: None,
+            remote_digest_of_local_height: None,
+            last_response: None,
+            score: 0.0,
+            last_error: None,
+            last_error_at: None,
+        }
+    }
+
     /// Whether it is registered with its target (bitmarkd's `IsConnected`).
     pub fn is_registered(&self) -> bool {
         matches!(self.state, LinkState::Registered { .. })

@@ -2,10 +2,10 @@
 //! polling, back-off, loss and re-registration, retargeting, calls, pushes and penalties.
 //! (The same over libzmq CURVE sockets is in `peer/tests/upstream.rs`.)
 
+use super::UpstreamError;
 use super::*;
 use crate::bus::{BroadcastSink, Bus, Sent};
 use crate::clock::{Clock, ManualClock, SystemClock};
-use crate::error::PeerError;
 use crate::listener::{Handler, PeerTable};
 use crate::score::{Offence, ScoreBoard, ScoreConfig};
 use crate::testing::{FakeChain, FakePeers, FakePool, Fixture, GENESIS};
@@ -218,7 +218,7 @@ fn a_lost_link_drops_the_registration_and_registers_again() {
     local.step(&mut session);
     assert!(!registered(&session), "{:?}", session.state());
     assert_eq!(local.points(1), Offence::Timeout.points());
-    assert!(matches!(session.get_block_data(2), Err(PeerError::NotConnected)));
+    assert!(matches!(session.get_block_data(2), Err(UpstreamError::NotConnected)));
 
     // Back, with a fresh table (it restarted): we register again.
     let restarted = local.remote(1);
@@ -246,7 +246,7 @@ fn retarget_resets_everything_and_registers_with_the_new_peer() {
     assert_eq!(status.target, Some(target(2)));
     assert_eq!(status.state, LinkState::Connecting { failures: 0, next_attempt: t });
     assert_eq!((status.remote_height, status.remote_digest_of_local_height, status.last_response), (None, None, None));
-    assert!(matches!(session.remote_height(), Err(PeerError::NotConnected)));
+    assert!(matches!(session.remote_height(), Err(UpstreamError::NotConnected)));
 
     session.run_due();
     assert!(registered(&session));
@@ -263,7 +263,7 @@ fn retarget_resets_everything_and_registers_with_the_new_peer() {
     session.retarget(Target { address: addr(9), public_key: OUR_KEY });
     assert_eq!((session.state(), session.target()), (LinkState::Idle, None));
     session.close();
-    assert!(matches!(session.get_block_data(2), Err(PeerError::UpstreamClosed)));
+    assert!(matches!(session.get_block_data(2), Err(UpstreamError::Closed)));
     session.retarget(target(1));
     assert_eq!(session.state(), LinkState::Closed);
 }
@@ -273,17 +273,17 @@ fn connector_calls() {
     let local = Local::new();
     local.remote(1);
     let mut session = local.session();
-    assert!(matches!(session.get_block_data(2), Err(PeerError::NotConnected)));
+    assert!(matches!(session.get_block_data(2), Err(UpstreamError::NotConnected)));
     session.retarget(target(1));
-    assert!(matches!(session.remote_digest_of_height(2), Err(PeerError::NotConnected)));
+    assert!(matches!(session.remote_digest_of_height(2), Err(UpstreamError::NotConnected)));
     session.run_due();
 
     assert_eq!(session.get_block_data(3).unwrap(), b"block-3");
-    assert!(matches!(session.get_block_data(9), Err(PeerError::BlockNotFound)));
-    assert!(matches!(session.get_block_data(1), Err(PeerError::BlockNotFound)));
+    assert!(matches!(session.get_block_data(9), Err(UpstreamError::BlockNotFound)));
+    assert!(matches!(session.get_block_data(1), Err(UpstreamError::BlockNotFound)));
     assert_eq!(session.remote_digest_of_height(4).unwrap(), BlockDigest([4; 32]));
     assert_eq!(session.remote_digest_of_height(0).unwrap(), GENESIS);
-    assert!(matches!(session.remote_digest_of_height(5), Err(PeerError::BlockNotFound)));
+    assert!(matches!(session.remote_digest_of_height(5), Err(UpstreamError::BlockNotFound)));
     assert_eq!(session.remote_height().unwrap(), 4);
     // "Not found" is not an offence.
     assert_eq!(local.points(1), 0.0);
@@ -299,8 +299,8 @@ fn any_error_reply_to_b_or_h_is_block_not_found() {
     let mut session = local.session();
     session.retarget(target(1));
     session.run_due();
-    assert!(matches!(session.get_block_data(2), Err(PeerError::BlockNotFound)));
-    assert!(matches!(session.remote_digest_of_height(7), Err(PeerError::BlockNotFound)));
+    assert!(matches!(session.get_block_data(2), Err(UpstreamError::BlockNotFound)));
+    assert!(matches!(session.remote_digest_of_height(7), Err(UpstreamError::BlockNotFound)));
     assert!(registered(&session));
 }
 
@@ -310,7 +310,7 @@ fn pushes_reach_the_remote_while_registered() {
     let remote = local.remote(1);
     let mut session = local.session();
     let item = Push::Transfer(b"T".to_vec());
-    assert!(matches!(session.push(&item), Err(PeerError::NotConnected)));
+    assert!(matches!(session.push(&item), Err(UpstreamError::NotConnected)));
     session.retarget(target(1));
     session.run_due();
     session.push(&item).unwrap();
@@ -338,7 +338,7 @@ fn malformed_replies_are_penalised_until_the_peer_is_banned() {
     let t = local.step(&mut session);
     let until = t + ScoreConfig::default().ban_duration;
     assert_eq!(session.state(), LinkState::Banned { until });
-    assert!(matches!(session.get_block_data(2), Err(PeerError::Banned { until: u }) if u == until));
+    assert!(matches!(session.get_block_data(2), Err(UpstreamError::Banned { until: u }) if u == until));
 
     // Not dialled during the ban. After it, attempts resume; on probation (half the threshold)
     // it takes only two or three more malformed replies to ban it again, for twice as long.
@@ -436,8 +436,8 @@ fn an_error_reply_to_n_or_a_push_is_malformed() {
     let mut session = local.session();
     session.retarget(target(1));
     session.run_due();
-    assert!(matches!(session.remote_height(), Err(PeerError::Remote(text)) if text == "nope"));
-    assert!(matches!(session.push(&Push::Block(vec![1])), Err(PeerError::Remote(_))));
+    assert!(matches!(session.remote_height(), Err(UpstreamError::Remote(text)) if text == "nope"));
+    assert!(matches!(session.push(&Push::Block(vec![1])), Err(UpstreamError::Remote(_))));
     assert_eq!(local.points(1), 2.0 * Offence::MalformedReply.points());
     assert!(registered(&session), "a bad answer is not a lost link");
 }
@@ -457,9 +457,9 @@ fn the_threaded_upstream_over_memory() {
     assert!(!queue.offer(Arc::new(Push::Transfer(b"early".to_vec()))), "not registered");
     assert_eq!(bus.send(Push::Transfer(b"early too".to_vec())), Sent::Queued { delivered: 0, dropped: 1 });
     assert_eq!(queue.stats().discarded, 2);
-    assert!(matches!(upstream.get_block_data(2), Err(PeerError::NotConnected)));
+    assert!(matches!(upstream.get_block_data(2), Err(UpstreamError::NotConnected)));
     let ourselves = Target { address: addr(9), public_key: OUR_KEY };
-    assert!(matches!(upstream.retarget(ourselves), Err(PeerError::ConnectingToSelf)));
+    assert!(matches!(upstream.retarget(ourselves), Err(UpstreamError::ConnectingToSelf)));
     upstream.retarget(target(1)).unwrap();
     let deadline = Instant::now() + 10 * SECOND;
     while upstream.status().remote_digest_of_local_height.is_none() {
@@ -574,12 +574,12 @@ mod prop {
                     Op::Fetch(n) => {
                         let was = session.is_registered();
                         let outcome = session.get_block_data(n);
-                        prop_assert!(was || matches!(outcome, Err(PeerError::NotConnected)));
+                        prop_assert!(was || matches!(outcome, Err(UpstreamError::NotConnected)));
                     }
                     Op::Push => {
                         let was = session.is_registered();
                         let outcome = session.push(&heart());
-                        prop_assert!(was || matches!(outcome, Err(PeerError::NotConnected)));
+                        prop_assert!(was || matches!(outcome, Err(UpstreamError::NotConnected)));
                     }
                 }
                 let status = session.status();

@@ -4,7 +4,7 @@ use super::info::ServerInfo;
 use super::quote::quote_for_log;
 use super::request::Request;
 use super::{be_u64_exact, function};
-use crate::error::PeerError;
+use crate::transport::TransportError;
 use bitmark_record::{BlockDigest, Chain, Fault};
 
 /// One reply of the peer protocol (`docs/protocol.md#requests-and-replies`).
@@ -67,8 +67,8 @@ impl Reply {
     /// an 8-byte height, a 32-byte digest; at least 5 frames, our chain and (stricter than Go,
     /// which crashes on a short one) an 8-byte timestamp for `R`. An `["E"][text]` reply to any
     /// request is `Ok(Reply::Error)` (non-UTF-8 text is replaced lossily); anything else is
-    /// [`PeerError::BadReply`], or [`PeerError::ChainMismatch`] for an `R` from another chain.
-    pub fn parse<F: AsRef<[u8]>>(frames: &[F], request: &Request, chain: Chain) -> Result<Reply, PeerError> {
+    /// [`TransportError::BadReply`], or [`TransportError::ChainMismatch`] for an `R` from another chain.
+    pub fn parse<F: AsRef<[u8]>>(frames: &[F], request: &Request, chain: Chain) -> Result<Reply, TransportError> {
         let [first, second, ..] = frames else {
             return Err(bad(format!("received {} frames, expected at least 2", frames.len())));
         };
@@ -98,12 +98,12 @@ impl Reply {
     }
 }
 
-fn parse_registered<F: AsRef<[u8]>>(frames: &[F], chain: Chain) -> Result<Reply, PeerError> {
+fn parse_registered<F: AsRef<[u8]>>(frames: &[F], chain: Chain) -> Result<Reply, TransportError> {
     let [_, their_chain, public_key, listeners, timestamp, ..] = frames else {
         return Err(bad(format!("R: received {} frames, expected at least 5", frames.len())));
     };
     if their_chain.as_ref() != chain.name().as_bytes() {
-        return Err(PeerError::ChainMismatch { expected: chain, received: quote_for_log(their_chain.as_ref()) });
+        return Err(TransportError::ChainMismatch { expected: chain, received: quote_for_log(their_chain.as_ref()) });
     }
     let timestamp = be_u64_exact(timestamp.as_ref())
         .ok_or_else(|| bad(format!("R: invalid timestamp: {}", quote_for_log(timestamp.as_ref()))))?;
@@ -115,6 +115,6 @@ fn parse_registered<F: AsRef<[u8]>>(frames: &[F], chain: Chain) -> Result<Reply,
     })
 }
 
-fn bad(what: String) -> PeerError {
-    PeerError::BadReply(what)
+fn bad(what: String) -> TransportError {
+    TransportError::BadReply(what)
 }

@@ -2,7 +2,7 @@
 //! frames, client-side reply checks, and property tests (total parsing, round trips).
 
 use super::*;
-use crate::error::PeerError;
+use crate::transport::TransportError;
 use bitmark_record::{BlockDigest, Chain, Fault};
 use proptest::prelude::*;
 
@@ -165,13 +165,13 @@ fn reply_frames() {
     }
 }
 
-fn client_parse(frames: &[&[u8]], request: &Request) -> Result<Reply, PeerError> {
+fn client_parse(frames: &[&[u8]], request: &Request) -> Result<Reply, TransportError> {
     Reply::parse(&f(frames), request, CHAIN)
 }
 
 #[test]
 fn client_reply_checks() {
-    let bad = |r: Result<Reply, PeerError>| matches!(r, Err(PeerError::BadReply(_)));
+    let bad = |r: Result<Reply, TransportError>| matches!(r, Err(TransportError::BadReply(_)));
     assert_eq!(client_parse(&[b"N", &N5], &Request::Height).unwrap(), Reply::Height(5));
     assert!(bad(client_parse(&[b"N", b"1234567"], &Request::Height)));
     assert!(bad(client_parse(&[b"N", &N5, b""], &Request::Height)));
@@ -200,7 +200,7 @@ fn client_reply_checks() {
     assert!(bad(client_parse(&[b"R", b"testing", b"k", b"l", b"123"], &register)));
     assert!(matches!(
         client_parse(&[b"R", b"bitmark", b"k", b"l", &N5], &register),
-        Err(PeerError::ChainMismatch { expected: Chain::Testing, ref received }) if received == "\"bitmark\""
+        Err(TransportError::ChainMismatch { expected: Chain::Testing, ref received }) if received == "\"bitmark\""
     ));
 }
 

@@ -4,7 +4,7 @@
 use super::*;
 use crate::announce::backup::{self, decode, decode_entry, encode, encode_entry, EntryError, StoredPeer};
 use crate::announce::peers::{Origin, PeerRecord};
-use crate::error::PeerError;
+use crate::announce::AnnounceError;
 use bitmark_record::Fault;
 
 /// Entry 1, by hand (spaces are for reading and are removed): `20` (varint 32) ‖ key 01..20 ‖
@@ -111,9 +111,9 @@ fn one_bad_entry_does_not_lose_the_file() {
     );
     assert_eq!(decode("null\n").unwrap().entries, []);
     assert_eq!(decode("[]").unwrap().entries, []);
-    assert!(matches!(decode("{}"), Err(PeerError::BackupNotAList)));
-    assert!(matches!(decode("[\"ab\""), Err(PeerError::BackupJson(_))));
-    assert!(matches!(decode(""), Err(PeerError::BackupJson(_))));
+    assert!(matches!(decode("{}"), Err(AnnounceError::BackupNotAList)));
+    assert!(matches!(decode("[\"ab\""), Err(AnnounceError::BackupJson(_))));
+    assert!(matches!(decode(""), Err(AnnounceError::BackupJson(_))));
 }
 
 #[test]
@@ -124,10 +124,10 @@ fn bytes_that_are_not_utf8() {
     let file = [format!("[\"{one}\"]").as_bytes(), b"\xff\xfe"].concat();
     assert_eq!(backup::decode_bytes(&file).unwrap().entries, [entry_1()]);
     // Inside it, it is malformed JSON; a file with it is refused whole, not a panic or an I/O error.
-    assert!(matches!(backup::decode_bytes(b"[\"\xff\"]"), Err(PeerError::BackupJson(_))));
+    assert!(matches!(backup::decode_bytes(b"[\"\xff\"]"), Err(AnnounceError::BackupJson(_))));
     let path = scratch("latin1.json");
     std::fs::write(&path, b"[\"\xe9\"]").unwrap();
-    assert!(matches!(backup::read(&path), Err(PeerError::BackupJson(_))));
+    assert!(matches!(backup::read(&path), Err(AnnounceError::BackupJson(_))));
     // The announcer restores from bytes as from the file.
     let (_, announcer) = announcer(TableLimits::default());
     let report = announcer.restore_bytes(&file, at(T0) + minutes(10)).unwrap();

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::announce::bootstrap::{refresh_interval, Bootstrap, FixedRecords, Nodes, NotConfigured};
-use crate::error::PeerError;
+use crate::announce::AnnounceError;
 use bitmark_record::Chain;
 use std::collections::BTreeMap;
 
@@ -23,7 +23,7 @@ fn the_nodes_setting() {
     assert_eq!("chain".parse::<Nodes>().unwrap(), Nodes::Chain);
     assert_eq!("nodes.example.org".parse::<Nodes>().unwrap(), Nodes::Domain("nodes.example.org".into()));
     let blank = "".parse::<Nodes>().unwrap_err();
-    assert!(matches!(blank, PeerError::BlankNodes));
+    assert!(matches!(blank, AnnounceError::BlankNodes));
     assert_eq!(blank.to_string(), "nodes cannot be blank choose from: none, chain or sub.domain.tld");
     assert_eq!(Nodes::Chain.domain(Chain::Bitmark).as_deref(), Some("nodes.live.bitmark.com"));
     assert_eq!(Nodes::Chain.domain(Chain::Testing).as_deref(), Some("nodes.test.bitmark.com"));
@@ -71,10 +71,10 @@ fn our_own_record_is_not_a_peer() {
 fn failures_retry_after_five_minutes() {
     let (clock, announcer) = announcer(TableLimits::default());
     let mut bootstrap = Bootstrap::new(&Nodes::Chain, Chain::Bitmark, Box::new(NotConfigured)).unwrap();
-    assert!(matches!(bootstrap.run(&announcer, clock.wall()), Err(PeerError::NoResolver)));
+    assert!(matches!(bootstrap.run(&announcer, clock.wall()), Err(AnnounceError::NoResolver)));
     assert_eq!(bootstrap.next_due(), Some(clock.wall() + minutes(5)));
     let mut unknown = Bootstrap::new(&Nodes::Chain, Chain::Bitmark, fixed("elsewhere", vec![], None)).unwrap();
-    assert!(matches!(unknown.run(&announcer, clock.wall()), Err(PeerError::DnsLookup(_))));
+    assert!(matches!(unknown.run(&announcer, clock.wall()), Err(AnnounceError::DnsLookup(_))));
     // No records at all is a successful lookup.
     let mut empty =
         Bootstrap::new(&Nodes::Chain, Chain::Bitmark, fixed("nodes.live.bitmark.com", vec![], None)).unwrap();
