@@ -9,9 +9,6 @@ pub enum NodeError {
     /// A bitmarkd fault, printed with bitmarkd's exact text.
     #[error(transparent)]
     Fault(#[from] Fault),
-    /// The chain database failed or refused something (bitmarkd's fault text where it has one).
-    #[error(transparent)]
-    Storage(#[from] bitmark_storage::StorageError),
     /// Input that is not what the command expects (bad hex, bad JSON shape...).
     #[error("{0}")]
     Input(String),
@@ -24,7 +21,9 @@ pub enum NodeError {
     /// The configuration cannot be run with: which field, and why.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    /// A database would not open or failed: which one, why, and what to do about it.
+    /// A database would not open or failed: which one, why, and what to do about it. Every
+    /// database failure the operator reads is this one (`node::datadir::Databases`); a
+    /// storage error that is a bitmarkd fault is [`NodeError::Fault`].
     #[error("{what} {path}: {error}; to recover: {recovery}")]
     Database {
         /// `chain database` or `reservoir database`.

@@ -13,7 +13,7 @@ use crate::RESERVOIR_TIMEOUT;
 use bitmark_common::{lock, write};
 use bitmark_record::transaction::AssetData;
 use bitmark_record::{AssetId, Chain, Link, PayId, Transaction};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// Receives the reservoir's rebroadcasts: a command (`"transfer"`, `"issues"`, `"assets"`,
@@ -143,6 +143,8 @@ pub struct Reservoir {
     pub(crate) schedule: Mutex<Schedule>,
     /// Keeps a database opened by path alive.
     _db: Option<sled::Db>,
+    /// Where that database is, to name it in errors.
+    path: Option<PathBuf>,
 }
 
 /// Name of the sled tree used when the reservoir opens its own database.
@@ -157,9 +159,17 @@ impl Reservoir {
         state: Arc<dyn ConfirmedState>,
         options: Options,
     ) -> Result<(Reservoir, LoadReport)> {
-        let db = sled::open(path)?;
+        let db = sled::open(path.as_ref())?;
         let tree = db.open_tree(TREE_NAME)?;
-        Reservoir::build(tree, Some(db), chain, state, options)
+        let (mut reservoir, report) = Reservoir::build(tree, Some(db), chain, state, options)?;
+        reservoir.path = Some(path.as_ref().to_path_buf());
+        Ok((reservoir, report))
+    }
+
+    /// The directory of the database it opened (`None` when it was given a tree): what an
+    /// error the operator reads names.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// Use `tree` (of a database the caller opened) and reload what it holds: pending groups
@@ -193,6 +203,7 @@ impl Reservoir {
             broadcaster: RwLock::new(None),
             schedule: Mutex::new(Schedule::starting(now)),
             _db: db,
+            path: None,
         };
         let report = r.load(now)?;
         Ok((r, report))

@@ -4,7 +4,7 @@
 //! [`Reservoir::spawn_background`] calls it from a thread in real time.
 
 use crate::clock::ms;
-use crate::error::Result;
+use crate::error::{ReservoirError, Result};
 use crate::pool::{GroupKind, Pool};
 use crate::reservoir::Reservoir;
 use crate::{EXPIRATION_CHECK_INTERVAL, REBROADCAST_INTERVAL, RESERVOIR_TIMEOUT};
@@ -176,13 +176,13 @@ impl Reservoir {
     }
 
     /// Run [`Self::run_due`] from a thread, checking once a second, until the returned handle
-    /// is dropped. Errors are logged.
-    pub fn spawn_background(self: &Arc<Self>) -> Background {
+    /// is dropped. Errors go to `on_error` (the node logs them, naming the database).
+    pub fn spawn_background(self: &Arc<Self>, on_error: impl Fn(ReservoirError) + Send + 'static) -> Background {
         let (tx, rx) = mpsc::channel::<()>();
         let reservoir = Arc::clone(self);
         let handle = thread::spawn(move || loop {
             if let Err(e) = reservoir.run_due() {
-                tracing::error!("reservoir periodic work failed: {e}");
+                on_error(e);
             }
             match rx.recv_timeout(Duration::from_secs(1)) {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}

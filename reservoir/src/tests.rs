@@ -198,7 +198,7 @@ fn asset_encoding_round_trips() {
 fn background_thread_runs_and_stops() {
     let (_d, _c, r) = open(Arc::new(AutoVerify));
     let r = Arc::new(r);
-    let handle = r.spawn_background();
+    let handle = r.spawn_background(|e| panic!("periodic work failed: {e}"));
     std::thread::sleep(std::time::Duration::from_millis(50));
     drop(handle); // joins
     assert_eq!(Arc::strong_count(&r), 1);

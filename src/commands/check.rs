@@ -45,7 +45,10 @@ pub fn run(data_dir: &Path, chain: Option<Chain>, recompute_digests: bool, scrat
             other => other,
         })?;
     let sled_recovery = changed_bytes(&original.join(SLED_LOG), &copy.join(SLED_LOG))?;
-    let report = store.check(&CheckOptions { recompute_digests, ..Default::default() })?;
+    // Errors name the database checked, not the scratch copy.
+    let report = store
+        .check(&CheckOptions { recompute_digests, ..Default::default() })
+        .map_err(|e| datadir::chain_error(Some(&original), e))?;
     let mut problems = report.problems;
     let record_path = tip_record::tip_record_path(data_dir, chain);
     let recorded = tip_record::read(&record_path).map_err(|e| NodeError::io(record_path.display(), e))?;

@@ -6,7 +6,7 @@ use crate::error::{NodeError, Result};
 use crate::keyfile::{self, KeyKind};
 use crate::lock::DataDirLock;
 use crate::node::daemon::VERSION;
-use crate::node::datadir;
+use crate::node::datadir::{self, Databases};
 use crate::node::metrics::Metrics;
 use crate::node::pool::NodePool;
 use crate::node::reservoir;
@@ -110,9 +110,9 @@ impl Target for LocalNode {
     }
 
     fn finish(&mut self) -> std::result::Result<(), CaptureError> {
-        let flushed = self.hooks.reservoir().flush();
-        flushed.map_err(|e| CaptureError::Io(reservoir::node_error(e).to_string()))?;
-        self.store.db().flush().map_err(|e| CaptureError::Io(format!("{}: {e}", self.data_dir.display())))?;
+        let databases = Databases::of(&self.hooks);
+        self.hooks.reservoir().flush().map_err(|e| CaptureError::Io(databases.reservoir(e).to_string()))?;
+        self.store.db().flush().map_err(|e| CaptureError::Io(databases.chain(e).to_string()))?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::lock::DataDirLock;
-use crate::node::datadir;
+use crate::node::datadir::{self, Databases};
 use crate::node::reservoir;
 use bitmark_record::Chain;
 use bitmark_storage::StoreOptions;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// bitmarkd's wording).
 pub fn import(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Value> {
     let (hooks, _lock) = open(data_dir, chain)?;
-    let report = hooks.reservoir().import_cache_file(file).map_err(reservoir::node_error)?;
+    let report = hooks.reservoir().import_cache_file(file).map_err(|e| Databases::of(&hooks).reservoir(e))?;
     Ok(json!({
         "file": file.display().to_string(),
         "restored": report.restored,
@@ -30,7 +30,7 @@ pub fn import(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Valu
 pub fn export(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Value> {
     let (hooks, _lock) = open(data_dir, chain)?;
     let reservoir = hooks.reservoir();
-    reservoir.export_cache_file(file).map_err(reservoir::node_error)?;
+    reservoir.export_cache_file(file).map_err(|e| Databases::of(&hooks).reservoir(e))?;
     let (pending, verified) = reservoir.counters();
     Ok(json!({ "file": file.display().to_string(), "pending": pending, "verified": verified }))
 }

@@ -3,7 +3,7 @@
 
 use crate::error::{NodeError, Result};
 use crate::lock::DataDirLock;
-use crate::node::datadir;
+use crate::node::datadir::{self, Databases};
 use crate::progress;
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
@@ -49,9 +49,12 @@ pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
     let started = Instant::now();
     let bar = progress::bar(options.blocks, "blocks");
     bar.set_position(store.height());
-    TestChain::new(config).extend(&store, options.blocks, |applied| bar.set_position(applied.number))?;
+    let databases = Databases::of_store(&store);
+    TestChain::new(config)
+        .extend(&store, options.blocks, |applied| bar.set_position(applied.number))
+        .map_err(|e| databases.chain(e))?;
     bar.finish_and_clear();
-    store.db().flush()?;
+    store.db().flush().map_err(|e| databases.chain(e))?;
     store.record_tip().map_err(|e| NodeError::io("durable-tip record", e))?;
     let seconds = started.elapsed().as_secs_f64();
     let built = store.height().saturating_sub(1);

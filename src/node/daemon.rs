@@ -310,7 +310,7 @@ impl Node {
         }
 
         let bus = Bus::new();
-        let background = reservoir::start_background(hooks.reservoir(), &bus);
+        let background = reservoir::start_background(&hooks, &bus);
         let (connector_tx, connector_rx) = sync_channel::<ConnectorCommand>(CONNECTOR_QUEUE);
         let bootstrap = Bootstrap::new(&settings.nodes, settings.chain, dns_lookup(&settings.nodes));
         let runner = {
@@ -508,12 +508,13 @@ impl Node {
             Err(_) => warn!(target: TARGET, "listener still shared; it stops when released"),
         }
         drop(background);
+        let databases = datadir::Databases::of(&hooks);
         // Every accepted item was flushed when it was accepted; this catches what the
         // background jobs changed since.
         let reservoir_flushed = match hooks.reservoir().flush() {
             Ok(()) => true,
             Err(e) => {
-                error!(target: TARGET, error = %e, "flushing the reservoir failed");
+                error!(target: TARGET, error = %databases.reservoir(e), "flushing the reservoir failed");
                 false
             }
         };
@@ -523,7 +524,7 @@ impl Node {
         let flushed = match store.db().flush() {
             Ok(()) => reservoir_flushed,
             Err(e) => {
-                error!(target: TARGET, error = %e, "flushing the block store failed");
+                error!(target: TARGET, error = %databases.chain(e), "flushing the block store failed");
                 false
             }
         };

@@ -6,6 +6,7 @@
 //! (peer/process.go). The handler calls in normal mode only, as bitmarkd's
 //! `processSubscription` does, and relays what was accepted on the bus.
 
+use super::datadir::Databases;
 use super::metrics::{ErrorSource, Metrics};
 use bitmark_peer::listener::PoolView;
 use bitmark_record::Fault;
@@ -20,13 +21,16 @@ const TARGET: &str = "node::pool";
 pub struct NodePool {
     hooks: ChainHooks,
     metrics: Arc<Metrics>,
+    /// To name the database in a local failure's log line.
+    databases: Databases,
 }
 
 impl NodePool {
     /// Store pushed blocks and hold pushed transactions through `hooks`, counting them in
     /// `metrics`.
     pub fn new(hooks: ChainHooks, metrics: Arc<Metrics>) -> NodePool {
-        NodePool { hooks, metrics }
+        let databases = Databases::of(&hooks);
+        NodePool { hooks, metrics, databases }
     }
 
     /// Hand a pushed transaction payload to the reservoir; a refusal is counted under
@@ -37,7 +41,7 @@ impl NodePool {
         process: impl FnOnce(&bitmark_reservoir::Reservoir) -> bitmark_reservoir::Result<()>,
     ) -> Result<(), Fault> {
         process(self.hooks.reservoir()).map_err(|e| {
-            let fault = reservoir_fault(command, e, &self.metrics);
+            let fault = reservoir_fault(command, e, &self.metrics, &self.databases);
             self.metrics.error(ErrorSource::Push, &format!("{command}: {fault}"));
             fault
         })
@@ -45,12 +49,12 @@ impl NodePool {
 }
 
 /// The fault a block store failure is reported as: its own fault, or `data inconsistent` for a
-/// local database failure (logged, since it is ours and not the sender's).
-fn fault_of(e: StorageError) -> Fault {
+/// local database failure (logged, naming the database, since it is ours and not the sender's).
+fn fault_of(e: StorageError, databases: &Databases) -> Fault {
     match e {
         StorageError::Fault(f) => f,
         other => {
-            error!(target: TARGET, error = %other, "block store failed on a pushed block");
+            error!(target: TARGET, error = %databases.chain(other), "block store failed on a pushed block");
             Fault::DataInconsistent
         }
     }
@@ -58,12 +62,12 @@ fn fault_of(e: StorageError) -> Fault {
 
 /// The fault a reservoir refusal is reported as: bitmarkd's, or `data inconsistent` for a
 /// local failure (its sled tree, a chain read), which is logged and counted as the node's.
-fn reservoir_fault(command: &str, e: ReservoirError, metrics: &Metrics) -> Fault {
+fn reservoir_fault(command: &str, e: ReservoirError, metrics: &Metrics, databases: &Databases) -> Fault {
     match e {
         ReservoirError::Fault(f) => f,
-        ReservoirError::Storage(e) => fault_of(e),
+        ReservoirError::Storage(e) => fault_of(e, databases),
         other => {
-            error!(target: TARGET, command, error = %other, "the reservoir failed on a pushed item");
+            error!(target: TARGET, command, error = %databases.reservoir(other), "the reservoir failed on a pushed item");
             metrics.error(ErrorSource::Node, "reservoir failed");
             Fault::DataInconsistent
         }
@@ -83,7 +87,7 @@ impl PoolView for NodePool {
                 Ok(())
             }
             Err(ReservoirError::Storage(e)) => {
-                let fault = fault_of(e);
+                let fault = fault_of(e, &self.databases);
                 self.metrics.block_refused();
                 self.metrics.error(ErrorSource::Push, &format!("block: {fault}"));
                 Err(fault)
@@ -92,7 +96,7 @@ impl PoolView for NodePool {
             Err(e) => {
                 self.metrics.block_applied();
                 self.metrics.error(ErrorSource::Node, "reservoir update failed");
-                error!(target: TARGET, height = self.hooks.store().height(), error = %e,
+                error!(target: TARGET, height = self.hooks.store().height(), error = %self.databases.reservoir(e),
                        "stored a pushed block but the reservoir update failed");
                 Ok(())
             }

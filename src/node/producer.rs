@@ -16,6 +16,7 @@
 //! addresses are test-network BTC and LTC addresses derived from that account's public key:
 //! nothing is ever paid on a local chain, but the block store requires both.
 
+use super::datadir::Databases;
 use super::metrics::{ErrorSource, Metrics};
 use crate::error::{NodeError, Result};
 use bitmark_peer::bus::Bus;
@@ -149,7 +150,7 @@ impl Producer {
             .hooks
             .reservoir()
             .fetch_verified(usize::from(MAXIMUM_TRANSACTIONS) - 1)
-            .map_err(super::reservoir::node_error)?;
+            .map_err(|e| Databases::of(&self.hooks).reservoir(e))?;
         if selection.tx_ids.is_empty() {
             return Ok(None);
         }
@@ -174,11 +175,12 @@ impl Producer {
         let Some((block, transactions)) = self.build(now)? else { return Ok(None) };
         let applied = match self.hooks.apply(&block) {
             Ok(applied) => applied,
-            Err(ReservoirError::Storage(e)) => return Err(e.into()),
+            Err(ReservoirError::Storage(e)) => return Err(Databases::of(&self.hooks).chain(e)),
             // The block is stored; only the reservoir missed it (its next rescan catches up).
             Err(e) => {
                 self.metrics.error(ErrorSource::Node, "reservoir update failed");
-                error!(target: TARGET, error = %e, "stored a produced block but the reservoir update failed");
+                error!(target: TARGET, error = %Databases::of(&self.hooks).reservoir(e),
+                       "stored a produced block but the reservoir update failed");
                 let tip = self.hooks.store().tip();
                 Applied { number: tip.height, digest: tip.digest, transactions }
             }

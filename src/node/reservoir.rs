@@ -14,15 +14,16 @@
 //! ([`super::pool::NodePool`]), produced blocks ([`super::producer`]) and the
 //! connector ([`super::sync::SyncEnv::hooks`]).
 
+use super::datadir::{Databases, RESERVOIR_RECOVERY};
 use crate::error::{NodeError, Result};
 use bitmark_peer::bus::Bus;
 use bitmark_peer::wire::Push;
 use bitmark_record::Chain;
-use bitmark_reservoir::{Background, ChainHooks, LoadReport, Options, Reservoir, ReservoirError};
+use bitmark_reservoir::{Background, ChainHooks, LoadReport, Options, Reservoir};
 use bitmark_storage::BlockStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 const TARGET: &str = "node::reservoir";
 
@@ -30,20 +31,6 @@ const TARGET: &str = "node::reservoir";
 /// `<chain>-bitmarks.sled`).
 pub fn reservoir_path(data_dir: &Path, chain: Chain) -> PathBuf {
     data_dir.join(format!("{}-reservoir.sled", chain.name()))
-}
-
-/// What to do about a reservoir database that cannot be opened: it holds only unconfirmed
-/// transactions, which their senders' nodes rebroadcast.
-pub const RESERVOIR_RECOVERY: &str = "delete it and start again: it holds only unconfirmed transactions, which the \
-     network rebroadcasts (the chain is not touched)";
-
-/// An error of the reservoir as the node reports it.
-pub fn node_error(e: ReservoirError) -> NodeError {
-    match e {
-        ReservoirError::Storage(e) => NodeError::Storage(e),
-        ReservoirError::Fault(f) => NodeError::Fault(f),
-        other => NodeError::Io(format!("reservoir: {other}")),
-    }
 }
 
 /// Open (or create) the reservoir of `store`'s chain in `data_dir`, with bitmarkd's defaults
@@ -66,7 +53,9 @@ pub fn open(data_dir: &Path, store: &Arc<BlockStore>) -> Result<(ChainHooks, Loa
     }
     info!(target: TARGET, path = %path.display(), groups = report.groups, assets = report.assets,
           expired = report.expired, invalidated = report.invalidated, "opened the reservoir");
-    let hooks = ChainHooks::new(Arc::clone(store), Arc::new(reservoir)).map_err(node_error)?;
+    let reservoir = Arc::new(reservoir);
+    let databases = Databases::of_store(store).with_reservoir(&reservoir);
+    let hooks = ChainHooks::new(Arc::clone(store), reservoir).map_err(|e| databases.reservoir(e))?;
     Ok((hooks, report))
 }
 
@@ -85,9 +74,11 @@ pub fn rebroadcast_push(command: &str, payload: &[u8]) -> Option<Push> {
 
 /// Send the reservoir's rebroadcasts of verified items on `bus`, and start its periodic jobs
 /// (expiry every 5 minutes, asset examination every minute, rebroadcast every 33 min 45 s) on
-/// its own thread, which stops when the returned handle is dropped.
-pub fn start_background(reservoir: &Arc<Reservoir>, bus: &Bus) -> Background {
+/// its own thread, which stops when the returned handle is dropped. Their failures are logged
+/// naming the database and the recovery step.
+pub fn start_background(hooks: &ChainHooks, bus: &Bus) -> Background {
     let bus = bus.clone();
+    let reservoir = hooks.reservoir();
     reservoir.set_broadcaster(Arc::new(move |command: &str, payload: &[u8]| {
         match rebroadcast_push(command, payload) {
             Some(push) => {
@@ -97,7 +88,10 @@ pub fn start_background(reservoir: &Arc<Reservoir>, bus: &Bus) -> Background {
             None => warn!(target: TARGET, command, "rebroadcast of an unknown command dropped"),
         }
     }));
-    reservoir.spawn_background()
+    let databases = Databases::of(hooks);
+    reservoir.spawn_background(move |e| {
+        error!(target: TARGET, error = %databases.reservoir(e), "reservoir periodic work failed");
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! block store, submissions to the same reservoir pushed records reach, broadcasts on the bus
 //! the upstreams drain, and the peer tables of the announcer.
 
+use super::datadir::Databases;
 use super::status::{Observer, SyncProgress};
 use bitmark_peer::wire::Push;
 use bitmark_record::{Account, AssetId, BlockDigest, Chain, Fault, Link};
@@ -26,11 +27,15 @@ impl NodeBackend {
     }
 }
 
-/// A local database failure, logged, as the fault clients see (`data inconsistent`).
-fn local<E: std::fmt::Display>(what: &'static str) -> impl FnOnce(E) -> Fault {
-    move |e| {
-        error!(target: TARGET, what, error = %e, "chain read failed");
-        Fault::DataInconsistent
+impl NodeBackend {
+    /// A local database failure, logged naming the database and the recovery step, as the
+    /// fault clients see (`data inconsistent`: the path is the operator's, not the client's).
+    fn local<E: std::fmt::Display>(&self, what: &'static str) -> impl FnOnce(E) -> Fault {
+        let databases = Databases::of_store(&self.observer.store);
+        move |e| {
+            error!(target: TARGET, what, error = %databases.chain_failure(&e), "chain read failed");
+            Fault::DataInconsistent
+        }
     }
 }
 
@@ -65,43 +70,43 @@ impl Backend for NodeBackend {
     }
 
     fn block(&self, number: u64) -> Read<Option<Vec<u8>>> {
-        self.observer.store.block(number).map_err(local("block"))
+        self.observer.store.block(number).map_err(self.local("block"))
     }
 
     fn block_digest(&self, number: u64) -> Read<Option<BlockDigest>> {
-        self.observer.store.pools().block_digest(number).map_err(local("block digest"))
+        self.observer.store.pools().block_digest(number).map_err(self.local("block digest"))
     }
 
     fn transaction(&self, tx_id: &Link) -> Read<Option<(u64, Vec<u8>)>> {
-        let nb = self.observer.store.pools().transaction(tx_id).map_err(local("transaction"))?;
+        let nb = self.observer.store.pools().transaction(tx_id).map_err(self.local("transaction"))?;
         Ok(nb.map(|nb| (nb.block_number, nb.packed)))
     }
 
     fn asset(&self, asset_id: &AssetId) -> Read<Option<(u64, Vec<u8>)>> {
-        let nb = self.observer.store.pools().asset(asset_id).map_err(local("asset"))?;
+        let nb = self.observer.store.pools().asset(asset_id).map_err(self.local("asset"))?;
         Ok(nb.map(|nb| (nb.block_number, nb.packed)))
     }
 
     fn currently_owns(&self, owner: &Account, tx_id: &Link) -> Read<bool> {
-        self.observer.store.pools().currently_owns(owner, tx_id).map_err(local("ownership"))
+        self.observer.store.pools().currently_owns(owner, tx_id).map_err(self.local("ownership"))
     }
 
     fn owned(&self, owner: &Account, start: u64, count: usize) -> Read<Vec<OwnedEntry>> {
         let store = &self.observer.store;
-        let items = store.pools().owned_items(owner, start, count).map_err(local("owner list"))?;
+        let items = store.pools().owned_items(owner, start, count).map_err(self.local("owner list"))?;
         items
             .into_iter()
             .map(|(n, tx_id)| {
                 let data = ConfirmedState::owner_data(&**store, &tx_id)
-                    .map_err(local("owner data"))?
-                    .ok_or_else(|| local("owner data")("missing for a listed item"))?;
+                    .map_err(self.local("owner data"))?
+                    .ok_or_else(|| self.local("owner data")("missing for a listed item"))?;
                 Ok(OwnedEntry { n, tx_id, data })
             })
             .collect()
     }
 
     fn holder_of_issue(&self, issue_tx_id: &Link) -> Read<Option<Link>> {
-        self.observer.store.pools().holder_of_issue(issue_tx_id).map_err(local("owner data scan"))
+        self.observer.store.pools().holder_of_issue(issue_tx_id).map_err(self.local("owner data scan"))
     }
 
     fn reservoir(&self) -> &Reservoir {

@@ -16,6 +16,7 @@
 //!   back to announce, stored blocks to the metrics ([`NodeEvents`]);
 //! * penalties go to the score table the upstreams share.
 
+use super::datadir::Databases;
 use super::metrics::Metrics;
 use super::upstreams::UpstreamSet;
 use crate::error::{NodeError, Result};
@@ -255,6 +256,15 @@ pub struct HookedChain {
 }
 
 impl HookedChain {
+    /// A block store error as the connector reads it: a fault is the block's (bitmarkd's
+    /// text), anything else is our own chain failing, named with its recovery step.
+    fn chain_error(&self, e: StorageError) -> ChainError {
+        match e {
+            StorageError::Fault(fault) => ChainError::Invalid(fault),
+            other => ChainError::backend(Databases::of(&self.hooks).chain(other)),
+        }
+    }
+
     /// The outcome of a hooked block store as the connector reads it: the store's refusal is
     /// the connector's to handle; a reservoir failure after the block is stored is logged,
     /// since the block stands (the next rescan brings the reservoir back in step).
@@ -265,9 +275,10 @@ impl HookedChain {
     ) -> std::result::Result<Option<T>, ChainError> {
         match outcome {
             Ok(value) => Ok(Some(value)),
-            Err(ReservoirError::Storage(e)) => Err(chain_error(e)),
+            Err(ReservoirError::Storage(e)) => Err(self.chain_error(e)),
             Err(e) => {
-                warn!(target: TARGET, error = %e, what, "the chain changed but the reservoir was not told");
+                warn!(target: TARGET, error = %Databases::of(&self.hooks).reservoir(e), what,
+                      "the chain changed but the reservoir was not told");
                 Ok(None)
             }
         }
@@ -280,11 +291,11 @@ impl LocalChain for HookedChain {
     }
 
     fn digest(&self, n: u64) -> std::result::Result<BlockDigest, ChainError> {
-        self.store.digest_for(n).map_err(chain_error)
+        self.store.digest_for(n).map_err(|e| self.chain_error(e))
     }
 
     fn block(&self, n: u64) -> std::result::Result<Option<Vec<u8>>, ChainError> {
-        self.store.block(n).map_err(chain_error)
+        self.store.block(n).map_err(|e| self.chain_error(e))
     }
 
     fn apply(&self, block: &[u8], digest: BlockDigest) -> std::result::Result<(), ChainError> {
@@ -296,7 +307,7 @@ impl LocalChain for HookedChain {
         let outcome = self.hooks.apply_with(block, |store| store.apply_fast(block, next));
         match self.settle(outcome, "apply_fast")? {
             Some(applied) => Ok(applied.digest),
-            None => self.store.digest_for(self.store.height()).map_err(chain_error),
+            None => self.store.digest_for(self.store.height()).map_err(|e| self.chain_error(e)),
         }
     }
 
@@ -306,19 +317,11 @@ impl LocalChain for HookedChain {
         match self.hooks.rollback_to(height) {
             Ok(undone) => Ok(undone.iter().map(rolled_back).collect()),
             Err(e) => {
+                let e = Databases::of(&self.hooks).reservoir(e);
                 warn!(target: TARGET, error = %e, height = self.store.height(), "rollback failed");
                 Err(ChainError::backend(e))
             }
         }
-    }
-}
-
-/// A block store error as the connector reads it: a fault is the block's (bitmarkd's text),
-/// anything else is our own chain failing.
-fn chain_error(e: StorageError) -> ChainError {
-    match e {
-        StorageError::Fault(fault) => ChainError::Invalid(fault),
-        other => ChainError::backend(other),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The listener's [`ChainView`] over the block store.
 
+use super::datadir::Databases;
 use bitmark_peer::connector::ModeHandle;
 use bitmark_peer::listener::ChainView;
 use bitmark_record::{genesis, BlockDigest, Chain, Fault};
@@ -31,6 +32,7 @@ impl ChainView for StoreChainView {
             return Err(Fault::BlockNotFound);
         }
         self.store.digest_for(n).map_err(|e| {
+            let e = Databases::of_store(&self.store).chain(e);
             tracing::warn!(target: "node::views", height = n, error = %e, "digest lookup failed");
             Fault::BlockNotFound
         })
@@ -42,6 +44,7 @@ impl ChainView for StoreChainView {
 
     fn block(&self, n: u64) -> Option<Vec<u8>> {
         self.store.block(n).unwrap_or_else(|e| {
+            let e = Databases::of_store(&self.store).chain(e);
             tracing::warn!(target: "node::views", height = n, error = %e, "block lookup failed");
             None
         })

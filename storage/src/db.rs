@@ -34,6 +34,8 @@ impl Default for OpenOptions {
 pub struct ChainDb {
     db: sled::Db,
     pools: Pools,
+    /// Where it is on disk (`None` for a temporary one), to name it in errors.
+    path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ChainDb {
@@ -52,19 +54,25 @@ impl ChainDb {
     /// Open (creating if missing) the database at `path` and check its version key.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<ChainDb> {
         let db = sled::Config::new().path(path).cache_capacity(options.cache_capacity).open()?;
-        ChainDb::from_db(db, options.durability)
+        ChainDb::from_db(db, options.durability, Some(path.to_path_buf()))
     }
 
     /// A throw-away database in a temporary directory (tests, dry runs).
     pub fn temporary() -> Result<ChainDb> {
         let db = sled::Config::new().temporary(true).open()?;
-        ChainDb::from_db(db, Durability::Background)
+        ChainDb::from_db(db, Durability::Background, None)
     }
 
-    fn from_db(db: sled::Db, durability: Durability) -> Result<ChainDb> {
+    fn from_db(db: sled::Db, durability: Durability, path: Option<PathBuf>) -> Result<ChainDb> {
         let tree = db.open_tree(TREE_NAME)?;
         check_version(&tree)?;
-        Ok(ChainDb { db, pools: Pools::new(tree, durability) })
+        Ok(ChainDb { db, pools: Pools::new(tree, durability), path })
+    }
+
+    /// The directory it was opened at (`None` for a temporary database): what an error the
+    /// operator reads names.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     /// The committed pools.
@@ -151,5 +159,13 @@ mod tests {
     #[test]
     fn path_follows_bitmarkd_naming() {
         assert_eq!(database_path(Path::new("/d"), Chain::Local), PathBuf::from("/d/local-bitmarks.sled"));
+    }
+
+    #[test]
+    fn a_database_knows_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        assert_eq!(ChainDb::open(&path, &OpenOptions::default()).unwrap().path(), Some(path.as_path()));
+        assert_eq!(ChainDb::temporary().unwrap().path(), None);
     }
 }

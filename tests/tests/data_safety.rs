@@ -126,6 +126,36 @@ fn damaged_databases_name_the_file_and_the_recovery_step() {
     assert!(error.contains("to recover: delete it"), "{error}");
 }
 
+/// Damage that shows only while the node runs names the database and the recovery step too,
+/// as at start-up: block 5's stored digest is overwritten with 3 bytes (the start-up check
+/// reads only the last 10 blocks), and a peer asks for it. The peer is told `block not found`;
+/// the operator's log says which database is damaged and what to do.
+#[test]
+fn a_database_failure_while_running_names_the_database_and_the_recovery_step() {
+    use bitmark_peer::transport::Transport;
+    use bitmark_peer::wire::{Reply, Request};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("node");
+    test_chain(&data, 20);
+    let database = data.join("local-bitmarks.sled");
+    {
+        let db = sled::open(&database).unwrap();
+        let pools = db.open_tree("bitmarks").unwrap();
+        let key = [&b"2"[..], &5u64.to_be_bytes()].concat();
+        assert!(pools.get(&key).unwrap().is_some(), "block 5's digest is stored");
+        pools.insert(key, &b"bad"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let node = RunningNode::start(&node_args(&data, &["--standalone"]), &tmp.path().join("node.log"));
+    let mut client = bitmark_tests::client_of(&node, &data);
+    assert_eq!(client.request(&Request::Digest(5)).unwrap(), Reply::Error("block not found".into()));
+    let named = format!("chain database {}: corrupt BlockHeaderHash(2) entry 0000000000000005", database.display());
+    assert!(bitmark_tests::eventually(|| node.log_text().contains(&named)), "{}", node.log_text());
+    let log = node.log_text();
+    let line = log.lines().find(|l| l.contains(&named)).unwrap_or_default();
+    assert!(line.contains("to recover: restore it from a backup"), "{line}");
+}
+
 #[test]
 fn a_private_key_readable_by_others_is_warned_about() {
     use std::os::unix::fs::PermissionsExt;

@@ -227,7 +227,7 @@ fn architecture_problems(markdown: &str, root: &std::path::Path, rust: &str, man
                     Some((item, method)) => (item, Some(method)),
                     None => (span, None),
                 };
-                if !ident(item) || !method.map_or(true, ident) {
+                if !ident(item) || !method.is_none_or(ident) {
                     continue;
                 }
                 if item.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {

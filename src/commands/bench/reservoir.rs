@@ -13,6 +13,7 @@
 //! elsewhere on the machine falls on both alike.
 
 use crate::error::{NodeError, Result};
+use crate::node::datadir::Databases;
 use crate::node::reservoir as node_reservoir;
 use crate::workload;
 use bitmark_record::{Account, Chain, Transaction};
@@ -136,7 +137,7 @@ pub fn run(options: Options) -> Result<Value> {
     )?);
     let (hooks, _) = node_reservoir::open(dir.path(), &store)?;
     let reservoir = hooks.reservoir();
-    reservoir.process_assets(&asset).map_err(node_reservoir::node_error)?;
+    reservoir.process_assets(&asset).map_err(|e| Databases::of(&hooks).reservoir(e))?;
     let batches: Vec<Vec<u8>> = records.chunks(batch).map(|c| c.concat()).collect();
     let started = Instant::now();
     let outcomes = on_threads(threads, batches.len(), |i| reservoir.process_issues(&batches[i]));
