@@ -32,7 +32,7 @@ deps:
 	fi
 	@pkg-config --exists libzmq || { echo "libzmq still missing"; exit 1; }
 	@# aws-lc-rs (rustls' crypto provider, for bitmarkd's ECDSA P-521 RPC keys) builds C with cc.
-	@# openssl makes a bitmarkd-style P-521 certificate pair in tests/tests/rpc.rs.
+	@# openssl makes a bitmarkd-style P-521 certificate pair in tests/tests/it/rpc.rs.
 	@command -v cc >/dev/null && command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc openssl >/dev/null; }
 
@@ -113,9 +113,10 @@ bench-criterion: deps
 SOAK_SECONDS ?= 180
 soak: build
 	$(BIN) bench soak --seconds $(SOAK_SECONDS)
-	$(CARGO) test --locked -p bitmark-tests --test crash_loop -- --ignored --nocapture
-	$(CARGO) test --locked -p bitmark-peer --test hostile --test reply_bound -- --ignored --nocapture
-	$(CARGO) test --locked -p bitmark-tests --test hostile -- --ignored --nocapture
+	$(CARGO) test --locked -p bitmark-tests --test it -- --ignored --nocapture crash_loop::
+	$(CARGO) test --locked -p bitmark-peer --test it -- --ignored --nocapture hostile::
+	$(CARGO) test --locked -p bitmark-peer --test reply_bound -- --ignored --nocapture
+	$(CARGO) test --locked -p bitmark-tests --test it -- --ignored --nocapture hostile::
 
 clean:
 	$(CARGO) clean

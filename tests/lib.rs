@@ -1,4 +1,4 @@
-//! Shared helpers for the end-to-end tests in `tests/tests/`: build and locate the real
+//! Shared helpers for the end-to-end tests in `tests/tests/it/`: build and locate the real
 //! `bitmark-node` binary, run it, and read the repository's test data.
 
 use std::path::{Path, PathBuf};

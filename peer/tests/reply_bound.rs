@@ -8,6 +8,7 @@
 //! which holds the listener (the attackers' own libzmq buffers are kept to one message each).
 //! `make soak` runs the `#[ignore]`d full-size version (more attackers, 9 999 records).
 
+#[path = "it/common.rs"]
 mod common;
 
 use bitmark_peer::connector::mode::{Mode, ModeHandle};

@@ -1,4 +1,4 @@
-//! Handler behaviour beyond the wire texts (those are in `peer/tests/protocol.rs`): which pushes
+//! Handler behaviour beyond the wire texts (those are in `peer/tests/it/protocol.rs`): which pushes
 //! reach the pool, in which mode, and what gets relayed; typed requests over the in-memory
 //! transport.
 

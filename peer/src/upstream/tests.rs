@@ -1,6 +1,6 @@
 //! The session's state machine over the in-memory network, in virtual time: registration,
 //! polling, back-off, loss and re-registration, retargeting, calls, pushes and penalties.
-//! (The same over libzmq CURVE sockets is in `peer/tests/upstream.rs`.)
+//! (The same over libzmq CURVE sockets is in `peer/tests/it/upstream.rs`.)
 
 use super::UpstreamError;
 use super::*;

@@ -2,8 +2,7 @@
 //! block and digest fetches, error replies, timeouts against a server that never answers,
 //! back-off until a server comes up, and re-registration on retarget.
 
-mod common;
-
+use crate::common::*;
 use bitmark_peer::bus::BroadcastSink;
 use bitmark_peer::clock::SystemClock;
 use bitmark_peer::listener::ChainView;
@@ -16,7 +15,6 @@ use bitmark_peer::upstream::{
 use bitmark_peer::wire::{packed_address, Push};
 use bitmark_peer::{TransportError, UpstreamError};
 use bitmark_record::BlockDigest;
-use common::*;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

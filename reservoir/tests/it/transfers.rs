@@ -1,11 +1,9 @@
 //! Transfers, shares, grants and swaps: acceptance, refusals, double spends, payments.
 
-mod common;
-
+use crate::common::*;
 use bitmark_record::transaction::Payment;
 use bitmark_record::{Currency, Fault, Link, PayId, Text, Transaction};
 use bitmark_reservoir::{PaymentDetail, TransactionState, TransferOutcome};
-use common::*;
 
 fn transfer_of_a_confirmed_issue(f: Fixture) {
     let r = &f.reservoir;

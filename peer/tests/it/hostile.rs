@@ -6,10 +6,9 @@
 //!
 //! Counts are small so the file runs in seconds; `make soak` runs the `#[ignore]`d larger ones.
 //! Floods against a whole node (pushes into the real reservoir, silent and forging upstreams)
-//! are in `tests/tests/hostile.rs`.
+//! are in `tests/tests/it/hostile.rs`.
 
-mod common;
-
+use crate::common::*;
 use bitmark_peer::announce::{Announcer, TableLimits};
 use bitmark_peer::clock::{Clock, SystemClock};
 use bitmark_peer::listener::Handler;
@@ -19,7 +18,6 @@ use bitmark_peer::wire::packed_address::pack;
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_peer::TransportError;
 use bitmark_record::Chain;
-use common::*;
 use rand::rngs::StdRng;
 use rand::{Rng, RngCore, SeedableRng};
 use std::io::{Read, Write};

@@ -1,12 +1,10 @@
 //! Reloading from sled, bitmarkd's reservoir.cache, and a SIGKILL in the middle of submits.
 
-mod common;
-
+use crate::common::*;
 use bitmark_record::{Chain, Fault, PayId};
 use bitmark_reservoir::{
     AutoVerify, MemoryChain, Options, Reservoir, SystemClock, TrackingStatus, TransactionState, RESERVOIR_TIMEOUT,
 };
-use common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -164,7 +162,7 @@ fn nothing_acknowledged_is_lost_on_sigkill() {
     let seed = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().subsec_nanos() as usize;
     for round in 0..3usize {
         let mut child = Command::new(&exe)
-            .args(["--exact", "sigkill_child", "--nocapture", "--test-threads=1"])
+            .args(["--exact", "persistence::sigkill_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_DIR, dir.path())
             .env("RESERVOIR_SIGKILL_START", (round * 1_000_000).to_string())
             .stdout(Stdio::piped())

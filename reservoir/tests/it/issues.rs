@@ -1,11 +1,9 @@
 //! Assets, issues and proofs: every acceptance and refusal with bitmarkd's fault text.
 
-mod common;
-
+use crate::common::*;
 use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_difficulty};
 use bitmark_record::{Currency, Fault, PayId, PayNonce, PrivateKey, Transaction};
 use bitmark_reservoir::{PaymentDetail, TrackingStatus, TransactionState, ASSET_CHECK_INTERVAL};
-use common::*;
 use std::time::Duration;
 
 /// Search a client nonce meeting the group's difficulty with `pay_nonce`.

@@ -1,7 +1,6 @@
 //! Every validation failure of `apply`, with bitmarkd's fault text, and no change to the pools.
 
-mod common;
-
+use crate::common::store;
 use bitmark_record::assemble::{pack_block, sign_record};
 use bitmark_record::header::{self, BlockHeader};
 use bitmark_record::transaction::{
@@ -11,7 +10,6 @@ use bitmark_record::transaction::{
 use bitmark_record::{Account, AssetId, Difficulty, Link, PrivateKey};
 use bitmark_storage::testchain::{test_accounts, test_payments, TestAccount};
 use bitmark_storage::{BlockStore, PoolRead};
-use common::store;
 
 const T0: u64 = 1_600_000_000;
 

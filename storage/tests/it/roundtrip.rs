@@ -1,9 +1,7 @@
 //! Generated chains: apply, check, roll back, re-apply.
 
-mod common;
-
+use crate::common::*;
 use bitmark_storage::{CheckOptions, Pool, PoolRead};
-use common::*;
 
 #[test]
 fn generated_chain_applies_checks_and_is_deterministic() {

@@ -3,7 +3,7 @@
 //! Throughout each attack an honest client asks `N` every 20 ms ([`Prober`]); every probe must
 //! get the node's height within the client's timeout (20 s), and the latencies are printed
 //! (`--nocapture`) for the README's figures. Attacks on the listener alone (garbage, oversize,
-//! plaintext, other chains, registration floods, reconnect storms) are in `peer/tests/hostile.rs`.
+//! plaintext, other chains, registration floods, reconnect storms) are in `peer/tests/it/hostile.rs`.
 //!
 //! Counts are small so the file runs in seconds; `make soak` runs the `#[ignore]`d larger ones.
 

@@ -2,8 +2,6 @@
 //! random moments; every restart must open the database, pass `check`, and never have lost a
 //! block the child reported as stored.
 
-mod common;
-
 use bitmark_record::{BlockDigest, Chain};
 use bitmark_storage::{BlockStore, ChainDb, CheckOptions, OpenOptions, StoreOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -72,7 +70,7 @@ fn crash_child() {
 /// Run the child for `delay`, kill it, and return the last height it reported.
 fn run_child(db: &Path, blocks: &Path, mode: &str, delay: Duration) -> Option<u64> {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "crash::crash_child", "--nocapture", "--test-threads=1"])
         .env(DB_VAR, db)
         .env(BLOCKS_VAR, blocks)
         .env(MODE_VAR, mode)
@@ -116,10 +114,10 @@ fn delays(seed: u64) -> impl Iterator<Item = Duration> {
 
 #[test]
 fn killed_at_random_moments_the_store_stays_consistent() {
-    let source = common::generated(21, 20, 9);
+    let source = crate::common::generated(21, 20, 9);
     let dir = tempfile::tempdir().unwrap();
     let blocks_file = dir.path().join("blocks");
-    write_blocks(&blocks_file, &common::blocks_of(&source));
+    write_blocks(&blocks_file, &crate::common::blocks_of(&source));
     let db = dir.path().join("db");
     let target = source.height();
     let check = CheckOptions { recompute_digests: false, threads: 1 };
@@ -141,7 +139,7 @@ fn killed_at_random_moments_the_store_stays_consistent() {
         }
     }
     assert_eq!(floor, target, "the child never finished applying");
-    assert_eq!(common::comparable(&open(&db)), common::comparable(&source));
+    assert_eq!(crate::common::comparable(&open(&db)), crate::common::comparable(&source));
 
     // Now kill a child that alternates rollbacks and applies: every restart must be consistent.
     for (i, delay) in delays(0x9abc_def0).take(8).enumerate() {

@@ -2,12 +2,10 @@
 //! `docs/protocol.md#requests-and-replies`) over the in-memory transport and over real libzmq CURVE
 //! sockets on 127.0.0.1 and [::1].
 
-mod common;
-
+use crate::common::*;
 use bitmark_peer::testing::{FakePool, Fixture};
 use bitmark_peer::transport::{CurveKeys, ListenerLimits, MemoryNetwork, Transport};
 use bitmark_peer::wire::{Reply, Request};
-use common::*;
 
 #[test]
 fn conformance_in_memory() {

@@ -2,15 +2,13 @@
 //! server key, malformed and oversize messages, raw DEALER clients, a slow push next to `N`,
 //! a full push queue, and the incoming-connection counter.
 
-mod common;
-
+use crate::common::*;
 use bitmark_peer::testing::{FakePool, Fixture};
 use bitmark_peer::transport::options::MAX_MESSAGE_SIZE;
 use bitmark_peer::transport::{CurveKeys, ListenerLimits, PeerInfo, Service, Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};
 use bitmark_peer::TransportError;
 use bitmark_record::BlockDigest;
-use common::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

@@ -3,15 +3,13 @@
 //! as they were on the wire and the client's CURVE key (from the listener's ZAP handler); a
 //! tapped client shows its requests, their replies, and failures.
 
-mod common;
-
+use crate::common::{conformance, exchange, loopback, Frames, ANSWER_TIMEOUT, CHAIN};
 use bitmark_peer::capture::{Direction, Tap};
 use bitmark_peer::testing::{FakePool, Fixture, RecordingTap};
 use bitmark_peer::transport::{
     ClientConfig, CurveKeys, ListenerConfig, ListenerLimits, Transport, ZmqClient, ZmqListener,
 };
 use bitmark_peer::wire::{Reply, Request};
-use common::{conformance, exchange, loopback, Frames, ANSWER_TIMEOUT, CHAIN};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,8 +3,7 @@
 //! `ChainHooks` telling the reservoir each time. Chain `local` (no proof of work); each stored
 //! block costs one Argon2d digest, so the blocks are few.
 
-mod common;
-
+use crate::common::*;
 use bitmark_record::header::compute_header_hash;
 use bitmark_record::pay::{proof_digest, proof_meets};
 use bitmark_record::{Chain, Fault, Link, Transaction};
@@ -13,7 +12,6 @@ use bitmark_reservoir::{
 };
 use bitmark_storage::testchain::DEFAULT_START_TIME;
 use bitmark_storage::DigestPool;
-use common::*;
 use std::sync::Arc;
 
 /// A client nonce proving a free issue group.

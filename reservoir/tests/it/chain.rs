@@ -1,10 +1,8 @@
 //! Confirmation and rollback hooks, block selection, expiry and rebroadcast in virtual time.
 
-mod common;
-
+use crate::common::*;
 use bitmark_record::{Fault, Link, Transaction};
 use bitmark_reservoir::{TransactionState, REBROADCAST_INTERVAL};
-use common::*;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
