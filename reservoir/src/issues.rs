@@ -161,19 +161,10 @@ impl Reservoir {
         // A payment seen before the issues, or auto-verify: straight to verified. (Free
         // issues are never paid: bitmarkd's auto-verify + orphan corner case that filed a free
         // group among paid ones is not reproduced.)
-        if !free {
-            let orphan = pool.orphans.get(&pay_id).map(|o| o.detail.clone());
-            if (orphan.is_some() || self.verifier.auto_verify())
-                && self.verifier.acceptable(orphan.as_ref(), &group.payments)
-            {
-                group.verified = true;
-                if pool.orphans.remove(&pay_id).is_some() {
-                    pool.dirty.orphans.insert(pay_id);
-                }
-                pool.insert(pay_id, group);
-                self.store.write(&mut pool)?;
-                return Ok(info);
-            }
+        if !free && self.verify_on_arrival(&mut pool, pay_id, &mut group) {
+            pool.insert(pay_id, group);
+            self.store.write(&mut pool)?;
+            return Ok(info);
         }
         let full = if free {
             pool.pending_free_count + count > MAXIMUM_PENDING_FREE_ISSUES

@@ -6,7 +6,7 @@ use crate::clock::{millis, Clock, SystemClock};
 use crate::error::Result;
 use crate::payment::{AutoVerify, PaymentDetail, PaymentVerifier, RequirePayment};
 use crate::persist::Store;
-use crate::pool::{GroupKind, Orphan, Pool};
+use crate::pool::{Group, GroupKind, Orphan, Pool};
 use crate::schedule::Schedule;
 use crate::state::ConfirmedState;
 use crate::RESERVOIR_TIMEOUT;
@@ -266,6 +266,23 @@ impl Reservoir {
     /// consistent before anything that could panic).
     pub(crate) fn lock(&self) -> MutexGuard<'_, Pool> {
         lock(&self.pool)
+    }
+
+    /// A new `group` under `pay_id` is verified on arrival when its payment was seen before it
+    /// (an orphaned payment, taken from `pool`) or payments are auto-verified, and what is
+    /// offered is acceptable. Whether it was.
+    pub(crate) fn verify_on_arrival(&self, pool: &mut Pool, pay_id: PayId, group: &mut Group) -> bool {
+        let orphan = pool.orphans.get(&pay_id).map(|o| o.detail.clone());
+        if !(orphan.is_some() || self.verifier.auto_verify())
+            || !self.verifier.acceptable(orphan.as_ref(), &group.payments)
+        {
+            return false;
+        }
+        group.verified = true;
+        if pool.orphans.remove(&pay_id).is_some() {
+            pool.dirty.orphans.insert(pay_id);
+        }
+        true
     }
 
     /// Now, in ms since the epoch.

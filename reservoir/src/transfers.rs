@@ -253,15 +253,9 @@ impl Reservoir {
             nonce: Vec::new(),
             expires_at,
         };
-        let orphan = pool.orphans.get(&pay_id).map(|o| o.detail.clone());
-        if (orphan.is_some() || self.verifier.auto_verify())
-            && self.verifier.acceptable(orphan.as_ref(), &group.payments)
+        if !self.verify_on_arrival(pool, pay_id, &mut group)
+            && pool.pending_transactions >= MAXIMUM_PENDING_TRANSACTIONS
         {
-            group.verified = true;
-            if pool.orphans.remove(&pay_id).is_some() {
-                pool.dirty.orphans.insert(pay_id);
-            }
-        } else if pool.pending_transactions >= MAXIMUM_PENDING_TRANSACTIONS {
             return Err(Fault::BufferCapacityLimit.into());
         }
         pool.insert(pay_id, group);
