@@ -72,6 +72,18 @@ pub fn repository_files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     found
 }
 
+/// The lines of a Markdown text outside its fenced code blocks.
+pub fn prose_lines(markdown: &str) -> impl Iterator<Item = &str> {
+    let mut in_block = false;
+    markdown.lines().filter(move |line| {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            return false;
+        }
+        !in_block
+    })
+}
+
 /// Every vector in `testdata/bitmarkd-vectors.json`.
 pub fn vectors() -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(workspace_root().join("testdata/bitmarkd-vectors.json")).expect("vector file");

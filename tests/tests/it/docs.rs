@@ -3,7 +3,7 @@
 //! of `run` in `docs/cli.md` names `run`'s flags; every path, crate, type, method and constant
 //! `ARCHITECTURE.md` names exists. (Links are `docs_links.rs`'s.)
 
-use bitmark_tests::{node_binary, repository_files, workspace_root};
+use bitmark_tests::{node_binary, prose_lines, repository_files, workspace_root};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -191,15 +191,8 @@ fn defines(text: &str, keyword: &str, name: &str) -> bool {
 /// Anything else in backticks (commands, wire frames, texts, thread names) is not checked.
 fn architecture_problems(markdown: &str, root: &std::path::Path, rust: &str, manifests: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    let (mut in_block, mut theirs) = (false, false);
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            in_block = !in_block;
-            continue;
-        }
-        if in_block {
-            continue;
-        }
+    let mut theirs = false;
+    for line in prose_lines(markdown) {
         if line.starts_with('#') {
             theirs = line.contains("bitmarkd");
         }

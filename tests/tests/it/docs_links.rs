@@ -3,7 +3,7 @@
 //! file of the repository, must name a file that exists and a heading (or explicit anchor) in it.
 //! A renamed heading or a moved section fails here instead of leaving readers a dead link.
 
-use bitmark_tests::{repository_files, workspace_root};
+use bitmark_tests::{prose_lines, repository_files, workspace_root};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
@@ -132,15 +132,7 @@ fn docs_citations(text: &str) -> Vec<(String, Option<String>)> {
 /// Every relative link target of a Markdown text: `[text](target)`.
 fn markdown_links(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut in_code = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            in_code = !in_code;
-            continue;
-        }
-        if in_code {
-            continue;
-        }
+    for line in prose_lines(text) {
         let mut rest = line;
         while let Some(at) = rest.find("](") {
             rest = &rest[at + 2..];
