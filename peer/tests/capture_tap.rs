@@ -3,6 +3,9 @@
 //! as they were on the wire and the client's CURVE key (from the listener's ZAP handler); a
 //! tapped client shows its requests, their replies, and failures.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_peer::capture::{Direction, Tap};

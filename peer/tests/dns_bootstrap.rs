@@ -2,6 +2,9 @@
 //! 127.0.0.1 that hand-encodes its answers, so the TXT joining, the peers added, the SOA-driven
 //! refresh interval and the timeouts are tested over the wire without the internet.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_peer::announce::resolver::{DNS_ATTEMPTS, DNS_TIMEOUT};
 use bitmark_peer::announce::{Announcer, Bootstrap, NodeLookup, Nodes, SystemLookup, TableLimits};
 use bitmark_peer::clock::{Clock, ManualClock};

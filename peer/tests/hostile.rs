@@ -8,6 +8,9 @@
 //! Floods against a whole node (pushes into the real reservoir, silent and forging upstreams)
 //! are in `tests/tests/hostile.rs`.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_peer::announce::{Announcer, TableLimits};

@@ -2,6 +2,9 @@
 //! `docs/protocol.md#requests-and-replies`) over the in-memory transport and over real libzmq CURVE
 //! sockets on 127.0.0.1 and [::1].
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_peer::testing::{FakePool, Fixture};

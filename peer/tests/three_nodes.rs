@@ -10,6 +10,9 @@
 //!   A ──upstream──► B ──upstream──► C
 //! ```
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_peer::announce::{Action, Announcer, ConnectorCommand, TableLimits};
 use bitmark_peer::bus::{Bus, Sent};
 use bitmark_peer::clock::{Clock, ManualClock};

@@ -2,6 +2,9 @@
 //! block and digest fetches, error replies, timeouts against a server that never answers,
 //! back-off until a server comes up, and re-registration on retarget.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_peer::bus::BroadcastSink;

@@ -2,6 +2,9 @@
 //! server key, malformed and oversize messages, raw DEALER clients, a slow push next to `N`,
 //! a full push queue, and the incoming-connection counter.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_peer::testing::{FakePool, Fixture};

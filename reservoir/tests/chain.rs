@@ -1,5 +1,8 @@
 //! Confirmation and rollback hooks, block selection, expiry and rebroadcast in virtual time.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_record::{Fault, Link, Transaction};

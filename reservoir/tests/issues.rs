@@ -1,5 +1,8 @@
 //! Assets, issues and proofs: every acceptance and refusal with bitmarkd's fault text.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_meets, scaled_difficulty};

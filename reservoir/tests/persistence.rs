@@ -1,5 +1,8 @@
 //! Reloading from sled, bitmarkd's reservoir.cache, and a SIGKILL in the middle of submits.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_record::{Chain, Fault, PayId};

@@ -3,6 +3,9 @@
 //! `ChainHooks` telling the reservoir each time. Chain `local` (no proof of work); each stored
 //! block costs one Argon2d digest, so the blocks are few.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_record::header::compute_header_hash;

@@ -1,5 +1,7 @@
 //! Helpers shared by the storage integration tests.
 #![allow(dead_code)]
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};

@@ -1,5 +1,8 @@
 //! Every validation failure of `apply`, with bitmarkd's fault text, and no change to the pools.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_record::assemble::{pack_block, sign_record};

@@ -1,5 +1,8 @@
 //! Generated chains: apply, check, roll back, re-apply.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod common;
 
 use bitmark_storage::{CheckOptions, Pool, PoolRead};

@@ -3,6 +3,9 @@
 //! holding pending issues; `bench soak` streams pushes at a producing node and samples its
 //! memory. No figure is asserted here, only that each run did what its report says.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{json_of, run_node};
 
 #[test]

@@ -8,6 +8,9 @@
 //! exit status is 1; damaged lines are reported with their line numbers. A live node started
 //! with `--capture` records exactly what a client sent and received.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_capture::format::{parse_line, Line};
 use bitmark_capture::Direction;
 use bitmark_node::keyfile::{self, KeyKind};

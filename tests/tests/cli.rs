@@ -2,6 +2,9 @@
 //! binary: output shapes, bitmarkd fault texts, exit codes, and `decode | encode` reproducing
 //! the input bytes for every packed record in bitmarkd's vectors.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{json_of, run_node, vectors};
 use serde_json::Value;
 

@@ -3,6 +3,9 @@
 //! is an error rather than a silent `info`; logging goes to a file, rotated, when the
 //! configuration says so; `--produce-blocks` takes a duration like the file.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{json_of, node_args, run_node, workspace_root, RunningNode};
 use std::time::Duration;
 

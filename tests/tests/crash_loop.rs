@@ -28,6 +28,9 @@
 //! The default run kills 20 times (about 30 s); the `#[ignore]`d one 100 times (about two
 //! minutes, `make soak`).
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_node::workload;
 use bitmark_peer::transport::{Transport, ZmqClient};
 use bitmark_peer::wire::{Push, Reply, Request};

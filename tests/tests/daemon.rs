@@ -3,6 +3,9 @@
 //! SIGTERM and SIGINT keeping its keys and `peers.json`; a bad configuration is refused with
 //! the field and the reason; a node with `--connect` registers with the other node.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_node::keyfile::{self, KeyKind};
 use bitmark_peer::transport::{CurveKeys, Transport};
 use bitmark_peer::wire::{packed_address, Reply, Request};

@@ -4,6 +4,9 @@
 //! start-up; a second node on the same data directory is refused naming the first; a private
 //! key file readable by others is warned about.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{json_of, node_args, run_node, RunningNode};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,9 @@
 //! shell blocks and in inline code) names commands and flags the binary has, and the flag table
 //! of `run` in `docs/cli.md` names `run`'s flags. (Links are `docs_links.rs`'s.)
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{node_binary, workspace_root};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -7,6 +7,9 @@
 //!
 //! Counts are small so the file runs in seconds; `make soak` runs the `#[ignore]`d larger ones.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_peer::listener::{ChainView, Handler, NoRelay};
 use bitmark_peer::testing::{FakePeers, FakePool, Prober};
 use bitmark_peer::transport::{CurveKeys, ListenerConfig, ListenerLimits, Transport, ZmqClient, ZmqListener};

@@ -2,6 +2,9 @@
 //! `read_file("peer.public")` produces them), and the node must keep that identity without
 //! ever writing a file named after a key.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{node_args, run_node, RunningNode};
 use std::path::Path;
 use std::time::Duration;

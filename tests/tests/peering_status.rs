@@ -3,6 +3,9 @@
 //! the log once, not at every attempt; the serving node logs who registers, with the key; a
 //! syncing node logs its progress.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{eventually, node_args, run_node, RunningNode};
 use std::path::Path;
 use std::time::Duration;

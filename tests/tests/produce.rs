@@ -3,6 +3,9 @@
 //! across a SIGKILL, a proof of work verifies them and the node's producer confirms them in a
 //! new block; a transfer of one of them, auto-verified on `local`, is confirmed in the next.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_peer::transport::ZmqClient;
 use bitmark_peer::wire::Push;
 use bitmark_record::Link;

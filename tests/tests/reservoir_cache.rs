@@ -2,6 +2,9 @@
 //! leave as bitmarkd's `reservoir.cache`, enter another node with the same chain through the
 //! reservoir's checks, and come out of it as the same file.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_node::node::reservoir;
 use bitmark_record::assemble::sign_record;
 use bitmark_record::transaction::{AssetData, BitmarkIssue, Transaction};

@@ -2,6 +2,9 @@
 //! from its block store byte for byte, refuses what bitmarkd refuses with bitmarkd's texts, and
 //! stores a pushed block when it is in normal mode.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_node::node::views::StoreChainView;
 use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::listener::{ChainView, Handler, NoRelay, PoolView};

@@ -4,6 +4,9 @@
 //! and verifies every block (59 Argon2d digests), and enters normal mode with A's tip. `/status`
 //! and `/metrics` answer throughout, and the synced chain passes `check`.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{json_of, node_args, run_node, RunningNode};
 use serde_json::Value;
 use std::time::{Duration, Instant};

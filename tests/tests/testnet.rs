@@ -2,6 +2,9 @@
 //! other two syncing it over CURVE; the command exits 0 once all three report node 0's height and
 //! tip digest, and leaves no node running.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use bitmark_tests::{json_of, run_node};
 
 #[test]
