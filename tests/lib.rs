@@ -1,6 +1,9 @@
 //! Shared helpers for the end-to-end tests in `tests/tests/it/`: build and locate the real
 //! `bitmark-node` binary, run it, and read the repository's test data.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;

@@ -4,6 +4,10 @@
 //! which the node's `bench listener` command calls too. Not criterion: the figure wanted is a
 //! throughput and a ratio between two servers measured together, not a per-iteration time.
 
+// Benchmark code, not product: a failed unwrap, expect, index or panic aborts the run
+// (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::time::Duration;
 
 fn main() {

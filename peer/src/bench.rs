@@ -5,6 +5,10 @@
 //! themselves. The node's `bench listener` command and `cargo bench -p bitmark-peer` call
 //! [`listener`]; [`listener_tapped`] measures what a capture tap costs the same listener.
 
+// Test support (the `test-utils` feature, never in the product): a failed unwrap, expect, index
+// or panic is a failed test or benchmark (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::capture::Tap;
 use crate::testing::Fixture;
 use crate::transport::TransportError;

@@ -8,6 +8,9 @@
 //! which holds the listener (the attackers' own libzmq buffers are kept to one message each).
 //! `make soak` runs the `#[ignore]`d full-size version (more attackers, 9 999 records).
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[path = "it/common.rs"]
 mod common;
 

@@ -2,6 +2,12 @@
 //! fresh allocation per digest (what calling the argon2 crate naively does). Run with
 //! `cargo bench -p bitmark-record --bench argon2d`; criterion reports digests/s.
 
+// Benchmark code, not product: a failed unwrap, expect, index or panic aborts the run
+// (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+// criterion_main! generates an undocumented `pub fn main`.
+#![allow(missing_docs)]
+
 use bitmark_record::blockdigest::{self, DigestHasher};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;

@@ -74,7 +74,7 @@ impl Algorithm {
 
 /// SHA3-256(data)[0..4], the checksum appended to base58 keys.
 pub(crate) fn checksum(data: &[u8]) -> [u8; CHECKSUM_LENGTH] {
-    let d = Sha3_256::digest(data);
+    let d: [u8; 32] = Sha3_256::digest(data).into();
     [d[0], d[1], d[2], d[3]]
 }
 

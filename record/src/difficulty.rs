@@ -38,16 +38,13 @@ const MINIMUM_DIFFICULTY_BASE_BLOCK: u64 = 3;
 const MINIMUM_VALUE: f64 = 1.0;
 
 /// The target of difficulty One, big-endian: `00ff…ff80 00…00`.
-const ONE_TARGET: [u8; 32] = {
-    let mut t = [0u8; 32];
-    let mut i = 1;
-    while i < 8 {
-        t[i] = 0xff;
-        i += 1;
-    }
-    t[8] = 0x80;
-    t
-};
+#[rustfmt::skip]
+const ONE_TARGET: [u8; 32] = [
+    0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+];
 
 /// Mask of the stored mantissa bits of a compact word.
 const MANTISSA_MASK: u64 = 0x00ff_ffff_ffff_ffff;

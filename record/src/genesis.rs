@@ -13,6 +13,9 @@ use crate::header::BlockHeader;
 pub const BLOCK_NUMBER: u64 = 1;
 
 /// Decode lowercase hex at compile time (a bad constant fails the build, never a run).
+// Called only to initialise the constants below, so it runs in const evaluation only: a panic or
+// an index out of range there is a compile error, never a run-time panic.
+#[allow(clippy::panic, clippy::indexing_slicing)]
 const fn from_hex<const N: usize>(text: &str) -> [u8; N] {
     const fn digit(c: u8) -> u8 {
         match c {

@@ -4,6 +4,12 @@
 //!
 //! `cargo bench -p bitmark-reservoir --bench issues`
 
+// Benchmark code, not product: a failed unwrap, expect, index or panic aborts the run
+// (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+// criterion_main! generates an undocumented `pub fn main`.
+#![allow(missing_docs)]
+
 use bitmark_record::currency::{bitcoin, litecoin};
 use bitmark_record::transaction::{AssetData, BitmarkIssue};
 use bitmark_record::{Chain, Currency, CurrencyMap, PrivateKey, Text, Transaction};

@@ -3,6 +3,10 @@
 //! block-owner `I` rows folded into `T`/`H`) without validating them, and rolls back by
 //! restoring snapshots.
 
+// Test support (the `test-utils` feature, never in the product): a failed unwrap, expect, index
+// or panic is a failed test or benchmark (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use crate::state::{ConfirmedState, Owned, OwnerRecord, ShareTotal, StateResult};
 use bitmark_common::{lock, read, write};
 use bitmark_record::header::foundation_tx_id;

@@ -62,9 +62,9 @@ impl Client {
             return Err("connection closed".into());
         }
         let reply: Value = serde_json::from_str(&reply).map_err(|e| e.to_string())?;
-        match reply["error"].as_str() {
+        match reply.get("error").and_then(Value::as_str) {
             Some(error) => Err(error.to_string()),
-            None => Ok(reply["result"].clone()),
+            None => Ok(reply.get("result").cloned().unwrap_or(Value::Null)),
         }
     }
 }

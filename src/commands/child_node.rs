@@ -160,17 +160,17 @@ impl ChildNode {
 
     /// Its first peer listener.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.ready["listening"][0].as_str()?.parse().ok()
+        self.ready.pointer("/listening/0")?.as_str()?.parse().ok()
     }
 
     /// Its CURVE public key.
     pub fn public_key(&self) -> Option<[u8; 32]> {
-        hex::decode(self.ready["publicKey"].as_str()?).ok()?.try_into().ok()
+        hex::decode(self.ready.get("publicKey")?.as_str()?).ok()?.try_into().ok()
     }
 
     /// `--connect` text for a node that is to sync from this one.
     pub fn connect_arg(&self) -> Option<String> {
-        Some(format!("{}@{}", self.ready["publicKey"].as_str()?, self.peer_addr()?))
+        Some(format!("{}@{}", self.ready.get("publicKey")?.as_str()?, self.peer_addr()?))
     }
 
     /// A CURVE client of its listener on `chain`, with 20 s send and receive timeouts.
@@ -188,7 +188,7 @@ impl ChildNode {
 
     /// `GET path` on its status server (None without one, or no answer).
     pub fn get(&self, path: &str) -> Option<Value> {
-        get_json(self.ready["status"].as_str()?.parse().ok()?, path)
+        get_json(self.ready.get("status")?.as_str()?.parse().ok()?, path)
     }
 
     /// Its memory now; an error naming the log if it has exited.

@@ -76,7 +76,7 @@ pub fn block(chain: Chain, hex: &str) -> Result<Value> {
     });
     let first_failure = ["proofOfWork", "merkleRoot", "foundation"]
         .iter()
-        .filter_map(|k| checks[k].as_str())
+        .filter_map(|k| checks.get(*k).and_then(Value::as_str))
         .find(|s| *s != "ok" && !s.starts_with("skipped"))
         .map(str::to_string)
         .or_else(|| signatures.failed.first().map(|(_, f)| f.to_string()));
@@ -92,8 +92,8 @@ pub fn block(chain: Chain, hex: &str) -> Result<Value> {
         "checks": checks,
         "valid": first_failure.is_none(),
     });
-    if let Some(e) = first_failure {
-        out["error"] = json!(e);
+    if let (Some(e), Some(map)) = (first_failure, out.as_object_mut()) {
+        map.insert("error".into(), json!(e));
     }
     Ok(out)
 }

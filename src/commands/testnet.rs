@@ -83,7 +83,11 @@ pub fn run(options: &Options) -> Result<Value> {
             return Err(NodeError::Io("interrupted".into()));
         }
     }
-    let target = (fleet.nodes[0].ready["height"].as_u64().unwrap_or(0), str_of(&fleet.nodes[0].ready["digest"]));
+    // Checked above: at least one node was started.
+    let Some(first) = fleet.nodes.first() else {
+        return Err(NodeError::Input("--nodes must be at least 1".into()));
+    };
+    let target = (first.ready.get("height").and_then(Value::as_u64).unwrap_or(0), str_of(first.ready.get("digest")));
     let started = Instant::now();
     let mut display = Display::new(options.nodes, target.0);
     let converged = loop {
@@ -108,31 +112,40 @@ pub fn run(options: &Options) -> Result<Value> {
     let mut summary = json!({
         "converged": converged,
         "nodes": options.nodes,
-        "blocks": build["blocks"],
+        "blocks": build.get("blocks"),
         "height": target.0,
         "digest": target.1,
-        "buildSeconds": build["seconds"],
+        "buildSeconds": build.get("seconds"),
         "seconds": round(seconds, 1000.0),
         // Blocks fetched and verified by the followers together, per second of the wait.
         "blocksPerSecond": round(synced as f64 / seconds.max(1e-9), 100.0),
         "dir": root.display().to_string(),
     });
+    // `summary` is the object json! built above; these add to it.
+    let mut set = |key: &str, value: Value| {
+        if let Some(map) = summary.as_object_mut() {
+            map.insert(key.into(), value);
+        }
+    };
     if !converged {
-        summary["ok"] = Value::Bool(false);
-        summary["timeoutSeconds"] = json!(options.timeout.as_secs());
+        set("ok", Value::Bool(false));
+        set("timeoutSeconds", json!(options.timeout.as_secs()));
     } else {
         let round_trip = rpc_round_trip(&mut fleet, &interrupted);
         if round_trip.get("error").is_some() {
-            summary["ok"] = Value::Bool(false);
+            set("ok", Value::Bool(false));
         }
-        summary["rpc"] = round_trip;
+        set("rpc", round_trip);
     }
     if options.keep {
-        summary["running"] = fleet
-            .nodes
-            .iter()
-            .map(|n| json!({"pid": n.child.id(), "status": n.ready["status"], "listening": n.ready["listening"], "publicKey": n.ready["publicKey"], "dataDir": n.ready["dataDir"]}))
-            .collect();
+        set(
+            "running",
+            fleet
+                .nodes
+                .iter()
+                .map(|n| json!({"pid": n.child.id(), "status": n.ready.get("status"), "listening": n.ready.get("listening"), "publicKey": n.ready.get("publicKey"), "dataDir": n.ready.get("dataDir")}))
+                .collect(),
+        );
         fleet.keep = true;
         workspace.keep();
     } else {
@@ -152,7 +165,9 @@ fn rpc_round_trip(fleet: &mut Fleet, interrupted: &AtomicBool) -> Value {
     let started = Instant::now();
     match try_round_trip(fleet, interrupted) {
         Ok(mut report) => {
-            report["seconds"] = json!(round(started.elapsed().as_secs_f64(), 1000.0));
+            if let Some(map) = report.as_object_mut() {
+                map.insert("seconds".into(), json!(round(started.elapsed().as_secs_f64(), 1000.0)));
+            }
             report
         }
         Err(e) => json!({"error": e.to_string()}),
@@ -163,11 +178,13 @@ fn try_round_trip(fleet: &mut Fleet, interrupted: &AtomicBool) -> Result<Value> 
     let last = fleet.nodes.len().saturating_sub(1);
     let fail = |what: &str, e: String| NodeError::Io(format!("RPC on node {last}: {what}: {e}"));
     let node = fleet.nodes.last().ok_or_else(|| fail("node", "none running".into()))?;
-    let addr: SocketAddr = node.ready["rpc"]["listening"][0]
-        .as_str()
+    let addr: SocketAddr = node
+        .ready
+        .pointer("/rpc/listening/0")
+        .and_then(Value::as_str)
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| fail("address", "none reported".into()))?;
-    let data = PathBuf::from(str_of(&node.ready["dataDir"]));
+    let data = PathBuf::from(str_of(node.ready.get("dataDir")));
     let certificate = bitmark_rpc::Certificate::load(&data.join("rpc.crt"), &data.join("rpc.key"))
         .map_err(|e| fail("certificate", e.to_string()))?;
     let mut client = bitmark_rpc::client::Client::connect(addr, certificate.certificate_der(), Duration::from_secs(20))
@@ -183,17 +200,17 @@ fn try_round_trip(fleet: &mut Fleet, interrupted: &AtomicBool) -> Result<Value> 
             json!({"assets": [json_of(&asset).map_err(bad)?], "issues": [json_of(&issue).map_err(bad)?]}),
         )
         .map_err(|e| fail("Bitmarks.Create", e))?;
-    let pay_nonce = bitmark_record::PayNonce::from_hex(&str_of(&created["payNonce"])).map_err(bad)?;
+    let pay_nonce = bitmark_record::PayNonce::from_hex(&str_of(created.get("payNonce"))).map_err(bad)?;
     let proof = crate::workload::proof(Chain::Local, &[&issue], &pay_nonce);
     let nonce = hex::encode(proof.get(48..).unwrap_or_default());
     let proved = client
-        .call("Bitmarks.Proof", json!({"payId": created["payId"], "nonce": nonce}))
+        .call("Bitmarks.Proof", json!({"payId": created.get("payId"), "nonce": nonce}))
         .map_err(|e| fail("Bitmarks.Proof", e))?;
     let tx_id = bitmark_record::Link::of(&issue).raw_hex();
     eprintln!(
         "rpc: node {last} took asset {} and issue {tx_id} ({}); waiting for every node to confirm it",
         asset_id.to_hex().get(..16).unwrap_or_default(),
-        str_of(&proved["status"])
+        str_of(proved.get("status"))
     );
     let deadline = Instant::now() + RPC_LIMIT;
     loop {
@@ -209,7 +226,7 @@ fn try_round_trip(fleet: &mut Fleet, interrupted: &AtomicBool) -> Result<Value> 
             return Ok(json!({
                 "node": last,
                 "txId": tx_id,
-                "status": status["status"],
+                "status": status.get("status"),
                 "blockNumber": states.first().map_or(Value::Null, |s| s["blockNumber"].clone()),
                 "confirmedOn": confirmed,
             }));
@@ -228,8 +245,8 @@ fn round(x: f64, scale: f64) -> f64 {
     (x * scale).round() / scale
 }
 
-fn str_of(v: &Value) -> String {
-    v.as_str().unwrap_or_default().to_string()
+fn str_of(v: Option<&Value>) -> String {
+    v.and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
 fn node_dir(root: &Path, i: usize) -> PathBuf {
@@ -282,7 +299,7 @@ struct Node {
 
 impl Node {
     fn status_addr(&self) -> Option<SocketAddr> {
-        self.ready["status"].as_str()?.parse().ok()
+        self.ready.get("status")?.as_str()?.parse().ok()
     }
 }
 
@@ -317,8 +334,8 @@ impl Fleet {
             command.args(["--standalone", "--produce-blocks", "1"]);
         } else {
             for peer in &self.nodes {
-                let key = str_of(&peer.ready["publicKey"]);
-                let addr = peer.ready["listening"][0].as_str().unwrap_or_default();
+                let key = str_of(peer.ready.get("publicKey"));
+                let addr = peer.ready.pointer("/listening/0").and_then(Value::as_str).unwrap_or_default();
                 command.args(["--connect", &format!("{key}@{addr}")]);
             }
             command.args(["--min-clients", "1", "--sync-interval", SYNC_INTERVAL]);
@@ -378,7 +395,7 @@ impl Drop for Fleet {
 /// `GET /status` on a node, or None if it did not answer in time.
 fn status_of(addr: SocketAddr) -> Option<Status> {
     let v = get_json(addr, "/status")?;
-    Some(Status { height: v["height"].as_u64()?, digest: str_of(&v["digest"]), mode: str_of(&v["mode"]) })
+    Some(Status { height: v.get("height")?.as_u64()?, digest: str_of(v.get("digest")), mode: str_of(v.get("mode")) })
 }
 
 /// Live heights on stderr: one progress bar per node on a terminal ([`crate::progress`]),

@@ -157,7 +157,7 @@ fn start_web(
     );
     let certificate_error =
         |e: bitmark_rpc::certificate::CertificateError| NodeError::Io(format!("RPC certificate: {e}"));
-    let mut report = json!({"rpc": null, "https": null});
+    let (mut rpc_report, mut https_report) = (Value::Null, Value::Null);
     if let Some(client) = &settings.client_rpc {
         let (certificate, created) =
             Certificate::load_or_create(&client.certificate, &client.private_key).map_err(certificate_error)?;
@@ -178,7 +178,7 @@ fn start_web(
         if let Err(f) = observer.announcer.set_rpc(fingerprint, &client.announce) {
             warn!(target: TARGET, error = %f, "RPC announcement not set");
         }
-        report["rpc"] = json!({
+        rpc_report = json!({
             "listening": listening,
             "fingerprint": hex::encode(fingerprint),
             "certificate": client.certificate.display().to_string(),
@@ -203,9 +203,9 @@ fn start_web(
                 .map_err(|e| NodeError::io("HTTPS RPC", e))?;
             listening.push(addr.to_string());
         }
-        report["https"] = json!({"listening": listening, "fingerprint": hex::encode(certificate.fingerprint())});
+        https_report = json!({"listening": listening, "fingerprint": hex::encode(certificate.fingerprint())});
     }
-    Ok((Some(web), status, Some(report)))
+    Ok((Some(web), status, Some(json!({"rpc": rpc_report, "https": https_report}))))
 }
 
 /// What [`Node::shutdown`] managed.

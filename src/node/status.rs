@@ -237,7 +237,9 @@ impl Observer {
         if state == TransactionState::Confirmed {
             use bitmark_storage::PoolRead;
             let confirmed = self.store.pools().transaction(&link).map_err(|_| 500u16)?;
-            answer["blockNumber"] = json!(confirmed.map(|nb| nb.block_number));
+            if let Some(map) = answer.as_object_mut() {
+                map.insert("blockNumber".into(), json!(confirmed.map(|nb| nb.block_number)));
+            }
         }
         Ok(answer)
     }

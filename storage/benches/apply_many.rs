@@ -1,6 +1,12 @@
 //! Blocks per second of `apply_many` with one digest thread and with every core, and the raw
 //! Argon2d rate, so the parallel speed-up can be read off one run.
 
+// Benchmark code, not product: a failed unwrap, expect, index or panic aborts the run
+// (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+// criterion_main! generates an undocumented `pub fn main`.
+#![allow(missing_docs)]
+
 use bitmark_record::blockdigest::DigestHasher;
 use bitmark_record::{genesis, Chain};
 use bitmark_storage::digest_pool::default_threads;

@@ -167,6 +167,10 @@ pub struct Misdeeds {
     pub dies_after_blocks: Option<usize>,
     /// Claim this height instead of the real one.
     pub claimed_height: Option<u64>,
+    /// Claimed this height at its last poll, and has since come down to its real one (a
+    /// peer in the middle of switching to another branch): the snapshot says it, a fresh
+    /// `N` does not.
+    pub stale_claim: Option<u64>,
     /// Serve a corrupted block (refused by validation) at these heights.
     pub corrupt: BTreeSet<u64>,
     /// Serve a well-formed block of another branch at these heights (digest answers stay
@@ -256,8 +260,11 @@ impl FakePeer {
             lock(&self.state).registered = false;
             return;
         }
-        let claimed = lock(&self.misdeeds).claimed_height;
-        let height = claimed.unwrap_or_else(|| self.chain.height());
+        let (claimed, stale) = {
+            let m = lock(&self.misdeeds);
+            (m.claimed_height, m.stale_claim)
+        };
+        let height = claimed.or(stale).unwrap_or_else(|| self.chain.height());
         let digest = self.chain.digest(local_height).ok();
         let mut s = lock(&self.state);
         s.registered = true;
@@ -276,6 +283,13 @@ impl FakePeer {
 impl RemotePeer for FakePeer {
     fn snapshot(&self) -> RemoteState {
         lock(&self.state).clone()
+    }
+
+    fn remote_height(&self) -> Result<u64, RemoteError> {
+        if self.silent() {
+            return Err(RemoteError::Timeout);
+        }
+        Ok(lock(&self.misdeeds).claimed_height.unwrap_or_else(|| self.chain.height()))
     }
 
     fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, RemoteError> {

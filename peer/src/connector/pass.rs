@@ -22,7 +22,9 @@
 //!   dropped from the pass, and penalised ([`Misbehaviour::LyingAboutChain`]) only if its own
 //!   `H` for that height contradicts the block it sent (a peer honestly on a competing branch
 //!   is not penalised);
-//! * a peer that has no block at a height it claimed: [`Misbehaviour::LyingAboutChain`];
+//! * a peer that has no block at a height it claimed: [`Misbehaviour::LyingAboutChain`] if a
+//!   fresh `N` and `H` say it still claims that height and still lacks the block; a peer that
+//!   came down meanwhile (switching branches) is only dropped from the pass;
 //! * the last block of the target is checked against the reference's digest when another peer
 //!   sent it (nothing after it would catch a competing tip);
 //! * a failed fast-sync sample rolls back to the last sample that passed (at most
@@ -250,9 +252,7 @@ impl Writer<'_> {
             Msg::Failed { n, key, error } => {
                 self.stage.shared.update(|s| s.requeue(n));
                 if error == super::remote::RemoteError::NotFound {
-                    // It is asked only for heights it claimed.
-                    warn!(target: TARGET, peer = short_key(&key), block = n, "peer has no block at a height it claimed");
-                    self.offend(key, Misbehaviour::LyingAboutChain);
+                    self.missing_block(n, key);
                 } else {
                     debug!(target: TARGET, peer = short_key(&key), block = n, %error, "fetch failed; peer dropped from this pass");
                 }
@@ -388,6 +388,24 @@ impl Writer<'_> {
         }
         info!(target: TARGET, block = n, height, "the chain moved under the fetch; electing again");
         Err(format!("the local chain moved to height {height} while block {n} was fetched"))
+    }
+
+    /// `key` has no block `n`, a height it claimed when the pass began. An honest peer can
+    /// come down since (a bitmarkd node switching branches rolls back before it fetches the
+    /// new blocks), so it is asked its height again: only a peer still claiming `n` and still
+    /// without it is lying. Either way it is dropped from the pass.
+    fn missing_block(&mut self, n: u64, key: PeerKey) {
+        let peer = self.peers.get(&key).map(|s| s.peer.clone());
+        let still_claims = peer.as_ref().and_then(|p| p.remote_height().ok()).is_some_and(|h| h >= n);
+        let still_missing = still_claims
+            && peer.is_some_and(|p| p.remote_digest_of_height(n) == Err(super::remote::RemoteError::NotFound));
+        if still_missing {
+            warn!(target: TARGET, peer = short_key(&key), block = n, "peer has no block at a height it still claims");
+            self.offend(key, Misbehaviour::LyingAboutChain);
+        } else {
+            info!(target: TARGET, peer = short_key(&key), block = n, "peer no longer has a block it claimed; dropped from this pass");
+            self.distrust(key);
+        }
     }
 
     /// A block that failed validation: penalise and drop its sender, fetch it elsewhere.

@@ -86,6 +86,9 @@ impl RemoteState {
 pub trait RemotePeer: Send + Sync {
     /// What the client currently knows, without a request.
     fn snapshot(&self) -> RemoteState;
+    /// The peer's height now (`N`), asked afresh: the re-check before blaming a peer for a
+    /// block it no longer has.
+    fn remote_height(&self) -> Result<u64, RemoteError>;
     /// The peer's digest of block `n` (`H`).
     fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, RemoteError>;
     /// The packed block `n` (`B`), unchecked.

@@ -230,6 +230,18 @@ fn peer_lying_about_its_height_is_penalised_and_left_out() {
 }
 
 #[test]
+fn peer_that_came_down_since_its_claim_is_not_penalised() {
+    let chain = shared(FakeChain::build(1, 80, 80, 0));
+    let mut net = Net::new(FakeChain::new(1), vec![chain.clone(); 4], small());
+    // Its last poll said 10 000 (it was on a longer branch); it has rolled back since, as a
+    // bitmarkd node does before fetching the branch it switches to, and a fresh `N` says so.
+    net.peer(2).set(Misdeeds { stale_claim: Some(10_000), ..Misdeeds::default() });
+    net.run(4);
+    assert_eq!((net.local.height(), net.local.tip()), (80, chain.tip()));
+    assert!(net.scores.of(2).is_empty(), "{:?}", net.scores.of(2));
+}
+
+#[test]
 fn forged_blocks_are_refetched_and_their_senders_penalised() {
     let chain = shared(FakeChain::build(1, 120, 120, 0));
     let mut net = Net::new(FakeChain::new(1), vec![chain.clone(); 5], small());

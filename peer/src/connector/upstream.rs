@@ -40,6 +40,10 @@ impl RemotePeer for Upstream {
         }
     }
 
+    fn remote_height(&self) -> Result<u64, RemoteError> {
+        Upstream::remote_height(self).map_err(remote_error)
+    }
+
     fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, RemoteError> {
         Upstream::remote_digest_of_height(self, n).map_err(remote_error)
     }

@@ -82,6 +82,13 @@ impl RemotePeer for SimLink {
         lock(&self.state).clone()
     }
 
+    fn remote_height(&self) -> Result<u64, RemoteError> {
+        match self.exchange(&Request::Height)? {
+            Reply::Height(h) => Ok(h),
+            other => Err(RemoteError::Malformed(format!("{other:?}"))),
+        }
+    }
+
     fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, RemoteError> {
         match self.exchange(&Request::Digest(n))? {
             Reply::Digest(d) => Ok(d),

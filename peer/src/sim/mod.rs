@@ -19,6 +19,10 @@
 //!   a chain is built and again by each syncing node (full verification), never to load a
 //!   node.
 
+// Test support (the `test-utils` feature, never in the product): a failed unwrap, expect, index
+// or panic is a failed test or benchmark (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 pub mod bench;
 pub mod chains;
 pub mod control;

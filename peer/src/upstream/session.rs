@@ -347,8 +347,10 @@ impl<D: Dialer> Session<D> {
             Err(UpstreamError::BlockNotFound) => {
                 self.cache.local_height = Some(local);
                 self.cache.remote_digest = None;
-                // It just claimed a height at or above ours, yet has no block at ours.
-                if local >= 2 && remote_height.is_some_and(|h| h >= local) {
+                // It just claimed a height at or above ours, yet has no block at ours. Asked
+                // again, as it may have rolled back in between (switching branches): a lie
+                // only if it still claims the height and still lacks the block.
+                if local >= 2 && remote_height.is_some_and(|h| h >= local) && self.still_lacks(local) {
                     self.offend(
                         Offence::LyingAboutChain,
                         &format!("height {remote_height:?} but no digest of {local}"),
@@ -357,6 +359,12 @@ impl<D: Dialer> Session<D> {
             }
             Err(e) => debug!(target: TARGET, upstream = %self.name, error = %e, "digest poll failed"),
         }
+    }
+
+    /// Whether a fresh `N` still claims `n` and a fresh `H n` still finds no block.
+    fn still_lacks(&mut self, n: u64) -> bool {
+        self.height().is_ok_and(|h| h >= n)
+            && matches!(self.remote_digest_of_height(n), Err(UpstreamError::BlockNotFound))
     }
 
     fn height(&mut self) -> Result<u64, UpstreamError> {

@@ -389,6 +389,26 @@ fn a_peer_of_another_chain_is_banned_at_once() {
 }
 
 #[test]
+fn a_peer_that_came_down_between_n_and_h_is_not_blamed() {
+    let local = Local::new();
+    // Claims 100 at the poll's `N`, rolls back to 2 (switching branches) before the `H 3`.
+    let heights = std::sync::atomic::AtomicU64::new(0);
+    local.scripted(1, move |request| match request {
+        Request::Height => {
+            Some(Reply::Height(if heights.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 { 100 } else { 2 }))
+        }
+        Request::Digest(3) => Some(Reply::Error("block not found".into())),
+        _ => None,
+    });
+    let mut session = local.session();
+    session.retarget(target(1));
+    session.run_due();
+    session.run_due();
+    assert_eq!(session.status().remote_digest_of_local_height, None);
+    assert_eq!(local.points(1), 0.0);
+}
+
+#[test]
 fn a_height_the_peer_cannot_back_up_is_a_lie() {
     let local = Local::new();
     // Claims height 100, but has no block at our height 3.

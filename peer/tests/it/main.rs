@@ -3,6 +3,9 @@
 //! `reply_bound.rs` stays a binary of its own: it measures this process's resident memory, which
 //! tests running beside it in one process would disturb.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod capture_tap;
 mod common;
 mod dns_bootstrap;

@@ -11,7 +11,7 @@ const BODY_LENGTH: usize = 21;
 
 /// The checksum of an address body.
 fn checksum(body: &[u8]) -> [u8; 4] {
-    let d = Sha256::digest(Sha256::digest(body));
+    let d: [u8; 32] = Sha256::digest(Sha256::digest(body)).into();
     [d[0], d[1], d[2], d[3]]
 }
 

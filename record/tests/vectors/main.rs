@@ -2,6 +2,9 @@
 //! checked here. Each area module declares the kinds it handles; `every_kind_is_checked` fails
 //! when the file holds a kind no module claims, so no vector can be silently skipped.
 
+// Test code: a failed unwrap, expect, index or panic is a failed test (docs/testing.md#lints).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 mod block;
 mod common;
 mod currency;

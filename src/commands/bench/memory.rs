@@ -61,14 +61,14 @@ pub fn run(options: Options) -> Result<Value> {
         .prefix("bitmark-bench-memory-")
         .tempdir()
         .map_err(|e| NodeError::io("temporary directory", e))?;
-    let mut report = json!({});
+    let mut report = serde_json::Map::new();
     if options.blocks > 1 {
-        report["sync"] = sync(dir.path(), options.blocks)?;
+        report.insert("sync".into(), sync(dir.path(), options.blocks)?);
     }
     if options.pending > 0 {
-        report["pending"] = pending(dir.path(), options.pending)?;
+        report.insert("pending".into(), pending(dir.path(), options.pending)?);
     }
-    Ok(report)
+    Ok(Value::Object(report))
 }
 
 fn sync(root: &Path, blocks: u64) -> Result<Value> {
@@ -92,7 +92,7 @@ fn sync(root: &Path, blocks: u64) -> Result<Value> {
     let threads = bitmark_storage::digest_pool::default_threads() as u64;
     Ok(json!({
         "blocks": blocks,
-        "buildSeconds": built["seconds"],
+        "buildSeconds": built.get("seconds"),
         "syncSeconds": seconds,
         "digestThreads": threads,
         "argon2dBytes": threads * ARGON2D_BYTES,
@@ -123,9 +123,13 @@ fn pending(root: &Path, issues: usize) -> Result<Value> {
             .map_err(bad)?;
         push(&mut client, Push::Issues(records.concat()))?;
         // One group at a time: the listener drops pushes beyond its queue.
-        wait_until_held(&node, &Link::of(&records[0]))?;
+        if let Some(first) = records.first() {
+            wait_until_held(&node, &Link::of(first))?;
+        }
     }
-    node.wait_for(Duration::from_secs(60), |s| s["reservoir"]["pending"].as_u64() == Some(issues as u64))?;
+    node.wait_for(Duration::from_secs(60), |s| {
+        s.pointer("/reservoir/pending").and_then(Value::as_u64) == Some(issues as u64)
+    })?;
     let holding = node.memory()?;
     node.stop();
     Ok(json!({
@@ -138,7 +142,7 @@ fn pending(root: &Path, issues: usize) -> Result<Value> {
 
 /// A human summary of a [`run`] report.
 pub fn summary(report: &Value) -> String {
-    let mib = |v: &Value| v.as_f64().unwrap_or(0.0) / (1 << 20) as f64;
+    let mib = |v: Option<&Value>| v.and_then(Value::as_f64).unwrap_or(0.0) / (1 << 20) as f64;
     let mut out = String::from("peak resident memory (VmHWM) of real node processes");
     let sync = &report["sync"];
     if sync.is_object() {
@@ -148,13 +152,13 @@ pub fn summary(report: &Value) -> String {
              \n  beyond Argon2d       {:>8.1} MiB\
              \n  serving node         {:>8.1} MiB peak",
             sync["blocks"],
-            mib(&sync["syncing"]["peakBytes"]),
+            mib(sync.pointer("/syncing/peakBytes")),
             sync["syncSeconds"].as_f64().unwrap_or(0.0),
-            mib(&sync["idle"]["peakBytes"]),
-            mib(&sync["argon2dBytes"]),
+            mib(sync.pointer("/idle/peakBytes")),
+            mib(sync.get("argon2dBytes")),
             sync["digestThreads"],
-            mib(&sync["syncing"]["peakBytes"]) - mib(&sync["argon2dBytes"]),
-            mib(&sync["serving"]["peakBytes"]),
+            mib(sync.pointer("/syncing/peakBytes")) - mib(sync.get("argon2dBytes")),
+            mib(sync.pointer("/serving/peakBytes")),
         );
     }
     let pending = &report["pending"];
@@ -162,9 +166,9 @@ pub fn summary(report: &Value) -> String {
         out += &format!(
             "\n  holding {} pending issues {:>8.1} MiB peak, {:.1} MiB resident (idle: {:.1} MiB; {:.0} bytes per issue)",
             pending["issues"],
-            mib(&pending["holding"]["peakBytes"]),
-            mib(&pending["holding"]["rssBytes"]),
-            mib(&pending["idle"]["rssBytes"]),
+            mib(pending.pointer("/holding/peakBytes")),
+            mib(pending.pointer("/holding/rssBytes")),
+            mib(pending.pointer("/idle/rssBytes")),
             pending["bytesPerIssue"].as_f64().unwrap_or(0.0),
         );
     }

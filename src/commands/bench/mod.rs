@@ -58,7 +58,7 @@ fn wait_until_held(node: &ChildNode, tx_id: &Link) -> Result<()> {
     let path = format!("/transaction/{}", tx_id.raw_hex());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if node.get(&path).is_some_and(|v| v["status"] != "Unknown") {
+        if node.get(&path).is_some_and(|v| v.get("status").is_none_or(|s| s != "Unknown")) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -101,8 +101,9 @@ pub fn sync(blocks: u64, peers: usize, threads: Option<usize>) -> Result<Value> 
 pub fn sync_summary(report: &Value) -> String {
     let f = |path: &[&str]| path.iter().fold(report, |v, k| &v[*k]).as_f64().unwrap_or(0.0);
     let range = |key: &str| {
-        let r = &report["ofArgon2dLimit"][key];
-        (r[0].as_f64().unwrap_or(0.0) * 100.0, r[1].as_f64().unwrap_or(0.0) * 100.0)
+        let r = report.pointer(&format!("/ofArgon2dLimit/{key}"));
+        let at = |i: usize| r.and_then(|r| r.get(i)).and_then(Value::as_f64).unwrap_or(0.0) * 100.0;
+        (at(0), at(1))
     };
     let (low, high) = range("pipelineRange");
     format!(

@@ -75,8 +75,7 @@ fn rate(count: usize, elapsed: Duration) -> Value {
 fn verify_all(signed: &[Signed], threads: usize) -> Result<Duration> {
     let started = Instant::now();
     let results = on_threads(threads, signed.len(), |i| {
-        let s = &signed[i];
-        s.account.check_signature(&s.message, &s.signature).is_ok()
+        signed.get(i).is_some_and(|s| s.account.check_signature(&s.message, &s.signature).is_ok())
     });
     let elapsed = started.elapsed();
     if results.iter().all(|ok| *ok) {
@@ -140,9 +139,10 @@ pub fn run(options: Options) -> Result<Value> {
     reservoir.process_assets(&asset).map_err(|e| Databases::of(&hooks).reservoir(e))?;
     let batches: Vec<Vec<u8>> = records.chunks(batch).map(|c| c.concat()).collect();
     let started = Instant::now();
-    let outcomes = on_threads(threads, batches.len(), |i| reservoir.process_issues(&batches[i]));
+    let outcomes = on_threads(threads, batches.len(), |i| batches.get(i).map(|b| reservoir.process_issues(b)));
     let submitted = started.elapsed();
-    if let Some(Err(e)) = outcomes.into_iter().find(|o| o.is_err()) {
+    // Every index is below `batches.len()`; a missing one would fail the count check below.
+    if let Some(Err(e)) = outcomes.into_iter().flatten().find(|o| o.is_err()) {
         return Err(NodeError::Input(format!("bench reservoir: a submission was refused: {e}")));
     }
     let (pending, _) = reservoir.counters();

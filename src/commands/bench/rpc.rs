@@ -82,8 +82,10 @@ pub fn run(options: Options) -> Result<Value> {
         ],
         &dir.path().join("node.log"),
     )?;
-    let addr = node.ready["rpc"]["listening"][0]
-        .as_str()
+    let addr = node
+        .ready
+        .pointer("/rpc/listening/0")
+        .and_then(Value::as_str)
         .and_then(|a| a.parse().ok())
         .ok_or_else(|| bench_error("the node reported no RPC address"))?;
     let certificate = Certificate::load(&data.join("rpc.crt"), &data.join("rpc.key")).map_err(bench_error)?;
@@ -141,7 +143,7 @@ pub fn run(options: Options) -> Result<Value> {
     node.stop();
 
     let reference = super::reservoir::run(super::reservoir::Options { items: issues, batch, threads })?;
-    let reservoir_rate = reference["reservoir"]["perSecond"].as_f64().unwrap_or(0.0);
+    let reservoir_rate = reference.pointer("/reservoir/perSecond").and_then(Value::as_f64).unwrap_or(0.0);
     let create_rate = issues as f64 / elapsed.as_secs_f64().max(f64::EPSILON);
     Ok(json!({
         "clients": clients,
@@ -158,7 +160,7 @@ pub fn run(options: Options) -> Result<Value> {
 fn check_replies(replies: &[String]) -> Result<()> {
     for line in replies {
         let reply: Value = serde_json::from_str(line).map_err(bench_error)?;
-        if !reply["error"].is_null() {
+        if reply.get("error").is_some_and(|e| !e.is_null()) {
             return Err(bench_error(format!("a request was refused: {line}")));
         }
     }

@@ -159,7 +159,7 @@ fn confirm_asset(node: &ChildNode, client: &mut ZmqClient) -> Result<(bitmark_re
     push(client, Push::Issues(issue.clone()))?;
     let tx_id = Link::of(&issue);
     wait_until_held(node, &tx_id)?;
-    let height = node.get("/status").and_then(|s| s["height"].as_u64()).unwrap_or(1);
+    let height = node.get("/status").and_then(|s| s.get("height")?.as_u64()).unwrap_or(1);
     let nonce = workload::pay_nonce(Chain::Local, height, |n| match client.request(&Request::Digest(n)) {
         Ok(Reply::Digest(d)) => Some(d),
         _ => None,
@@ -168,7 +168,7 @@ fn confirm_asset(node: &ChildNode, client: &mut ZmqClient) -> Result<(bitmark_re
     push(client, Push::Proof(workload::proof(Chain::Local, &[&issue], &nonce)))?;
     let path = format!("/transaction/{}", tx_id.raw_hex());
     let deadline = Instant::now() + Duration::from_secs(30);
-    while node.get(&path).is_none_or(|v| v["status"] != "Confirmed") {
+    while node.get(&path).is_none_or(|v| v.get("status").is_none_or(|s| s != "Confirmed")) {
         if Instant::now() > deadline {
             return Err(NodeError::Io("bench soak: the asset was never confirmed".into()));
         }
@@ -229,7 +229,8 @@ pub fn run(options: Options) -> Result<Value> {
     }
     let seconds = started.elapsed().as_secs_f64();
     // The last groups are confirmed within a couple of produced blocks.
-    let status = node.wait_for(Duration::from_secs(30), |s| s["reservoir"]["verified"] == 0)?;
+    let status =
+        node.wait_for(Duration::from_secs(30), |s| s.pointer("/reservoir/verified").is_some_and(|v| v == 0))?;
     node.stop();
 
     let judged = match options.simulated_leak {
@@ -242,8 +243,8 @@ pub fn run(options: Options) -> Result<Value> {
         "pushes": pushes,
         "pushesPerSecond": pushes as f64 / seconds.max(1e-9),
         "newIssues": nonce,
-        "height": status["height"],
-        "reservoir": status["reservoir"],
+        "height": status.get("height"),
+        "reservoir": status.get("reservoir"),
         "samples": samples.iter().map(|s| json!({"at": s.at, "rssBytes": s.rss, "diskBytes": s.disk})).collect::<Vec<_>>(),
         "warmupSeconds": verdict.warmup,
         "firstHalfBytes": verdict.first,

@@ -62,10 +62,13 @@ fn rows(r: &Value) -> Vec<Row> {
             ratio: ratio(ours, echo),
         });
         let (create, reservoir) = (num(r, &["create", "perSecond"]), num(r, &["reservoir", "perSecond"]));
+        let create_field = |key: &str| r.get("create").and_then(|c| c.get(key)).cloned().unwrap_or(Value::Null);
         rows.push(Row {
             what: format!(
                 "client RPC, `Bitmarks.Create` of {} free issues in groups of {}, {} clients",
-                r["create"]["issues"], r["create"]["batch"], r["create"]["threads"]
+                create_field("issues"),
+                create_field("batch"),
+                create_field("threads")
             ),
             figure: format!("{create:.0} issues/s"),
             reference: format!("bench reservoir {reservoir:.0} issues/s"),

@@ -1,6 +1,5 @@
 //! Helpers shared by the storage integration tests.
 #![allow(dead_code)]
-
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
 use bitmark_storage::{BlockStore, ChainDb, Pool, StoreOptions};
