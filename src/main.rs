@@ -58,6 +58,15 @@ enum Command {
         /// Records per block besides the foundation record.
         #[arg(long, default_value_t = 8)]
         txs_per_block: usize,
+        /// Take the blocks from the generated-chain cache, making and adding there what it
+        /// lacks, and store them with their known digests (no Argon2d). The cache is
+        /// `--cache-dir`, else `$BITMARK_CHAIN_CACHE`, else `testchains` in the cargo target
+        /// directory.
+        #[arg(long)]
+        cache: bool,
+        /// The generated-chain cache directory (implies `--cache`).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// A local network in one command: build a test chain for node 0, start K nodes peered over
     /// CURVE on loopback, show their heights until all agree on node 0's tip, print a summary.
@@ -383,10 +392,14 @@ fn run(cli: &Cli) -> Result<Output> {
             Output::Line(encode::tx(*chain, &arg_or_stdin("-")?, signer.as_deref())?)
         }
         Command::Keygen { dir } => Output::Json(keygen::run(dir)?),
-        Command::Testchain { chain, blocks, data_dir, seed, txs_per_block } => Output::Json(testchain::run(
-            data_dir,
-            testchain::Options { chain: *chain, blocks: *blocks, seed: *seed, txs_per_block: *txs_per_block },
-        )?),
+        Command::Testchain { chain, blocks, data_dir, seed, txs_per_block, cache, cache_dir } => {
+            let cache = cache_dir.clone().or_else(|| cache.then(testchain::default_cache_dir));
+            Output::Json(testchain::run_cached(
+                data_dir,
+                testchain::Options { chain: *chain, blocks: *blocks, seed: *seed, txs_per_block: *txs_per_block },
+                cache.as_deref(),
+            )?)
+        }
         Command::Testnet { nodes, blocks, dir, base_port, keep, timeout } => {
             Output::Json(testnet::run(&testnet::Options {
                 nodes: *nodes,

@@ -1,15 +1,23 @@
 //! `bitmark-node testchain`: a valid, deterministic local chain for tests and the demo, built
 //! through the same `apply` path that sync uses.
+//!
+//! With a cache directory the blocks come from the generated-chain cache
+//! (`bitmark_storage::chain_cache`), made and saved there first if it lacks them, and are then
+//! stored with their known digests: a 5 000-block chain costs its half hour of Argon2d once per
+//! machine, and a few seconds per data directory after that.
 
 use crate::error::{NodeError, Result};
 use crate::node::datadir;
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
-use bitmark_storage::StoreOptions;
+use bitmark_storage::{chain_cache, database_path, BlockStore, ChainDb, Durability, OpenOptions, StoreOptions};
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// The environment variable naming the generated-chain cache directory.
+pub const CACHE_ENV: &str = "BITMARK_CHAIN_CACHE";
 
 /// What to build.
 #[derive(Clone, Copy, Debug)]
@@ -24,15 +32,73 @@ pub struct Options {
     pub txs_per_block: usize,
 }
 
+impl Options {
+    fn config(&self) -> TestChainConfig {
+        TestChainConfig { seed: self.seed, txs_per_block: self.txs_per_block, ..TestChainConfig::default() }
+    }
+}
+
+/// The cache directory to use when none is given: `$BITMARK_CHAIN_CACHE`, else `testchains`
+/// in the cargo target directory this executable was built in (the nearest ancestor directory
+/// holding a `CACHEDIR.TAG`), else in the system's temporary directory.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(CACHE_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let target = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf));
+    target.unwrap_or_else(std::env::temp_dir).join("testchains")
+}
+
 /// Build the chain into a fresh data directory and report `{"chain","height","digest",
 /// "blocks","seconds","blocksPerSecond"}`. Progress goes to stderr when it is a terminal.
 pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
+    run_cached(data_dir, options, None)
+}
+
+/// As [`run`], taking the blocks from the generated-chain cache in `cache` (and adding what it
+/// lacks to it) when one is given; the report then names the file used (`"cache"`).
+pub fn run_cached(data_dir: &Path, options: Options, cache: Option<&Path>) -> Result<Value> {
     if options.chain != Chain::Local {
         return Err(NodeError::Input(
             "testchain builds only the local chain (its blocks carry no proof of work)".into(),
         ));
     }
-    let store = datadir::open_store(data_dir, options.chain, StoreOptions::default())?;
+    let started = Instant::now();
+    let mut progress = Progress::new(options.blocks);
+    let store = match cache {
+        None => {
+            let store = datadir::open_store(data_dir, options.chain, StoreOptions::default())?;
+            refuse_non_empty(data_dir, &store)?;
+            TestChain::new(options.config()).extend(&store, options.blocks, |a| progress.show(a.number, "built"))?;
+            store
+        }
+        Some(dir) => {
+            let blocks = chain_cache::generate(dir, options.config(), options.blocks, |p| {
+                progress.show(p.number, if p.cached { "re-made from the cache" } else { "built" })
+            })?;
+            store_blocks(data_dir, &blocks, &mut progress)?
+        }
+    };
+    progress.done();
+    let seconds = started.elapsed().as_secs_f64();
+    let built = store.height().saturating_sub(1);
+    let mut report = json!({
+        "chain": options.chain.name(),
+        "height": store.height(),
+        "digest": store.tip().digest.raw_hex(),
+        "blocks": built,
+        "seconds": (seconds * 1000.0).round() / 1000.0,
+        "blocksPerSecond": ((built as f64 / seconds.max(1e-9)) * 100.0).round() / 100.0,
+    });
+    if let Some(dir) = cache {
+        report["cache"] = json!(chain_cache::path_for(dir, &options.config()).display().to_string());
+    }
+    Ok(report)
+}
+
+fn refuse_non_empty(data_dir: &Path, store: &BlockStore) -> Result<()> {
     if store.height() > 1 {
         return Err(NodeError::Input(format!(
             "{}: already holds a chain at height {}; use an empty directory",
@@ -40,27 +106,49 @@ pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
             store.height()
         )));
     }
-    let config = TestChainConfig { seed: options.seed, txs_per_block: options.txs_per_block, ..Default::default() };
-    let started = Instant::now();
-    let terminal = std::io::stderr().is_terminal();
-    TestChain::new(config).extend(&store, options.blocks, |applied| {
-        if terminal {
-            let rate = (applied.number - 1) as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprint!("\rblock {}/{} ({rate:.1} blocks/s)   ", applied.number, options.blocks);
+    Ok(())
+}
+
+/// Store `blocks` (with their digests: every check but Argon2d) in `data_dir`'s local chain
+/// database, flushed once at the end rather than after every block.
+pub fn store_blocks(data_dir: &Path, blocks: &[chain_cache::Block], progress: &mut Progress) -> Result<BlockStore> {
+    std::fs::create_dir_all(data_dir).map_err(|e| NodeError::io(data_dir.display(), e))?;
+    let options = OpenOptions { durability: Durability::Background, ..OpenOptions::default() };
+    let db = ChainDb::open(&database_path(data_dir, Chain::Local), &options)?;
+    let store = BlockStore::open(db, Chain::Local, StoreOptions::default())?;
+    refuse_non_empty(data_dir, &store)?;
+    for (block, digest) in blocks {
+        let applied = store.apply_with_digest(block, *digest)?;
+        progress.show(applied.number, "stored");
+    }
+    store.db().flush()?;
+    Ok(store)
+}
+
+/// The block count on stderr when it is a terminal.
+pub struct Progress {
+    target: u64,
+    terminal: bool,
+    started: Instant,
+}
+
+impl Progress {
+    /// Progress towards height `target`.
+    pub fn new(target: u64) -> Progress {
+        Progress { target, terminal: std::io::stderr().is_terminal(), started: Instant::now() }
+    }
+
+    fn show(&mut self, number: u64, what: &str) {
+        if self.terminal {
+            let rate = number.saturating_sub(1) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+            eprint!("\rblock {number}/{} {what} ({rate:.1} blocks/s)          ", self.target);
             let _ = std::io::stderr().flush();
         }
-    })?;
-    if terminal {
-        eprintln!();
     }
-    let seconds = started.elapsed().as_secs_f64();
-    let built = store.height().saturating_sub(1);
-    Ok(json!({
-        "chain": options.chain.name(),
-        "height": store.height(),
-        "digest": store.tip().digest.raw_hex(),
-        "blocks": built,
-        "seconds": (seconds * 1000.0).round() / 1000.0,
-        "blocksPerSecond": ((built as f64 / seconds.max(1e-9)) * 100.0).round() / 100.0,
-    }))
+
+    fn done(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
 }

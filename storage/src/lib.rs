@@ -8,6 +8,8 @@
 //! * [`ChainDb`]: opening the database and its version key; [`Tip`] and [`DigestCache`].
 
 mod apply;
+#[cfg(any(test, feature = "testchain"))]
+pub mod chain_cache;
 mod check;
 pub mod db;
 pub mod digest_pool;
