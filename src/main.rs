@@ -5,6 +5,7 @@
 //! text is bitmarkd's fault text, so tools can compare our answers with bitmarkd's.
 
 use bitmark_capture::replay::ReplayOptions;
+use bitmark_netem::regions::Regions;
 use bitmark_node::commands;
 use bitmark_node::config::RunArgs;
 use bitmark_node::error::{NodeError, Result};
@@ -92,6 +93,17 @@ enum Command {
         /// Give up after this long (e.g. `10m`, `90s`).
         #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
+        /// Put the nodes in this many regions (node i in region i mod R) and connect them
+        /// through emulated links with the round trips below (default: direct loopback).
+        #[arg(long)]
+        regions: Option<usize>,
+        /// With --regions: the round trip between two nodes of one region.
+        #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
+        inside_rtt: std::time::Duration,
+        /// With --regions: the round trip between two regions, drawn per pair of regions from
+        /// this range (`80ms-150ms`) or fixed (`100ms`).
+        #[arg(long, default_value = "80ms-150ms", value_parser = commands::links::parse_rtt_range)]
+        between_rtt: (std::time::Duration, std::time::Duration),
     },
     /// Move unconfirmed transactions between the reservoir and bitmarkd's `reservoir.cache`
     /// (the node must be stopped).
@@ -400,7 +412,7 @@ fn run(cli: &Cli) -> Result<Output> {
                 cache.as_deref(),
             )?)
         }
-        Command::Testnet { nodes, blocks, dir, base_port, keep, timeout } => {
+        Command::Testnet { nodes, blocks, dir, base_port, keep, timeout, regions, inside_rtt, between_rtt } => {
             Output::Json(testnet::run(&testnet::Options {
                 nodes: *nodes,
                 blocks: *blocks,
@@ -408,6 +420,12 @@ fn run(cli: &Cli) -> Result<Output> {
                 base_port: *base_port,
                 keep: *keep,
                 timeout: *timeout,
+                regions: regions.map(|count| Regions {
+                    count: count.max(1),
+                    inside: *inside_rtt,
+                    between: *between_rtt,
+                    ..Regions::default()
+                }),
             })?)
         }
         Command::Reservoir(ReservoirCommand::Import { data_dir, chain, file }) => {

@@ -26,6 +26,11 @@ pub enum PeerError {
     /// bitmarkd's `fault.NotConnected` text.
     #[error("not connected")]
     NotConnected,
+    /// The connection carrying a request went down before the reply came. libzmq does not
+    /// send the request again, so the client gives it up at once instead of waiting out the
+    /// receive timeout; a link that broke is not the peer's fault, so it is no offence.
+    #[error("connection lost")]
+    Disconnected,
     /// libzmq refused an operation (socket creation, an option, connect...).
     #[error("zmq: {0}")]
     Zmq(zmq::Error),
@@ -128,8 +133,9 @@ mod tests {
     /// upstream, bus, backup and lookup errors were folded in here.
     #[test]
     fn texts() {
-        let cases: [(PeerError, &str); 12] = [
+        let cases: [(PeerError, &str); 13] = [
             (PeerError::Timeout, "timed out"),
+            (PeerError::Disconnected, "connection lost"),
             (PeerError::NotConnected, "not connected"),
             (PeerError::BadReply("short".into()), "invalid peer response: short"),
             (PeerError::Remote("nope".into()), "remote error: nope"),

@@ -9,8 +9,9 @@ use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::debug;
 
 const TARGET: &str = "peer::client";
@@ -50,10 +51,17 @@ impl ClientConfig {
 /// once and a late reply to the abandoned one is discarded by libzmq, as in bitmarkd. Unlike
 /// bitmarkd no routing identity is set: libzmq's ROUTER assigns a unique one, where 32 random
 /// bytes could (rarely) collide and make a ROUTER refuse the second connection.
+///
+/// Unlike bitmarkd, a reply is not awaited on a connection that has gone: libzmq reconnects a
+/// REQ socket by itself but never sends a lost request again, so bitmarkd's upstream waits out
+/// its 60-s timeout after every reset connection. A monitor of the socket ([`LinkWatch`])
+/// reports the disconnection, and [`ZmqClient::receive`] gives the request up at once
+/// ([`PeerError::Disconnected`]).
 pub struct ZmqClient {
     context: zmq::Context,
     config: ClientConfig,
     socket: Option<zmq::Socket>,
+    watch: Option<LinkWatch>,
     target: Option<(SocketAddr, [u8; 32])>,
     tap: Option<Arc<dyn Tap>>,
 }
@@ -61,7 +69,7 @@ pub struct ZmqClient {
 impl ZmqClient {
     /// A client with no socket yet (bitmarkd's `NewClient`).
     pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqClient {
-        ZmqClient { context: context.clone(), config, socket: None, target: None, tap: None }
+        ZmqClient { context: context.clone(), config, socket: None, watch: None, target: None, tap: None }
     }
 
     /// Show every exchange of [`Transport::request`] to `tap` (the raw [`ZmqClient::send`] and
@@ -80,14 +88,20 @@ impl ZmqClient {
 
     /// A fresh socket to the same target (bitmarkd's `Reconnect`).
     pub fn reconnect(&mut self) -> Result<(), PeerError> {
-        self.socket = None;
+        self.drop_socket();
         self.open()
     }
 
     /// Close the socket and forget the target.
     pub fn close(&mut self) {
-        self.socket = None;
+        self.drop_socket();
         self.target = None;
+    }
+
+    fn drop_socket(&mut self) {
+        // The socket first: closing it ends its monitor.
+        self.socket = None;
+        self.watch = None;
     }
 
     /// Whether there is a socket with a target. Says nothing about the TCP link, as in bitmarkd.
@@ -119,13 +133,41 @@ impl ZmqClient {
             return Err(PeerError::EmptyMessage);
         }
         let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
+        // Disconnections before this request do not concern it.
+        if let Some(watch) = &self.watch {
+            watch.disconnected();
+        }
         socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(PeerError::io)
     }
 
-    /// Receive all frames of the next reply.
+    /// Receive all frames of the next reply: `Timeout` after the receive timeout,
+    /// `Disconnected` as soon as the connection goes down meanwhile.
     pub fn receive(&mut self) -> Result<Vec<Vec<u8>>, PeerError> {
         let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
-        socket.recv_multipart(0).map_err(PeerError::io)
+        let Some(watch) = &self.watch else {
+            return socket.recv_multipart(0).map_err(PeerError::io);
+        };
+        let deadline = Instant::now() + self.config.receive_timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut items = [socket.as_poll_item(zmq::POLLIN), watch.pair.as_poll_item(zmq::POLLIN)];
+            zmq::poll(&mut items, i64::from(millis(left))).map_err(PeerError::Zmq)?;
+            let [reply, event] = &items;
+            if reply.is_readable() {
+                match socket.recv_multipart(zmq::DONTWAIT) {
+                    // A late reply to an abandoned request, which REQ_CORRELATE discarded.
+                    Err(zmq::Error::EAGAIN) => {}
+                    received => return received.map_err(PeerError::io),
+                }
+            }
+            if event.is_readable() && watch.disconnected() {
+                debug!(target: TARGET, target = ?self.target, "connection lost while waiting for a reply");
+                return Err(PeerError::Disconnected);
+            }
+            if left.is_zero() {
+                return Err(PeerError::Timeout);
+            }
+        }
     }
 
     fn open(&mut self) -> Result<(), PeerError> {
@@ -147,10 +189,43 @@ impl ZmqClient {
             socket.set_reconnect_ivl_max(0)?;
             socket.connect(&format!("tcp://{addr}"))
         };
+        let watch = LinkWatch::start(&self.context, &socket)?;
         set().map_err(PeerError::Zmq)?;
         debug!(target: TARGET, %addr, "connecting");
         self.socket = Some(socket);
+        self.watch = Some(watch);
         Ok(())
+    }
+}
+
+/// The monitor of a client's REQ socket, reporting its disconnections: the PAIR end of libzmq's
+/// socket monitor on a private inproc endpoint.
+struct LinkWatch {
+    pair: zmq::Socket,
+}
+
+impl LinkWatch {
+    /// Monitor `socket` for DISCONNECTED (before it connects, so nothing is missed).
+    fn start(context: &zmq::Context, socket: &zmq::Socket) -> Result<LinkWatch, PeerError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let endpoint = format!("inproc://bitmark-client-watch-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        socket.monitor(&endpoint, i32::from(zmq::SocketEvent::DISCONNECTED.to_raw())).map_err(PeerError::Zmq)?;
+        let pair = context.socket(zmq::PAIR).map_err(PeerError::Zmq)?;
+        pair.set_linger(0).map_err(PeerError::Zmq)?;
+        pair.connect(&endpoint).map_err(PeerError::Zmq)?;
+        Ok(LinkWatch { pair })
+    }
+
+    /// Whether a disconnection was reported since the last call (every pending event is read).
+    fn disconnected(&self) -> bool {
+        let mut seen = false;
+        while let Ok(frames) = self.pair.recv_multipart(zmq::DONTWAIT) {
+            // Frame 0: the u16 event id and a u32 value, native byte order.
+            if let Some(&[a, b]) = frames.first().and_then(|f| f.get(..2)) {
+                seen |= u16::from_ne_bytes([a, b]) == zmq::SocketEvent::DISCONNECTED.to_raw();
+            }
+        }
+        seen
     }
 }
 
@@ -186,5 +261,58 @@ impl Transport for ZmqClient {
         let reply = self.send_unprefixed(&frames).and_then(|()| self.receive());
         self.tap(&frames, &reply);
         Reply::parse(&reply?, request, self.config.chain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CURVE ROUTER on a free loopback port; its address and public key.
+    fn router(context: &zmq::Context) -> (zmq::Socket, SocketAddr, [u8; 32]) {
+        let keys = CurveKeys::generate().unwrap();
+        let socket = context.socket(zmq::ROUTER).unwrap();
+        socket.set_curve_server(true).unwrap();
+        socket.set_curve_secretkey(&keys.secret).unwrap();
+        socket.set_linger(0).unwrap();
+        socket.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = socket.get_last_endpoint().unwrap().unwrap();
+        let addr = endpoint.trim_start_matches("tcp://").parse().unwrap();
+        (socket, addr, keys.public)
+    }
+
+    fn client(context: &zmq::Context, addr: SocketAddr, key: [u8; 32]) -> ZmqClient {
+        let mut config = ClientConfig::new(Chain::Testing, CurveKeys::generate().unwrap());
+        config.receive_timeout = Duration::from_secs(30);
+        config.send_timeout = Duration::from_secs(10);
+        let mut client = ZmqClient::new(context, config);
+        client.connect(addr, key).unwrap();
+        client
+    }
+
+    #[test]
+    fn a_request_whose_connection_goes_is_given_up_at_once() {
+        let context = zmq::Context::new();
+        let (server, addr, key) = router(&context);
+        let mut client = client(&context, addr, key);
+        // A slow reply on a live connection is still waited for.
+        let answering = std::thread::spawn(move || {
+            let request = server.recv_multipart(0).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            // The envelope (routing id, REQ_CORRELATE's request id, delimiter), then the reply.
+            let delimiter = request.iter().position(Vec::is_empty).unwrap();
+            let mut reply = request[..=delimiter].to_vec();
+            reply.extend(Reply::Height(7).to_frames());
+            server.send_multipart(reply, 0).unwrap();
+            // The next request is read, and then the server goes away without answering.
+            server.recv_multipart(0).unwrap();
+            drop(server);
+        });
+        assert_eq!(client.request(&Request::Height).unwrap(), Reply::Height(7));
+        let started = Instant::now();
+        let lost = client.request(&Request::Height);
+        assert!(matches!(lost, Err(PeerError::Disconnected)), "{lost:?}");
+        assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+        answering.join().unwrap();
     }
 }
