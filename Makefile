@@ -7,22 +7,34 @@ CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := target/release/bitmark-node
 FUZZ_SECONDS ?= 60
+# Executions per fuzz target instead of a time (libFuzzer's -runs), e.g. FUZZ_RUNS=10000000 for
+# the depth figures of BENCHMARKS.md; FUZZ_TARGETS picks targets (default: every one).
+FUZZ_RUNS ?=
+FUZZ_TARGETS ?=
 # Extra `cargo fuzz run` flags: the smoke run builds unoptimised (`--dev`), which compiles in a
 # fraction of the time of the optimised sanitizer build that long runs use.
 FUZZ_FLAGS ?=
 
-.PHONY: all deps build demo test lint fuzz fuzz-smoke bench bench-criterion soak clean
+.PHONY: all deps build demo test lint fuzz fuzz-smoke fuzz-cmin bench bench-criterion soak clean
 
 all: build
 
-# libzmq with CURVE (the vendored build of the zmq crate has none) and pkg-config to find it.
+# libzmq with CURVE (the vendored build of the zmq crate has none) and pkg-config to find it;
+# a C compiler for the Lua 5.1 that `config import` builds in (vendored by the mlua crate; the
+# Rust toolchain needs one to link anyway).
 deps:
+	@command -v cc >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc libc6-dev >/dev/null; }
 	@if ! pkg-config --exists libzmq 2>/dev/null; then \
 		echo "installing libzmq3-dev and pkg-config"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libzmq3-dev pkg-config >/dev/null; \
 	fi
 	@pkg-config --exists libzmq || { echo "libzmq still missing"; exit 1; }
+	@# aws-lc-rs (rustls' crypto provider, for bitmarkd's ECDSA P-521 RPC keys) builds C with cc.
+	@# openssl makes a bitmarkd-style P-521 certificate pair in tests/tests/rpc.rs.
+	@command -v cc >/dev/null && command -v openssl >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq gcc openssl >/dev/null; }
 
 build: deps
 	$(CARGO) build --release --locked
@@ -52,14 +64,32 @@ FUZZ_ENV := RUSTC_BOOTSTRAP=1
 fuzz-tool:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 
-# Long runs: every target for FUZZ_SECONDS each.
+# The corpus: fuzz/corpus/<target> is committed, minimised (`make fuzz-cmin`), and read by
+# every run; what a run finds goes to fuzz/target/found/<target> (not committed).
+FUZZ_LIMIT = $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+FUZZ_LIST = $(or $(FUZZ_TARGETS),$$(cd fuzz && $(FUZZ_ENV) cargo fuzz list))
+
+# Long runs: every target for FUZZ_SECONDS (or FUZZ_RUNS executions) each, from the committed
+# corpus.
 fuzz: fuzz-tool
-	@for t in $$(cd fuzz && $(FUZZ_ENV) cargo fuzz list); do \
-		echo "== fuzz $$t ($(FUZZ_SECONDS)s)"; \
-		(cd fuzz && $(FUZZ_ENV) cargo fuzz run $(FUZZ_FLAGS) $$t -- -max_total_time=$(FUZZ_SECONDS)) || exit 1; \
+	@for t in $(FUZZ_LIST); do \
+		echo "== fuzz $$t ($(FUZZ_LIMIT))"; \
+		mkdir -p fuzz/target/found/$$t fuzz/corpus/$$t; \
+		(cd fuzz && $(FUZZ_ENV) cargo fuzz run $(FUZZ_FLAGS) $$t target/found/$$t corpus/$$t -- \
+			$(FUZZ_LIMIT) -print_final_stats=1) || exit 1; \
 	done
 
-# The short version CI runs inside `make test`.
+# Fold what the runs found into the committed corpus and minimise it (`cargo fuzz cmin`): only
+# inputs that add coverage stay.
+fuzz-cmin: fuzz-tool
+	@for t in $(FUZZ_LIST); do \
+		echo "== cmin $$t"; \
+		mkdir -p fuzz/target/found/$$t fuzz/corpus/$$t; \
+		cp -n fuzz/target/found/$$t/* fuzz/corpus/$$t/ 2>/dev/null || true; \
+		(cd fuzz && $(FUZZ_ENV) cargo fuzz cmin $(FUZZ_FLAGS) $$t corpus/$$t) || exit 1; \
+	done
+
+# The short version CI runs inside `make test`, from the committed corpus.
 fuzz-smoke:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SMOKE_SECONDS:-10} FUZZ_FLAGS=--dev
 
@@ -79,14 +109,14 @@ bench-criterion: deps
 # Long runs: a node under a steady stream of pushes for SOAK_SECONDS (its memory must stay flat
 # after warm-up), the crash loop with 100 kills, the hostile-peer suites at full size
 # (floods of 100 000 messages, 10 000 reconnecting clients, a push flood past the reservoir's
-# 20 000 free issues), and the emulated-link scenarios at full size (six nodes in three
-# regions, a partition of six producing and following nodes, 200 blocks behind a 300 ms link
-# that stalls and resets).
+# 20 000 free issues, eight clients pipelining 10 000 `B` of a 1.6 MB block and never reading),
+# and the emulated-link scenarios at full size (six nodes in three regions, a partition of six
+# producing and following nodes, 200 blocks behind a 300 ms link that stalls and resets).
 SOAK_SECONDS ?= 180
 soak: build
 	$(BIN) bench soak --seconds $(SOAK_SECONDS)
 	$(CARGO) test --locked -p bitmark-tests --test crash_loop -- --ignored --nocapture
-	$(CARGO) test --locked -p bitmark-peer --test hostile -- --ignored --nocapture
+	$(CARGO) test --locked -p bitmark-peer --test hostile --test reply_bound -- --ignored --nocapture
 	$(CARGO) test --locked -p bitmark-tests --test hostile -- --ignored --nocapture
 	$(CARGO) test --locked -p bitmark-tests --test links -- --ignored --nocapture
 

@@ -16,6 +16,7 @@ LISTENER_SECONDS=${LISTENER_SECONDS:-4}
 RESERVOIR_ITEMS=${RESERVOIR_ITEMS:-20000}
 MEMORY_BLOCKS=${MEMORY_BLOCKS:-500}
 MEMORY_PENDING=${MEMORY_PENDING:-20000}
+RPC_SECONDS=${RPC_SECONDS:-4}
 
 [ -x "$BIN" ] || { echo "$BIN missing: run cargo build --release --features bench first" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -36,11 +37,12 @@ run() {
 run sync --blocks "$SYNC_BLOCKS"
 run listener --seconds "$LISTENER_SECONDS"
 run reservoir --items "$RESERVOIR_ITEMS"
+run rpc --seconds "$RPC_SECONDS"
 run memory --blocks "$MEMORY_BLOCKS" --pending "$MEMORY_PENDING"
 
 echo "## Figures"
 echo
-"$BIN" bench table "$OUT"/{sync,listener,reservoir,memory}.json
+"$BIN" bench table "$OUT"/{sync,listener,reservoir,rpc,memory}.json
 echo
 echo "- load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- reports: $OUT/{sync,listener,reservoir,memory}.json"
+echo "- reports: $OUT/{sync,listener,reservoir,rpc,memory}.json"

@@ -2,8 +2,9 @@
 //! `data_directory`, `nodes`, `fast_sync`, `standalone`, `[peering]` with `listen`, `announce`,
 //! `connect`, `dynamic_connections`, `prefer_ipv6` and the key files), plus the settings that
 //! are ours (`min_clients`, `status`, `capture` and its rotation, `produce_blocks`,
-//! `sync_interval`, `log_json`, listener and table bounds). Command-line flags override the file, the file overrides the
-//! defaults.
+//! `sync_interval`, `[logging]`, listener and table bounds). Command-line flags override the
+//! file, the file overrides the defaults. `bitmark-node config default` prints every setting
+//! with its default ([`DEFAULT_CONFIG`]).
 //!
 //! [`ConfigFile`] is what the file says (serde, `deny_unknown_fields`: a misspelt key is an
 //! error, never silently a default). [`Settings::resolve`] turns it into what the node runs
@@ -12,11 +13,13 @@
 //!
 //! Differences from bitmarkd's configuration: it is Lua and passes the key files' *contents*
 //! (`public_key = read_file("peer.public")`); here `peering.public_key`/`private_key` name the
-//! files, and a missing pair is created on first run. `data_directory` defaults to the
+//! files or, as bitmarkd's, hold the keys themselves (`PUBLIC:<hex>`, `PRIVATE:<hex>`), and a
+//! missing pair of files is created on first run. `data_directory` defaults to the
 //! directory of the configuration file (bitmarkd's `"."`), or the current directory without
 //! one, instead of refusing to start. `nodes` defaults to `none`.
 
-use crate::keyfile::{self, KeyKind};
+use crate::keyfile::{self, KeyKind, KeySource};
+use crate::logging::{self, LogSettings};
 use bitmark_capture::writer as capture;
 use bitmark_peer::announce::{Nodes, TableLimits};
 use bitmark_peer::transport::ListenerLimits;
@@ -42,10 +45,30 @@ pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest `sync_interval`.
 pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// The client RPC port on the live chain (bitmarkd's 2130); the HTTPS API's is 2131.
+pub const BASE_RPC_PORT: u16 = 2130;
+/// bitmarkd's default `maximum_connections` of both RPC listeners.
+pub const DEFAULT_RPC_CONNECTIONS: usize = 100;
+/// The default RPC certificate file, relative to the data directory.
+pub const DEFAULT_RPC_CERTIFICATE: &str = "rpc.crt";
+/// The default RPC private key file.
+pub const DEFAULT_RPC_KEY: &str = "rpc.key";
+/// The HTTPS paths with an allow list.
+pub const HTTPS_APIS: [&str; 3] = ["details", "connections", "peers"];
+
 /// The default key file names, relative to the data directory.
 pub const DEFAULT_PUBLIC_KEY_FILE: &str = "peer.public";
 /// See [`DEFAULT_PUBLIC_KEY_FILE`].
 pub const DEFAULT_PRIVATE_KEY_FILE: &str = "peer.private";
+
+/// `port` moved to `chain`'s range (bitmarkd's `add_port`: testing adds 10000, local 20000).
+pub fn chain_port(chain: Chain, port: u16) -> u16 {
+    match chain {
+        Chain::Bitmark => port,
+        Chain::Testing => port + 10_000,
+        Chain::Local => port + 20_000,
+    }
+}
 
 /// The default peer listen port of `chain`.
 pub fn default_peer_port(chain: Chain) -> u16 {
@@ -99,10 +122,101 @@ pub struct ConfigFile {
     /// intervals after its first peer registers, so a local test network may shorten it.
     #[serde(with = "humantime_serde")]
     pub sync_interval: Option<Duration>,
-    /// Log one JSON object per line instead of the human format (default false).
-    pub log_json: bool,
+    /// Where and how the node logs.
+    pub logging: LoggingFile,
+    /// bitmarkd's `read_only`: the RPC refuses every write (`not available in read-only
+    /// mode`); reads and the peer side are unchanged (default false).
+    pub read_only: bool,
     /// Peer-to-peer settings.
     pub peering: PeeringFile,
+    /// bitmarkd's client RPC (JSON-RPC over TLS); off when the table is absent.
+    pub client_rpc: Option<ClientRpcFile>,
+    /// bitmarkd's HTTPS API (`/bitmarkd/rpc`, `/bitmarkd/details`...); off when absent.
+    pub https_rpc: Option<HttpsRpcFile>,
+}
+
+/// The `[client_rpc]` table (bitmarkd's names).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientRpcFile {
+    /// Addresses to serve on, `HOST:PORT`, `*` for every address (default `["*:<port>"]`,
+    /// the port being 2130, 12130 or 22130 by chain). Port 0 picks a free port.
+    pub listen: Option<Vec<String>>,
+    /// Connections served at once (default 100, bitmarkd's); more are closed.
+    pub maximum_connections: usize,
+    /// The TLS certificate, PEM, relative to the data directory (default `rpc.crt`).
+    pub certificate: PathBuf,
+    /// Its private key, PEM (default `rpc.key`). When neither file exists a self-signed
+    /// ECDSA P-521 pair is made.
+    pub private_key: PathBuf,
+    /// Our public RPC addresses, announced to the network for `Node.List` (default none).
+    pub announce: Vec<String>,
+}
+
+impl Default for ClientRpcFile {
+    fn default() -> ClientRpcFile {
+        ClientRpcFile {
+            listen: None,
+            maximum_connections: DEFAULT_RPC_CONNECTIONS,
+            certificate: PathBuf::from(DEFAULT_RPC_CERTIFICATE),
+            private_key: PathBuf::from(DEFAULT_RPC_KEY),
+            announce: Vec::new(),
+        }
+    }
+}
+
+/// The `[https_rpc]` table (bitmarkd's names).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpsRpcFile {
+    /// Addresses to serve on (default `["*:<port>"]`: 2131, 12131 or 22131 by chain).
+    pub listen: Option<Vec<String>>,
+    /// Requests served at once (default 100); more get 429.
+    pub maximum_connections: usize,
+    /// The TLS certificate (default `rpc.crt`, shared with the client RPC).
+    pub certificate: PathBuf,
+    /// Its private key (default `rpc.key`).
+    pub private_key: PathBuf,
+    /// Who may `GET` `details`, `connections` and `peers`: CIDRs per path (default loopback,
+    /// `127.0.0.0/8` and `::1/128`, for each, as bitmarkd's sample configuration).
+    pub allow: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for HttpsRpcFile {
+    fn default() -> HttpsRpcFile {
+        let loopback = vec!["127.0.0.0/8".to_string(), "::1/128".to_string()];
+        HttpsRpcFile {
+            listen: None,
+            maximum_connections: DEFAULT_RPC_CONNECTIONS,
+            certificate: PathBuf::from(DEFAULT_RPC_CERTIFICATE),
+            private_key: PathBuf::from(DEFAULT_RPC_KEY),
+            allow: HTTPS_APIS.iter().map(|api| (api.to_string(), loopback.clone())).collect(),
+        }
+    }
+}
+
+/// The `[logging]` table (bitmarkd's `logging`: level, file and its rotation).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingFile {
+    /// `error`, `warn`, `info`, `debug` or `trace`, or per module as `RUST_LOG` takes it, e.g.
+    /// `"info,peer::upstream=debug"` (default `info`). `RUST_LOG`, when set, wins.
+    pub level: String,
+    /// Log to this file, relative to the data directory, instead of stderr (default: none).
+    pub file: Option<PathBuf>,
+    /// Rotate the file before it grows past this many bytes (default 16 MiB, at least 4096).
+    pub max_bytes: u64,
+    /// Older files kept, `FILE.1` (newest) to `FILE.<keep>` (default 10, bitmarkd's).
+    pub keep: usize,
+    /// One JSON object per line instead of the human format (default false).
+    pub json: bool,
+}
+
+impl Default for LoggingFile {
+    fn default() -> LoggingFile {
+        let d = LogSettings::default();
+        LoggingFile { level: d.level, file: None, max_bytes: d.max_bytes, keep: d.keep, json: d.json }
+    }
 }
 
 /// The `[peering]` table.
@@ -122,11 +236,13 @@ pub struct PeeringFile {
     pub dynamic_connections: bool,
     /// Prefer a peer's IPv6 address when it has both (default true, as bitmarkd).
     pub prefer_ipv6: bool,
-    /// Our public key file, relative to the data directory (default `peer.public`).
-    pub public_key: PathBuf,
-    /// Our private key file, relative to the data directory (default `peer.private`). When
-    /// neither key file exists, a new pair is made.
-    pub private_key: PathBuf,
+    /// Our public key: a key file relative to the data directory (default `peer.public`), or
+    /// the key itself as bitmarkd's configurations carry it, `PUBLIC:` and 64 hex digits.
+    pub public_key: String,
+    /// Our private key: a file relative to the data directory (default `peer.private`), or the
+    /// key itself, `PRIVATE:` and 64 hex digits. When both are files and neither exists, a new
+    /// pair is made.
+    pub private_key: String,
     /// Listener worker and queue bounds (see `bitmark_peer::transport::ListenerLimits`).
     pub limits: ListenerLimits,
     /// Peer and RPC table bounds (see `bitmark_peer::announce::TableLimits`).
@@ -141,8 +257,8 @@ impl Default for PeeringFile {
             connect: Vec::new(),
             dynamic_connections: true,
             prefer_ipv6: true,
-            public_key: PathBuf::from(DEFAULT_PUBLIC_KEY_FILE),
-            private_key: PathBuf::from(DEFAULT_PRIVATE_KEY_FILE),
+            public_key: DEFAULT_PUBLIC_KEY_FILE.to_string(),
+            private_key: DEFAULT_PRIVATE_KEY_FILE.to_string(),
             limits: ListenerLimits::default(),
             table: TableLimits::default(),
         }
@@ -225,22 +341,80 @@ pub struct RunArgs {
     /// Rotated capture files kept (default 4).
     #[arg(long, value_name = "N")]
     pub capture_keep: Option<usize>,
-    /// Trust digests from the next block's header while catching up (not yet supported).
+    /// bitmarkd's fast sync: while far behind, take each block's digest from the next block's
+    /// header instead of computing Argon2d, checking one random block in 100 against the
+    /// elected peer; the last 1000 blocks are always fully verified.
     #[arg(long)]
     pub fast_sync: bool,
     /// Normal mode at once, no outbound peering.
     #[arg(long)]
     pub standalone: bool,
-    /// Local chain only: every SECS seconds, make a block of the reservoir's verified items.
-    #[arg(long, value_name = "SECS")]
-    pub produce_blocks: Option<u64>,
+    /// Local chain only: this often, e.g. `10s` or `500ms`, make a block of the reservoir's
+    /// verified items (a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub produce_blocks: Option<Duration>,
     /// How often the connector runs, e.g. `500ms` or `2s` (default 15s, bitmarkd's).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub sync_interval: Option<Duration>,
-    /// Log JSON lines instead of the human format.
+    /// Log JSON lines instead of the human format (`logging.json`).
     #[arg(long)]
     pub log_json: bool,
+    /// Serve bitmarkd's client RPC (JSON-RPC over TLS) on this address (repeatable; replaces
+    /// `client_rpc.listen`, and turns the RPC on). Port 0 picks one.
+    #[arg(long, value_name = "ADDR")]
+    pub rpc: Vec<String>,
+    /// Serve bitmarkd's HTTPS API on this address (repeatable; replaces `https_rpc.listen`).
+    #[arg(long, value_name = "ADDR")]
+    pub https_rpc: Vec<String>,
+    /// Refuse every RPC write (bitmarkd's `read_only`).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Benchmarks only (`bench rpc`): no RPC rate limits, so the RPC path itself is measured.
+    #[arg(long, hide = true)]
+    pub rpc_unlimited: bool,
 }
+
+/// The client RPC, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRpc {
+    /// Listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Connections at once.
+    pub maximum_connections: usize,
+    /// Certificate file, absolute.
+    pub certificate: PathBuf,
+    /// Key file, absolute.
+    pub private_key: PathBuf,
+    /// Announced addresses.
+    pub announce: Vec<SocketAddr>,
+}
+
+/// The HTTPS API, resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpsRpc {
+    /// Listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Requests at once.
+    pub maximum_connections: usize,
+    /// Certificate file, absolute.
+    pub certificate: PathBuf,
+    /// Key file, absolute.
+    pub private_key: PathBuf,
+    /// CIDRs allowed per path.
+    pub allow: std::collections::HashMap<String, Vec<ipnet::IpNet>>,
+}
+
+/// A duration as the configuration file writes it (`10s`, `1m 30s`, `500ms`), or a bare number
+/// of seconds.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(text).map_err(|e| format!("{e}: expected a duration like 10s or 500ms")),
+    }
+}
+
+/// The shortest `produce_blocks`.
+pub const MIN_PRODUCE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A static peer, resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,13 +425,13 @@ pub struct StaticPeer {
     pub address: SocketAddr,
 }
 
-/// Where the node's keys are.
+/// Where the node's keys come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyFiles {
-    /// The public key file.
-    pub public: PathBuf,
-    /// The private key file.
-    pub private: PathBuf,
+pub struct Keys {
+    /// The public key: a file (absolute) or the key.
+    pub public: KeySource,
+    /// The private key: a file (absolute) or the key.
+    pub private: KeySource,
 }
 
 /// What the node runs with: the file and the flags merged, checked and resolved.
@@ -287,8 +461,8 @@ pub struct Settings {
     pub produce_blocks: Option<Duration>,
     /// Between two runs of the connector's state machine.
     pub sync_interval: Duration,
-    /// JSON logs.
-    pub log_json: bool,
+    /// Logging.
+    pub logging: LogSettings,
     /// Listener addresses.
     pub listen: Vec<SocketAddr>,
     /// Announced addresses.
@@ -299,12 +473,20 @@ pub struct Settings {
     pub dynamic_connections: bool,
     /// IPv6 preferred.
     pub prefer_ipv6: bool,
-    /// Key files, absolute.
-    pub keys: KeyFiles,
+    /// The key pair's files or values.
+    pub keys: Keys,
     /// Listener bounds.
     pub limits: ListenerLimits,
     /// Table bounds.
     pub table: TableLimits,
+    /// RPC writes refused.
+    pub read_only: bool,
+    /// No RPC rate limits (`bench rpc` only).
+    pub rpc_unlimited: bool,
+    /// The client RPC, when on.
+    pub client_rpc: Option<ClientRpc>,
+    /// The HTTPS API, when on.
+    pub https_rpc: Option<HttpsRpc>,
 }
 
 impl Settings {
@@ -369,11 +551,13 @@ impl Settings {
                 format!("must be at least {}", capture::MIN_MAX_BYTES),
             ));
         }
-        let produce_blocks = match args.produce_blocks {
-            Some(0) => return Err(ConfigError::new("--produce-blocks", "must be at least 1 second")),
-            Some(secs) => Some(Duration::from_secs(secs)),
-            None => file.produce_blocks,
-        };
+        let produce_blocks = args.produce_blocks.or(file.produce_blocks);
+        if produce_blocks.is_some_and(|d| d < MIN_PRODUCE_INTERVAL) {
+            return Err(ConfigError::new(
+                field_or_flag(args.produce_blocks.is_some(), "produce_blocks"),
+                format!("must be at least {}", humantime::format_duration(MIN_PRODUCE_INTERVAL)),
+            ));
+        }
         if produce_blocks.is_some() && chain != Chain::Local {
             return Err(ConfigError::new(
                 field_or_flag(args.produce_blocks.is_some(), "produce_blocks"),
@@ -393,6 +577,7 @@ impl Settings {
             ));
         }
 
+        let logging = resolve_logging(file.logging, args.log_json, &data_dir)?;
         let peering = file.peering;
         let listen = if args.listen.is_empty() {
             let texts = peering.listen.unwrap_or_else(|| vec![format!("*:{}", default_peer_port(chain))]);
@@ -430,9 +615,13 @@ impl Settings {
                 .map(|text| parse_connect_flag(text, peering.prefer_ipv6).map_err(|e| ConfigError::new("--connect", e)))
                 .collect::<Result<Vec<_>, _>>()?
         };
-        let keys =
-            KeyFiles { public: data_dir.join(&peering.public_key), private: data_dir.join(&peering.private_key) };
-        if keys.public == keys.private {
+        let keys = Keys {
+            public: KeySource::from_setting(KeyKind::Public, &peering.public_key, &data_dir)
+                .map_err(|e| ConfigError::new("peering.public_key", e))?,
+            private: KeySource::from_setting(KeyKind::Private, &peering.private_key, &data_dir)
+                .map_err(|e| ConfigError::new("peering.private_key", e))?,
+        };
+        if keys.public.file().is_some() && keys.public.file() == keys.private.file() {
             return Err(ConfigError::new("peering.private_key", "must not be the public key file"));
         }
         for (field, value) in
@@ -444,7 +633,13 @@ impl Settings {
                 return Err(ConfigError::new(format!("peering.limits.{field}"), "must be at least 1"));
             }
         }
+        let client_rpc = resolve_client_rpc(file.client_rpc, args, chain, &data_dir, peering.prefer_ipv6)?;
+        let https_rpc = resolve_https_rpc(file.https_rpc, args, chain, &data_dir)?;
         let settings = Settings {
+            read_only: args.read_only || file.read_only,
+            rpc_unlimited: args.rpc_unlimited,
+            client_rpc,
+            https_rpc,
             chain,
             capture: args.capture.as_ref().map(|p| cwd.join(p)).or_else(|| file.capture.map(|p| data_dir.join(p))),
             capture_max_bytes,
@@ -457,7 +652,7 @@ impl Settings {
             status,
             produce_blocks,
             sync_interval,
-            log_json: args.log_json || file.log_json,
+            logging,
             listen,
             announce,
             connect,
@@ -476,6 +671,110 @@ impl Settings {
         None
     }
 }
+
+/// `[client_rpc]` and `--rpc`: on when either is given.
+fn resolve_client_rpc(
+    file: Option<ClientRpcFile>,
+    args: &RunArgs,
+    chain: Chain,
+    data_dir: &Path,
+    prefer_ipv6: bool,
+) -> Result<Option<ClientRpc>, ConfigError> {
+    if file.is_none() && args.rpc.is_empty() {
+        return Ok(None);
+    }
+    let file = file.unwrap_or_default();
+    let listen = if args.rpc.is_empty() {
+        let texts = file.listen.unwrap_or_else(|| vec![format!("*:{}", chain_port(chain, BASE_RPC_PORT))]);
+        listen_addresses(&texts, "client_rpc.listen")?
+    } else {
+        listen_addresses(&args.rpc, "--rpc")?
+    };
+    if file.maximum_connections == 0 {
+        return Err(ConfigError::new("client_rpc.maximum_connections", "must be at least 1"));
+    }
+    let announce = file
+        .announce
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            parse_peer_address(text, prefer_ipv6).map_err(|e| ConfigError::new(format!("client_rpc.announce[{i}]"), e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(ClientRpc {
+        listen,
+        maximum_connections: file.maximum_connections,
+        certificate: data_dir.join(file.certificate),
+        private_key: data_dir.join(file.private_key),
+        announce,
+    }))
+}
+
+/// `[https_rpc]` and `--https-rpc`: on when either is given.
+fn resolve_https_rpc(
+    file: Option<HttpsRpcFile>,
+    args: &RunArgs,
+    chain: Chain,
+    data_dir: &Path,
+) -> Result<Option<HttpsRpc>, ConfigError> {
+    if file.is_none() && args.https_rpc.is_empty() {
+        return Ok(None);
+    }
+    let file = file.unwrap_or_default();
+    let listen = if args.https_rpc.is_empty() {
+        let texts = file.listen.unwrap_or_else(|| vec![format!("*:{}", chain_port(chain, BASE_RPC_PORT + 1))]);
+        listen_addresses(&texts, "https_rpc.listen")?
+    } else {
+        listen_addresses(&args.https_rpc, "--https-rpc")?
+    };
+    if file.maximum_connections == 0 {
+        return Err(ConfigError::new("https_rpc.maximum_connections", "must be at least 1"));
+    }
+    let mut allow = std::collections::HashMap::new();
+    for (api, cidrs) in &file.allow {
+        if !HTTPS_APIS.contains(&api.as_str()) {
+            return Err(ConfigError::new(
+                format!("https_rpc.allow.{api}"),
+                format!("unknown path: expected one of {}", HTTPS_APIS.join(", ")),
+            ));
+        }
+        let nets = cidrs
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                text.trim().parse::<ipnet::IpNet>().map_err(|e| {
+                    ConfigError::new(format!("https_rpc.allow.{api}[{i}]"), format!("{text:?}: {e}: expected a CIDR"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        allow.insert(api.clone(), nets);
+    }
+    Ok(Some(HttpsRpc {
+        listen,
+        maximum_connections: file.maximum_connections,
+        certificate: data_dir.join(file.certificate),
+        private_key: data_dir.join(file.private_key),
+        allow,
+    }))
+}
+
+fn resolve_logging(file: LoggingFile, json_flag: bool, data_dir: &Path) -> Result<LogSettings, ConfigError> {
+    logging::parse_filter(&file.level).map_err(|e| ConfigError::new("logging.level", e))?;
+    if file.max_bytes < logging::MIN_MAX_BYTES {
+        return Err(ConfigError::new("logging.max_bytes", format!("must be at least {}", logging::MIN_MAX_BYTES)));
+    }
+    Ok(LogSettings {
+        level: file.level,
+        file: file.file.map(|f| data_dir.join(f)),
+        max_bytes: file.max_bytes,
+        keep: file.keep,
+        json: json_flag || file.json,
+    })
+}
+
+/// The annotated default configuration: every setting with its default value, examples
+/// commented out (`bitmark-node config default` prints it; `config/bitmark-node.toml` is it).
+pub const DEFAULT_CONFIG: &str = include_str!("../config/bitmark-node.toml");
 
 /// Parse a configuration file's text. An error names the field where it was found (the key
 /// on that line, under its `[table]`), the line, and toml's reason.
@@ -619,9 +918,10 @@ mod tests {
         assert_eq!(s.listen, vec!["[::]:2136".parse().unwrap()]);
         assert_eq!(s.nodes, Nodes::None);
         assert_eq!((s.min_clients, s.quorum()), (5, 3));
-        assert!(s.dynamic_connections && s.prefer_ipv6 && !s.standalone && !s.fast_sync && !s.log_json);
-        assert_eq!(s.keys.public, Path::new("/etc/bitmark/peer.public"));
-        assert_eq!(s.keys.private, Path::new("/etc/bitmark/peer.private"));
+        assert!(s.dynamic_connections && s.prefer_ipv6 && !s.standalone && !s.fast_sync && !s.logging.json);
+        assert_eq!(s.logging, LogSettings::default());
+        assert_eq!(s.keys.public, KeySource::File("/etc/bitmark/peer.public".into()));
+        assert_eq!(s.keys.private, KeySource::File("/etc/bitmark/peer.private".into()));
         assert!(s.status.is_none() && s.capture.is_none() && s.produce_blocks.is_none());
         assert_eq!(s.sync_interval, Duration::from_secs(15));
         assert!(s.unsupported().is_none());
@@ -639,7 +939,9 @@ mod tests {
             min_clients = 1
             status = "127.0.0.1:9000"
             standalone = true
-            log_json = true
+            [logging]
+            json = true
+            file = "log/node.log"
             [peering]
             listen = ["127.0.0.1:22136", "[::1]:0"]
             announce = ["192.0.2.1:22136"]
@@ -663,12 +965,13 @@ mod tests {
         assert_eq!(s.nodes, Nodes::Chain);
         assert_eq!((s.min_clients, s.quorum()), (1, 1));
         assert_eq!(s.status, Some("127.0.0.1:9000".parse().unwrap()));
-        assert!(s.standalone && s.log_json && !s.dynamic_connections && !s.prefer_ipv6);
+        assert!(s.standalone && s.logging.json && !s.dynamic_connections && !s.prefer_ipv6);
+        assert_eq!(s.logging.file, Some(PathBuf::from("/etc/bitmark/data/log/node.log")));
         assert_eq!(s.listen, vec!["127.0.0.1:22136".parse().unwrap(), "[::1]:0".parse().unwrap()]);
         assert_eq!(s.announce, vec!["192.0.2.1:22136".parse().unwrap()]);
         assert_eq!(s.connect, vec![StaticPeer { public_key: [0xab; 32], address: "127.0.0.1:22137".parse().unwrap() }]);
-        assert_eq!(s.keys.public, Path::new("/etc/bitmark/data/keys/p.pub"));
-        assert_eq!(s.keys.private, Path::new("/secret/p.key"));
+        assert_eq!(s.keys.public, KeySource::File("/etc/bitmark/data/keys/p.pub".into()));
+        assert_eq!(s.keys.private, KeySource::File("/secret/p.key".into()));
         assert_eq!(s.limits.push_workers, 4);
         assert_eq!(s.limits.query_workers, ListenerLimits::default().query_workers);
         assert_eq!(s.table.max_peers, 50);
@@ -702,23 +1005,67 @@ mod tests {
         assert_eq!(s.status, Some("127.0.0.1:0".parse().unwrap()));
         assert_eq!(s.listen, vec!["127.0.0.1:0".parse().unwrap()]);
         assert_eq!(s.connect[0].public_key, [0xab; 32]);
-        assert!(s.standalone && s.log_json);
+        assert!(s.standalone && s.logging.json);
         // The key may carry bitmarkd's prefix on the command line too.
         let args = RunArgs { connect: vec![format!("PUBLIC:{}@127.0.0.1:5", key_hex())], ..RunArgs::default() };
         assert_eq!(resolve_text("", &args).unwrap().connect[0].address, "127.0.0.1:5".parse().unwrap());
     }
 
-    /// The annotated example shipped in `config/` (and shown in the README) stays valid.
+    /// `config default` says what the defaults are: resolving it gives exactly what an empty
+    /// file gives, and every example in it (a commented `key = value` line or table header)
+    /// is valid once uncommented.
     #[test]
-    fn the_shipped_example_parses() {
-        let file = parse(include_str!("../config/bitmark-node.toml")).unwrap();
-        let s = Settings::resolve(file, &RunArgs::default(), Path::new("/srv"), Path::new("/")).unwrap();
-        assert_eq!(s.chain, Chain::Bitmark);
-        assert_eq!(s.listen, vec!["[::]:2136".parse().unwrap()]);
-        assert_eq!(s.connect.len(), 1);
-        assert_eq!(s.limits, ListenerLimits::default());
-        assert_eq!(s.table, TableLimits::default());
-        assert!(s.unsupported().is_none());
+    fn the_default_configuration_is_the_defaults_and_its_examples_are_valid() {
+        let resolve = |text: &str| {
+            Settings::resolve(parse(text).unwrap(), &RunArgs::default(), Path::new("/srv"), Path::new("/")).unwrap()
+        };
+        assert_eq!(resolve(DEFAULT_CONFIG), resolve(""));
+        assert!(resolve(DEFAULT_CONFIG).connect.is_empty(), "no live static peers");
+        let uncommented: String = DEFAULT_CONFIG
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(example) if example.contains(" = ") || example.starts_with('[') => example,
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let examples = resolve(&uncommented.replace("chain = \"bitmark\"", "chain = \"local\""));
+        assert_eq!(examples.connect.len(), 1);
+        assert!(examples.status.is_some() && examples.capture.is_some() && examples.produce_blocks.is_some());
+        assert!(examples.logging.file.is_some() && !examples.announce.is_empty());
+        let rpc = examples.client_rpc.expect("the example turns the RPC on");
+        assert_eq!(rpc.listen, vec!["127.0.0.1:2130".parse().unwrap()]);
+        assert_eq!(rpc.certificate, Path::new("/srv/rpc.crt"));
+        let https = examples.https_rpc.expect("and the HTTPS API");
+        assert_eq!(https.allow.len(), 3);
+    }
+
+    #[test]
+    fn the_rpc_is_off_unless_configured_and_takes_bitmarkds_ports() {
+        let s = resolve_text("", &RunArgs::default()).unwrap();
+        assert!(s.client_rpc.is_none() && s.https_rpc.is_none() && !s.read_only);
+        let s = resolve_text("chain = \"local\"\n[client_rpc]\n[https_rpc]", &RunArgs::default()).unwrap();
+        assert_eq!(s.client_rpc.as_ref().unwrap().listen, vec!["[::]:22130".parse().unwrap()]);
+        assert_eq!(s.client_rpc.as_ref().unwrap().maximum_connections, 100);
+        assert_eq!(s.client_rpc.unwrap().private_key, Path::new("/etc/bitmark/rpc.key"));
+        let https = s.https_rpc.unwrap();
+        assert_eq!(https.listen, vec!["[::]:22131".parse().unwrap()]);
+        assert!(https.allow["details"].iter().any(|n| n.contains(&"127.0.0.1".parse::<IpAddr>().unwrap())));
+        let s = resolve_text("chain = \"testing\"\n[client_rpc]", &RunArgs::default()).unwrap();
+        assert_eq!(s.client_rpc.unwrap().listen, vec!["[::]:12130".parse().unwrap()]);
+        let args = RunArgs { rpc: vec!["127.0.0.1:0".into()], read_only: true, ..RunArgs::default() };
+        let s = resolve_text("", &args).unwrap();
+        assert_eq!(s.client_rpc.unwrap().listen, vec!["127.0.0.1:0".parse().unwrap()]);
+        assert!(s.read_only);
+        for (text, field) in [
+            ("[client_rpc]\nmaximum_connections = 0", "client_rpc.maximum_connections"),
+            ("[client_rpc]\nlisten = []", "client_rpc.listen"),
+            ("[client_rpc]\nbandwith = 1", "client_rpc.bandwith"),
+            ("[https_rpc.allow]\ndetails = [\"10.0.0.0\"]", "https_rpc.allow.details[0]"),
+            ("[https_rpc.allow]\nstatus = []", "https_rpc.allow.status"),
+        ] {
+            assert_eq!(resolve_text(text, &RunArgs::default()).unwrap_err().field, field, "{text}");
+        }
     }
 
     #[test]
@@ -728,8 +1075,12 @@ mod tests {
         let s = Settings::resolve(file, &RunArgs::default(), Path::new("/"), Path::new("/")).unwrap();
         assert_eq!(s.produce_blocks, Some(Duration::from_secs(90)));
         assert!(s.unsupported().is_none());
-        let args = RunArgs { chain: Some(Chain::Local), produce_blocks: Some(5), ..RunArgs::default() };
+        let args =
+            RunArgs { chain: Some(Chain::Local), produce_blocks: Some(Duration::from_secs(5)), ..RunArgs::default() };
         assert_eq!(resolve_text("", &args).unwrap().produce_blocks, Some(Duration::from_secs(5)));
+        assert_eq!(parse_interval("5"), Ok(Duration::from_secs(5)), "a bare number is seconds");
+        assert_eq!(parse_interval("1m 30s"), Ok(Duration::from_secs(90)));
+        assert!(parse_interval("soon").unwrap_err().contains("expected a duration"));
     }
 
     #[test]
@@ -768,6 +1119,23 @@ mod tests {
         let s = resolve_text(text, &args).unwrap();
         assert_eq!(s.capture, Some(PathBuf::from("/home/me/here.jsonl")), "relative to the current directory");
         assert_eq!((s.capture_max_bytes, s.capture_keep), (5000, 9));
+    }
+
+    /// bitmarkd's `public_key = read_file("peer.public")` gives the key itself: it is taken as
+    /// the key, never as a file name.
+    #[test]
+    fn key_settings_take_bitmarkds_inline_keys() {
+        let text = format!(
+            "[peering]\npublic_key = \"PUBLIC:{}\\n\"\nprivate_key = \"PRIVATE:{}\"",
+            "ab".repeat(32),
+            "cd".repeat(32)
+        );
+        let s = resolve_text(&text, &RunArgs::default()).unwrap();
+        assert_eq!(s.keys.public, KeySource::Inline([0xab; 32]));
+        assert_eq!(s.keys.private, KeySource::Inline([0xcd; 32]));
+        let e = resolve_text("[peering]\nprivate_key = \"PRIVATE:12\"", &RunArgs::default()).unwrap_err();
+        assert_eq!(e.field, "peering.private_key");
+        assert!(e.reason.contains("PRIVATE: followed by 64 hex digits"), "{e}");
     }
 
     /// Each bad input, and the field and reason its error must name.
@@ -828,7 +1196,14 @@ mod tests {
                 "invalid public key",
             ),
             (String::new(), RunArgs { min_clients: Some(0), ..RunArgs::default() }, "--min-clients", "at least 1"),
-            (String::new(), RunArgs { produce_blocks: Some(0), ..RunArgs::default() }, "--produce-blocks", "at least"),
+            (
+                String::new(),
+                RunArgs { produce_blocks: Some(Duration::ZERO), ..RunArgs::default() },
+                "--produce-blocks",
+                "at least 100ms",
+            ),
+            ("[logging]\nlevel = \"loud\"".into(), RunArgs::default(), "logging.level", "expected a level"),
+            ("[logging]\nmax_bytes = 10".into(), RunArgs::default(), "logging.max_bytes", "at least 4096"),
             ("sync_interval = \"2h\"".into(), RunArgs::default(), "sync_interval", "between 100ms and 1h"),
             (
                 String::new(),

@@ -24,6 +24,18 @@ pub enum NodeError {
     /// The configuration cannot be run with: which field, and why.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// A database would not open or failed: which one, why, and what to do about it.
+    #[error("{what} {path}: {error}; to recover: {recovery}")]
+    Database {
+        /// `chain database` or `reservoir database`.
+        what: &'static str,
+        /// Its directory.
+        path: String,
+        /// What went wrong.
+        error: String,
+        /// The recovery step.
+        recovery: &'static str,
+    },
     /// The peer layer failed (binding, connecting...).
     #[error(transparent)]
     Peer(#[from] bitmark_peer::PeerError),

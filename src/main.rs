@@ -109,7 +109,8 @@ enum Command {
     /// (the node must be stopped).
     #[command(subcommand)]
     Reservoir(ReservoirCommand),
-    /// Re-verify a stored chain: linkage, digests, merkle roots and every index.
+    /// Re-verify a stored chain: linkage, digests, merkle roots and every index, on a copy (the
+    /// data directory is never written).
     Check {
         /// The node's data directory.
         #[arg(long)]
@@ -121,6 +122,10 @@ enum Command {
         /// about 0.3 s per block per core).
         #[arg(long)]
         recompute_digests: bool,
+        /// Where the copy of the database that is checked goes (default: the system's
+        /// temporary directory); it needs room for the whole database.
+        #[arg(long, value_name = "DIR")]
+        scratch: Option<PathBuf>,
     },
     /// Benchmarks, each beside a reference measured in the same run: `sync`, `listener`,
     /// `reservoir`, `memory`, `soak`.
@@ -159,6 +164,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Configuration files: `default` prints the annotated default configuration, `import`
+    /// converts a bitmarkd configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Capture files: `inspect`.
     #[command(subcommand)]
     Capture(CaptureCommand),
@@ -186,6 +195,23 @@ impl From<Speed> for bitmark_capture::replay::Speed {
             Speed::Realtime => Self::Realtime,
         }
     }
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the annotated default configuration: every setting with its default value, and
+    /// examples of the optional ones (TOML, for `run --config`).
+    Default,
+    /// Evaluate a bitmarkd configuration (Lua, as bitmarkd does) and print the equivalent TOML,
+    /// listing every setting that does not carry over and the steps that move bitmarkd's files.
+    /// Reads only.
+    Import {
+        /// bitmarkd's configuration file, e.g. /etc/bitmarkd.conf.
+        file: PathBuf,
+        /// Print `{"toml","notCarried","steps"}` instead of the TOML.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -306,6 +332,28 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// bitmarkd's client RPC of a real node over TLS: `Node.Info` requests/s beside a bare
+    /// tokio + rustls echo, and `Bitmarks.Create` issues/s beside `bench reservoir`.
+    Rpc {
+        /// Concurrent `Node.Info` clients.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Seconds of `Node.Info` load per server.
+        #[arg(long, default_value_t = 4)]
+        seconds: u64,
+        /// Free issues submitted with `Bitmarks.Create` (at most 20 000).
+        #[arg(long, default_value_t = 5_000)]
+        issues: usize,
+        /// Issues per request (1 to 100).
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Submitting clients (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the JSON report instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Peak resident memory of real node processes: one syncing a generated chain, one
     /// holding pending issues.
     Memory {
@@ -332,6 +380,10 @@ enum BenchCommand {
         /// Between two new groups of paid issues; `0s`: none, the flood alone.
         #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
         new_every: std::time::Duration,
+        /// Judge the samples with a leak of this many bytes per second added, to show that the
+        /// verdict catches it (100000 fails a 180-s run).
+        #[arg(long, value_name = "BYTES_PER_SECOND")]
+        simulate_leak: Option<u64>,
         /// Print the JSON report instead of a summary.
         #[arg(long)]
         json: bool,
@@ -434,8 +486,8 @@ fn run(cli: &Cli) -> Result<Output> {
         Command::Reservoir(ReservoirCommand::Export { data_dir, chain, file }) => {
             Output::Json(reservoir_cache::export(data_dir, *chain, file)?)
         }
-        Command::Check { data_dir, chain, recompute_digests } => {
-            Output::Json(check::run(data_dir, *chain, *recompute_digests)?)
+        Command::Check { data_dir, chain, recompute_digests, scratch } => {
+            Output::Json(check::run(data_dir, *chain, *recompute_digests, scratch.as_deref())?)
         }
         Command::Bench(BenchCommand::Sync { blocks, peers, threads, json }) => {
             report(*json, bench::sync(*blocks, *peers, *threads)?, bench::sync_summary)
@@ -448,13 +500,24 @@ fn run(cli: &Cli) -> Result<Output> {
             let options = bench::reservoir::Options { items: *items, batch: *batch, threads };
             report(*json, bench::reservoir::run(options)?, bench::reservoir::summary)
         }
+        Command::Bench(BenchCommand::Rpc { clients, seconds, issues, batch, threads, json }) => {
+            let threads = threads.unwrap_or_else(bitmark_storage::digest_pool::default_threads);
+            let options =
+                bench::rpc::Options { clients: *clients, seconds: *seconds, issues: *issues, batch: *batch, threads };
+            report(*json, bench::rpc::run(options)?, bench::rpc::summary)
+        }
         Command::Bench(BenchCommand::Memory { blocks, pending, json }) => {
             let options = bench::memory::Options { blocks: *blocks, pending: *pending };
             report(*json, bench::memory::run(options)?, bench::memory::summary)
         }
-        Command::Bench(BenchCommand::Soak { seconds, interval, new_every, json }) => {
+        Command::Bench(BenchCommand::Soak { seconds, interval, new_every, simulate_leak, json }) => {
             let new_every = Some(*new_every).filter(|d| !d.is_zero());
-            let options = bench::soak::Options { seconds: *seconds, interval: *interval, new_every };
+            let options = bench::soak::Options {
+                seconds: *seconds,
+                interval: *interval,
+                new_every,
+                simulated_leak: *simulate_leak,
+            };
             report(*json, bench::soak::run(options)?, bench::soak::summary)
         }
         Command::Bench(BenchCommand::Table { files }) => {
@@ -494,6 +557,18 @@ fn run(cli: &Cli) -> Result<Output> {
                 Output::Report { text: found.to_text(), ok: true }
             }
         }
+        Command::Config(ConfigCommand::Default) => {
+            Output::Line(bitmark_node::config::DEFAULT_CONFIG.trim_end().to_string())
+        }
+        Command::Config(ConfigCommand::Import { file, json }) => {
+            let cwd = std::env::current_dir().map_err(|e| NodeError::io("current directory", e))?;
+            let conversion = bitmark_node::migrate::import(file, &cwd).map_err(NodeError::Input)?;
+            if *json {
+                Output::Json(conversion.to_json())
+            } else {
+                Output::Line(conversion.toml.trim_end().to_string())
+            }
+        }
         Command::Genesis { chain } => Output::Line(hex::encode(bitmark_record::genesis::block(*chain))),
     })
 }
@@ -512,8 +587,38 @@ fn print_json(pretty: bool, v: &serde_json::Value) -> String {
     if pretty { serde_json::to_string_pretty(v) } else { serde_json::to_string(v) }.unwrap_or_default()
 }
 
+/// clap's own refusal as the `{"error": ...}` every command prints on failure (exit status 1):
+/// the error and clap's tips, on one line. Help and version requests print as clap prints them.
+fn parse_arguments() -> std::result::Result<Cli, ExitCode> {
+    use clap::error::ErrorKind;
+    Cli::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // The help, for people, on stderr; the error, for scripts, on stdout.
+            eprint!("{}", e.render());
+            println!("{}", serde_json::json!({ "error": "missing a command; see --help" }));
+            ExitCode::FAILURE
+        }
+        _ => {
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or_default().trim_start_matches("error: ").to_string();
+            let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+            let message = if tips.is_empty() { first } else { format!("{first} ({})", tips.join("; ")) };
+            println!("{}", serde_json::json!({ "error": format!("{message}; see --help") }));
+            ExitCode::FAILURE
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_arguments() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let print = |v: &serde_json::Value| print_json(cli.pretty, v);
     match run(&cli) {
         Ok(Output::Json(v)) => {

@@ -250,11 +250,20 @@ pub fn node_args<'a>(data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
 /// would (and checked against the key the node announced when it came up), with 20 s send and
 /// receive timeouts.
 pub fn client_of(node: &RunningNode, data_dir: &Path) -> bitmark_peer::transport::ZmqClient {
+    client_with_keys(node, data_dir, &bitmark_peer::transport::CurveKeys::generate().expect("keys"))
+}
+
+/// [`client_of`] connecting with the key pair `keys` (the key its `R` must claim).
+pub fn client_with_keys(
+    node: &RunningNode,
+    data_dir: &Path,
+    keys: &bitmark_peer::transport::CurveKeys,
+) -> bitmark_peer::transport::ZmqClient {
     use bitmark_node::keyfile::{self, KeyKind};
-    use bitmark_peer::transport::{ClientConfig, CurveKeys, ZmqClient};
+    use bitmark_peer::transport::{ClientConfig, ZmqClient};
     let server_key = keyfile::read(KeyKind::Public, &data_dir.join("peer.public")).expect("peer.public");
     assert_eq!(hex::encode(server_key), node.ready["publicKey"], "peer.public is the key the node uses");
-    let mut config = ClientConfig::new(bitmark_record::Chain::Local, CurveKeys::generate().expect("keys"));
+    let mut config = ClientConfig::new(bitmark_record::Chain::Local, keys.clone());
     config.receive_timeout = std::time::Duration::from_secs(20);
     config.send_timeout = std::time::Duration::from_secs(20);
     let mut client = ZmqClient::new(&zmq::Context::new(), config);
@@ -354,5 +363,112 @@ pub mod items {
             .find(|nonce| proof_meets(&proof_digest(&pay_id, &pay_nonce, nonce), &difficulty))
             .unwrap();
         Push::Proof([pay_id.0.to_vec(), nonce].concat())
+    }
+}
+
+/// A client of bitmarkd's client RPC as Go's `net/rpc/jsonrpc` client talks to it: TLS (real
+/// rustls, trusting only the node's own certificate), one JSON object per request followed by
+/// a newline, one reply line per request.
+pub mod rpc_client {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use serde_json::{json, Value};
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A TLS stream to the node.
+    pub type Tls = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+    /// A rustls client configuration trusting exactly the certificate in `certificate_pem`.
+    pub fn client_config(certificate_pem: &Path) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(certificate_pem).expect("certificate file") {
+            roots.add(cert.expect("certificate PEM")).expect("a usable root");
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("protocols")
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
+    }
+
+    /// Connect over TLS to `addr` (the certificate is for `localhost`).
+    pub fn connect(addr: SocketAddr, config: &Arc<rustls::ClientConfig>) -> std::io::Result<Tls> {
+        let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+        tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+        let name = ServerName::try_from("localhost").expect("a name");
+        let connection = rustls::ClientConnection::new(Arc::clone(config), name).map_err(std::io::Error::other)?;
+        let mut tls = rustls::StreamOwned::new(connection, tcp);
+        // Drive the handshake now, so a refused connection shows here.
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock)?;
+        }
+        Ok(tls)
+    }
+
+    /// A connected client with Go's sequence numbers.
+    pub struct RpcClient {
+        reader: BufReader<Tls>,
+        next_id: u64,
+    }
+
+    impl RpcClient {
+        /// Connect to `addr` trusting `certificate_pem`.
+        pub fn connect(addr: SocketAddr, certificate_pem: &Path) -> RpcClient {
+            let tls = connect(addr, &client_config(certificate_pem)).expect("TLS connection to the RPC");
+            RpcClient { reader: BufReader::new(tls), next_id: 0 }
+        }
+
+        /// Write raw bytes.
+        pub fn send_raw(&mut self, bytes: &[u8]) {
+            let tls = self.reader.get_mut();
+            tls.write_all(bytes).expect("request written");
+            tls.flush().expect("flushed");
+        }
+
+        /// The next reply line, exactly as sent; empty at the end of the stream.
+        pub fn read_line(&mut self) -> String {
+            let mut line = String::new();
+            let _ = self.reader.read_line(&mut line);
+            line
+        }
+
+        /// Call `method` with `args` as Go's client does; the whole reply object.
+        pub fn call(&mut self, method: &str, args: Value) -> Value {
+            let id = self.next_id;
+            self.next_id += 1;
+            let request = json!({"method": method, "params": [args], "id": id});
+            self.send_raw(format!("{request}\n").as_bytes());
+            let line = self.read_line();
+            let reply: Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("reply to {method} ({e}): {line:?}"));
+            assert_eq!(reply["id"], id, "{line}");
+            reply
+        }
+
+        /// The result of `method`, panicking with the error if it failed.
+        pub fn ok(&mut self, method: &str, args: Value) -> Value {
+            let reply = self.call(method, args);
+            assert!(reply["error"].is_null(), "{method}: {reply}");
+            reply["result"].clone()
+        }
+
+        /// The error text of `method`, panicking if it succeeded.
+        pub fn error(&mut self, method: &str, args: Value) -> String {
+            let reply = self.call(method, args);
+            assert!(reply["result"].is_null(), "{method}: {reply}");
+            reply["error"].as_str().unwrap_or_else(|| panic!("{method}: {reply}")).to_string()
+        }
+    }
+
+    /// The keys of a JSON object, in order (Go writes struct fields in declaration order).
+    pub fn keys(value: &Value) -> Vec<&str> {
+        value.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default()
     }
 }

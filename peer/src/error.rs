@@ -85,6 +85,10 @@ pub enum PeerError {
     #[error("upstream closed")]
     UpstreamClosed,
 
+    /// The link cannot carry a request: the socket monitor saw why (a failed CURVE handshake).
+    #[error("link failed: {0}")]
+    LinkFailed(String),
+
     /// The broadcast bus is closed (or gone) and the subscriber's queue is empty.
     #[error("bus closed")]
     BusClosed,

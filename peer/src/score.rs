@@ -4,14 +4,15 @@
 //! bitmarkd has none of this: a peer that serves invalid blocks, garbage or a chain it cannot
 //! back up is retried for ever. The model is Lighthouse's (a small decaying score, a few
 //! offence weights, a timed ban) with Zebra's scale (100 points bans); Bitcoin Core's
-//! ban-at-once is kept for the one offence that cannot be an accident of timing, a peer of
-//! another chain.
+//! ban-at-once is kept for the two offences that cannot be an accident of timing: a peer of
+//! another chain, and a peer registering under a key it did not authenticate with.
 //!
 //! # The numbers
 //!
 //! | offence | points | bans after |
 //! |---|---|---|
 //! | [`Offence::WrongChain`] | 100 | 1 |
+//! | [`Offence::Impersonation`] | 100 | 1 |
 //! | [`Offence::InvalidBlock`] | 60 | 2 within 5 minutes |
 //! | [`Offence::LyingAboutChain`] | 40 | 3 within a few minutes (3 polls in a row) |
 //! | [`Offence::MalformedReply`] | 25 | 5 within a few minutes |
@@ -40,7 +41,8 @@ use tracing::{debug, info, warn};
 
 const TARGET: &str = "peer::score";
 
-/// A peer's public key (its CURVE server key).
+/// A peer's public key (its CURVE server key): the identity the score table, the upstreams
+/// and the connector key everything by.
 pub type PeerKey = [u8; 32];
 
 /// Points below which an entry that is not banned is forgotten.
@@ -52,6 +54,10 @@ pub enum Offence {
     /// It runs another chain: its `R` reply names another chain, or it refuses ours with
     /// `invalid chain`/`incorrect chain`. Never useful, so banned at once.
     WrongChain,
+    /// Its `R` claims another key than the CURVE key its connection authenticated with.
+    /// Every bitmarkd node registers with the key pair it connects with, so this is never an
+    /// accident: it is an attempt to take another node's place in our peer table.
+    Impersonation,
     /// It sent a block that failed validation (header, proof of work, links, records).
     InvalidBlock,
     /// Its answers contradict each other: a block whose digest is not the one it gave for that
@@ -69,6 +75,7 @@ impl Offence {
     pub const fn points(self) -> f64 {
         match self {
             Offence::WrongChain => 100.0,
+            Offence::Impersonation => 100.0,
             Offence::InvalidBlock => 60.0,
             Offence::LyingAboutChain => 40.0,
             Offence::MalformedReply => 25.0,
@@ -80,6 +87,7 @@ impl Offence {
     pub const fn describe(self) -> &'static str {
         match self {
             Offence::WrongChain => "runs another chain",
+            Offence::Impersonation => "registered under another key",
             Offence::InvalidBlock => "sent an invalid block",
             Offence::LyingAboutChain => "contradicted its own chain",
             Offence::MalformedReply => "sent a malformed reply",

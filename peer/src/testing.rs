@@ -245,6 +245,8 @@ pub struct Fixture {
     pub peers: std::sync::Arc<FakePeers>,
     /// The relay.
     pub relay: std::sync::Arc<RecordingRelay>,
+    /// The score board the handler reports offences to.
+    pub scores: std::sync::Arc<crate::score::ScoreBoard>,
     /// The handler over them, version `"zero"`.
     pub handler: std::sync::Arc<crate::listener::Handler>,
 }
@@ -257,8 +259,9 @@ impl Fixture {
         let pool = Arc::new(pool);
         let peers = Arc::new(FakePeers::default());
         let relay = Arc::new(RecordingRelay::default());
-        let handler =
-            Arc::new(crate::listener::Handler::new("zero", chain.clone(), pool.clone(), peers.clone(), relay.clone()));
-        Fixture { chain, pool, peers, relay, handler }
+        let scores = Arc::new(crate::score::ScoreBoard::default());
+        let handler = crate::listener::Handler::new("zero", chain.clone(), pool.clone(), peers.clone(), relay.clone())
+            .with_scores(scores.clone(), Arc::new(crate::clock::SystemClock));
+        Fixture { chain, pool, peers, relay, scores, handler: Arc::new(handler) }
     }
 }

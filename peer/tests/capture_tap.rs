@@ -56,7 +56,7 @@ fn every_exchange_of_the_listener_is_shown_with_the_wire_frames_and_the_client_k
     let keys = CurveKeys::generate().unwrap();
     let mut client = server.client(&keys);
     let mut seen: Vec<(Frames, Frames)> = Vec::new();
-    conformance(&server.fixture, &mut |request| {
+    conformance(&server.fixture, Some(&keys.public), &mut |request| {
         let reply = exchange(&mut client, request);
         seen.push((request.to_vec(), reply.clone()));
         reply

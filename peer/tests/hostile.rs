@@ -52,7 +52,16 @@ fn attackers() -> &'static zmq::Context {
 
 /// A CURVE client of `server` running `chain`, on `context`.
 fn client_on(context: &zmq::Context, server: &Server, chain: Chain, timeout: Duration) -> ZmqClient {
-    let mut config = ClientConfig::new(chain, CurveKeys::generate().unwrap());
+    client_of(context, server, chain, timeout, &CurveKeys::generate().unwrap())
+}
+
+/// An attacker's CURVE client with the key pair `keys`.
+fn client_on_with(context: &zmq::Context, server: &Server, keys: &CurveKeys) -> ZmqClient {
+    client_of(context, server, CHAIN, ANSWER_TIMEOUT, keys)
+}
+
+fn client_of(context: &zmq::Context, server: &Server, chain: Chain, timeout: Duration, keys: &CurveKeys) -> ZmqClient {
+    let mut config = ClientConfig::new(chain, keys.clone());
     config.send_timeout = timeout;
     config.receive_timeout = timeout;
     let mut client = ZmqClient::new(context, config);
@@ -303,20 +312,23 @@ fn other_chains_get_bitmarkds_refusal() {
     probe.finish().assert_all_answered("other chains (1000 requests)", 1);
 }
 
-/// A server whose handler keeps peers in a real announce table bounded to `max_peers`.
+/// A server whose handler keeps peers in a real announce table bounded to `max_peers`, and
+/// reports offences to the fixture's score board.
 fn server_with_table(max_peers: usize) -> (Server, Arc<Announcer>) {
     let fixture = Fixture::new(CHAIN, 3, FakePool::default());
     let limits = TableLimits { max_peers, ..TableLimits::default() };
     let own = CurveKeys::generate().unwrap().public;
     let table = Arc::new(Announcer::new(own, &[], limits, Arc::new(SystemClock)));
     let handler =
-        Handler::new("zero", fixture.chain.clone(), fixture.pool.clone(), table.clone(), fixture.relay.clone());
+        Handler::new("zero", fixture.chain.clone(), fixture.pool.clone(), table.clone(), fixture.relay.clone())
+            .with_scores(fixture.scores.clone(), Arc::new(SystemClock));
     (Server::serving(vec![loopback(false)], Arc::new(handler), fixture, ListenerLimits::default()), table)
 }
 
 fn registration_flood(soaking: bool) {
     const MAX_PEERS: usize = 64;
     let (server, table) = server_with_table(MAX_PEERS);
+    let scores = server.fixture.scores.clone();
     let probe = prober(&server);
     let largest = Arc::new(AtomicUsize::new(0));
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -332,9 +344,19 @@ fn registration_flood(soaking: bool) {
     let per_connection = scale(200, 2_000, soaking);
     let connections = scale(25, 50, soaking);
     let registered = AtomicUsize::new(0);
+    let refused = AtomicUsize::new(0);
     in_parallel(connections, |i| {
         let mut rng = StdRng::seed_from_u64(1000 + i as u64);
-        let mut client = attacker(&server);
+        let own = CurveKeys::generate().unwrap();
+        let mut client = client_on_with(attackers(), &server, &own);
+        // Its own key first: taken (or alone in the table, bitmarkd's refusal).
+        let own_registration = Request::Register {
+            chain: CHAIN,
+            public_key: own.public.to_vec(),
+            listeners: pack(&SocketAddr::from(([127, 0, 1, i as u8], 2136))).to_vec(),
+            timestamp: SystemClock.unix_seconds(),
+        };
+        assert!(matches!(client.request(&own_registration).unwrap(), Reply::Registered { .. } | Reply::Error(_)));
         for n in 0..per_connection {
             let mut key = vec![0u8; 32];
             rng.fill_bytes(&mut key);
@@ -350,8 +372,10 @@ fn registration_flood(soaking: bool) {
                     registered.fetch_add(1, Ordering::SeqCst);
                 }
                 Reply::Ack(command) => assert_eq!(command, b"peer"),
-                // Only before anyone else has registered.
-                Reply::Error(text) if text == "invalid public key" => {}
+                // Every R here claims another key than the connection's.
+                Reply::Error(text) if text == "invalid public key" => {
+                    refused.fetch_add(1, Ordering::SeqCst);
+                }
                 other => panic!("{request:?} -> {other:?}"),
             }
         }
@@ -362,9 +386,15 @@ fn registration_flood(soaking: bool) {
     let largest = largest.load(Ordering::SeqCst).max(table.peer_count());
     eprintln!("registration flood: {total} R and peer pushes; table peaked at {largest} of {MAX_PEERS}");
     assert!(largest <= MAX_PEERS, "the table grew to {largest}, over its bound of {MAX_PEERS}");
-    // The flood filled it: the bound, not a shortage of entries, is what held.
+    // The flood filled it (the `peer` announcements, which relay other nodes' entries and
+    // cannot be bound to the sender): the bound, not a shortage of entries, is what held.
     assert_eq!(table.peer_count(), MAX_PEERS);
-    assert!(registered.load(Ordering::SeqCst) > total / 2);
+    // No R claiming another key than the connection's was taken, and every sender of one is
+    // banned.
+    assert_eq!(registered.load(Ordering::SeqCst), 0);
+    assert_eq!(refused.load(Ordering::SeqCst), connections * (per_connection - per_connection / 4));
+    let now = std::time::Instant::now();
+    assert_eq!(scores.banned(now).len(), connections);
     probe.finish().assert_all_answered(&format!("registration flood ({total} from {connections} connections)"), 1);
 }
 

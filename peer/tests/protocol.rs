@@ -5,7 +5,7 @@
 mod common;
 
 use bitmark_peer::testing::{FakePool, Fixture};
-use bitmark_peer::transport::{ListenerLimits, MemoryNetwork, Transport};
+use bitmark_peer::transport::{CurveKeys, ListenerLimits, MemoryNetwork, Transport};
 use bitmark_peer::wire::{Reply, Request};
 use common::*;
 
@@ -16,13 +16,16 @@ fn conformance_in_memory() {
     let addr = "192.0.2.1:12136".parse().unwrap();
     network.listen(addr, CHAIN, fixture.handler.clone());
     let client = network.connect(addr, CHAIN, "memory-client");
-    conformance(&fixture, &mut |request| client.exchange(request).unwrap());
+    conformance(&fixture, None, &mut |request| client.exchange(request).unwrap());
 }
 
 fn conformance_over_zmq(ipv6: bool) {
     let server = Server::on(loopback(ipv6));
-    let mut client = server.client();
-    conformance(&server.fixture, &mut |request| exchange(&mut client, request));
+    let keys = CurveKeys::generate().unwrap();
+    let mut client = server.client_with(server.addr(), &keys, ANSWER_TIMEOUT);
+    conformance(&server.fixture, Some(&keys.public), &mut |request| exchange(&mut client, request));
+    // The impersonation is held against the client's own key: banned at once.
+    assert!(server.fixture.scores.standing(&keys.public, std::time::Instant::now()).is_banned());
 }
 
 #[test]

@@ -86,8 +86,14 @@ impl ChainHooks {
     ///
     /// A block the store refuses is [`crate::ReservoirError::Storage`] and changes nothing;
     /// any other error means the block IS stored and only the reservoir update failed.
+    ///
+    /// The header is decoded and its Argon2d digest computed ([`BlockStore::digest_ahead`])
+    /// before the change lock is taken and the reservoir switched off: a peer pushing plausible
+    /// junk must not stall every other chain change (the connector, the producer) and block
+    /// selection for a digest each.
     pub fn apply(&self, packed_block: &[u8]) -> Result<Applied> {
-        self.apply_with(packed_block, |store| store.apply(packed_block))
+        let ahead = self.store.digest_ahead(packed_block)?;
+        self.apply_with(packed_block, |store| store.apply_digested(packed_block, ahead))
     }
 
     /// [`Self::apply`] with the store call chosen by the caller, for

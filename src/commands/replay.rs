@@ -4,6 +4,7 @@
 
 use crate::error::{NodeError, Result};
 use crate::keyfile::{self, KeyKind};
+use crate::lock::DataDirLock;
 use crate::node::daemon::VERSION;
 use crate::node::datadir;
 use crate::node::metrics::Metrics;
@@ -60,6 +61,8 @@ pub struct LocalNode {
     store: Arc<BlockStore>,
     hooks: ChainHooks,
     handler: Handler,
+    /// No node may run on the directory while a replay changes it.
+    _lock: DataDirLock,
 }
 
 impl LocalNode {
@@ -71,6 +74,7 @@ impl LocalNode {
         if !database_path(data_dir, chain).exists() {
             return Err(NodeError::Input(format!("{}: no {chain} chain database here", data_dir.display())));
         }
+        let lock = DataDirLock::exclusive(data_dir)?;
         let store = Arc::new(datadir::open_store(data_dir, chain, StoreOptions::default())?);
         let (hooks, _) = reservoir::open(data_dir, &store)?;
         let mode =
@@ -87,7 +91,7 @@ impl LocalNode {
             peers,
             Arc::new(NoRelay),
         );
-        Ok(LocalNode { chain, data_dir: data_dir.to_path_buf(), store, hooks, handler })
+        Ok(LocalNode { chain, data_dir: data_dir.to_path_buf(), store, hooks, handler, _lock: lock })
     }
 }
 

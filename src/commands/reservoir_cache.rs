@@ -3,6 +3,7 @@
 //! (import) or back (export). The node must not be running: both databases are opened here.
 
 use crate::error::Result;
+use crate::lock::DataDirLock;
 use crate::node::datadir;
 use crate::node::reservoir;
 use bitmark_record::Chain;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 /// `{"restored","proofsAccepted","errors":[..]}` (records that fail are skipped and listed in
 /// bitmarkd's wording).
 pub fn import(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Value> {
-    let hooks = open(data_dir, chain)?;
+    let (hooks, _lock) = open(data_dir, chain)?;
     let report = hooks.reservoir().import_cache_file(file).map_err(reservoir::node_error)?;
     Ok(json!({
         "file": file.display().to_string(),
@@ -27,15 +28,17 @@ pub fn import(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Valu
 
 /// Write what the reservoir holds to `file` (mode 0600) and report the counts written.
 pub fn export(data_dir: &Path, chain: Option<Chain>, file: &Path) -> Result<Value> {
-    let hooks = open(data_dir, chain)?;
+    let (hooks, _lock) = open(data_dir, chain)?;
     let reservoir = hooks.reservoir();
     reservoir.export_cache_file(file).map_err(reservoir::node_error)?;
     let (pending, verified) = reservoir.counters();
     Ok(json!({ "file": file.display().to_string(), "pending": pending, "verified": verified }))
 }
 
-fn open(data_dir: &Path, chain: Option<Chain>) -> Result<bitmark_reservoir::ChainHooks> {
+/// The reservoir over the chain in `data_dir`, locked against a node running there.
+fn open(data_dir: &Path, chain: Option<Chain>) -> Result<(bitmark_reservoir::ChainHooks, DataDirLock)> {
     let chain = datadir::detect_chain(data_dir, chain)?;
+    let lock = DataDirLock::exclusive(data_dir)?;
     let store = Arc::new(datadir::open_store(data_dir, chain, StoreOptions::default())?);
-    Ok(reservoir::open(data_dir, &store)?.0)
+    Ok((reservoir::open(data_dir, &store)?.0, lock))
 }

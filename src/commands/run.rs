@@ -27,7 +27,7 @@ pub fn run(args: &RunArgs, ready: impl FnOnce(&Value)) -> Result<()> {
     if let Some(e) = settings.unsupported() {
         return Err(e.into());
     }
-    logging::init(settings.log_json);
+    logging::init(&settings.logging)?;
     // Before anything starts, so an early signal still means a clean stop.
     let mut signals = Signals::new([SIGINT, SIGTERM]).map_err(|e| NodeError::io("signal handlers", e))?;
     let node = Node::start(&settings)?;

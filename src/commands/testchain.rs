@@ -3,16 +3,19 @@
 //!
 //! With a cache directory the blocks come from the generated-chain cache
 //! (`bitmark_storage::chain_cache`), made and saved there first if it lacks them, and are then
-//! stored with their known digests: a 5 000-block chain costs its half hour of Argon2d once per
-//! machine, and a few seconds per data directory after that.
+//! stored with their known digests: a 5 000-block chain costs its hour of Argon2d once per
+//! machine, and seconds per data directory after that.
 
 use crate::error::{NodeError, Result};
+use crate::lock::DataDirLock;
 use crate::node::datadir;
+use crate::progress;
 use bitmark_record::Chain;
 use bitmark_storage::testchain::{TestChain, TestChainConfig};
-use bitmark_storage::{chain_cache, database_path, BlockStore, ChainDb, Durability, OpenOptions, StoreOptions};
+use bitmark_storage::{
+    chain_cache, database_path, tip_record_path, BlockStore, ChainDb, Durability, OpenOptions, StoreOptions,
+};
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -52,7 +55,7 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 /// Build the chain into a fresh data directory and report `{"chain","height","digest",
-/// "blocks","seconds","blocksPerSecond"}`. Progress goes to stderr when it is a terminal.
+/// "blocks","seconds","blocksPerSecond"}`. A progress bar shows on stderr when it is a terminal.
 pub fn run(data_dir: &Path, options: Options) -> Result<Value> {
     run_cached(data_dir, options, None)
 }
@@ -65,23 +68,30 @@ pub fn run_cached(data_dir: &Path, options: Options, cache: Option<&Path>) -> Re
             "testchain builds only the local chain (its blocks carry no proof of work)".into(),
         ));
     }
+    std::fs::create_dir_all(data_dir).map_err(|e| NodeError::io(data_dir.display(), e))?;
+    let _lock = DataDirLock::exclusive(data_dir)?;
     let started = Instant::now();
-    let mut progress = Progress::new(options.blocks);
+    let bar = progress::bar(options.blocks, "blocks");
     let store = match cache {
         None => {
-            let store = datadir::open_store(data_dir, options.chain, StoreOptions::default())?;
+            let store_options =
+                StoreOptions { tip_record: Some(tip_record_path(data_dir, options.chain)), ..StoreOptions::default() };
+            let store = datadir::open_store(data_dir, options.chain, store_options)?;
             refuse_non_empty(data_dir, &store)?;
-            TestChain::new(options.config()).extend(&store, options.blocks, |a| progress.show(a.number, "built"))?;
+            bar.set_position(store.height());
+            TestChain::new(options.config()).extend(&store, options.blocks, |a| bar.set_position(a.number))?;
             store
         }
         Some(dir) => {
-            let blocks = chain_cache::generate(dir, options.config(), options.blocks, |p| {
-                progress.show(p.number, if p.cached { "re-made from the cache" } else { "built" })
-            })?;
-            store_blocks(data_dir, &blocks, &mut progress)?
+            bar.set_message("from the cache");
+            let blocks = chain_cache::generate(dir, options.config(), options.blocks, |p| bar.set_position(p.number))?;
+            bar.set_message("stored");
+            store_blocks(data_dir, &blocks, |n| bar.set_position(n))?
         }
     };
-    progress.done();
+    bar.finish_and_clear();
+    store.db().flush()?;
+    store.record_tip().map_err(|e| NodeError::io("durable-tip record", e))?;
     let seconds = started.elapsed().as_secs_f64();
     let built = store.height().saturating_sub(1);
     let mut report = json!({
@@ -110,45 +120,20 @@ fn refuse_non_empty(data_dir: &Path, store: &BlockStore) -> Result<()> {
 }
 
 /// Store `blocks` (with their digests: every check but Argon2d) in `data_dir`'s local chain
-/// database, flushed once at the end rather than after every block.
-pub fn store_blocks(data_dir: &Path, blocks: &[chain_cache::Block], progress: &mut Progress) -> Result<BlockStore> {
-    std::fs::create_dir_all(data_dir).map_err(|e| NodeError::io(data_dir.display(), e))?;
+/// database, committed in the background and flushed by the caller once at the end rather than
+/// after every block; `progress` sees each height stored. The caller holds the data
+/// directory's lock.
+pub fn store_blocks(data_dir: &Path, blocks: &[chain_cache::Block], progress: impl Fn(u64)) -> Result<BlockStore> {
     let options = OpenOptions { durability: Durability::Background, ..OpenOptions::default() };
-    let db = ChainDb::open(&database_path(data_dir, Chain::Local), &options)?;
-    let store = BlockStore::open(db, Chain::Local, StoreOptions::default())?;
+    let path = database_path(data_dir, Chain::Local);
+    let store_options =
+        StoreOptions { tip_record: Some(tip_record_path(data_dir, Chain::Local)), ..StoreOptions::default() };
+    let store = ChainDb::open(&path, &options)
+        .and_then(|db| BlockStore::open(db, Chain::Local, store_options))
+        .map_err(|e| datadir::chain_open_error(&path, e))?;
     refuse_non_empty(data_dir, &store)?;
     for (block, digest) in blocks {
-        let applied = store.apply_with_digest(block, *digest)?;
-        progress.show(applied.number, "stored");
+        progress(store.apply_with_digest(block, *digest)?.number);
     }
-    store.db().flush()?;
     Ok(store)
-}
-
-/// The block count on stderr when it is a terminal.
-pub struct Progress {
-    target: u64,
-    terminal: bool,
-    started: Instant,
-}
-
-impl Progress {
-    /// Progress towards height `target`.
-    pub fn new(target: u64) -> Progress {
-        Progress { target, terminal: std::io::stderr().is_terminal(), started: Instant::now() }
-    }
-
-    fn show(&mut self, number: u64, what: &str) {
-        if self.terminal {
-            let rate = number.saturating_sub(1) as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
-            eprint!("\rblock {number}/{} {what} ({rate:.1} blocks/s)          ", self.target);
-            let _ = std::io::stderr().flush();
-        }
-    }
-
-    fn done(&self) {
-        if self.terminal {
-            eprintln!();
-        }
-    }
 }

@@ -2,6 +2,8 @@
 //! chain into node 0's data directory, starts K `bitmark-node run` child processes peered over
 //! CURVE (node 0 standalone, node i connecting to every node before it), shows each node's
 //! height while the others sync, and reports how long the network took to agree on node 0's tip.
+//! Then it issues a bitmark through the last node's client RPC and waits until every node has it
+//! confirmed in a block of node 0's producer ([`RPC_LIMIT`]).
 //!
 //! The children never outlive the command unless `--keep` asks for it: a guard stops them on
 //! every return path (SIGTERM, then SIGKILL after a grace period), SIGINT/SIGTERM to the command
@@ -12,9 +14,11 @@ use super::child_node::{get_json, read_ready, run_command, signal, terminate, ST
 use super::links::Router;
 use super::testchain;
 use crate::error::{NodeError, Result};
+use crate::progress;
 use bitmark_record::Chain;
+use indicatif::{MultiProgress, ProgressBar};
 use serde_json::{json, Value};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -124,6 +128,12 @@ pub fn run(options: &Options) -> Result<Value> {
     if !converged {
         summary["ok"] = Value::Bool(false);
         summary["timeoutSeconds"] = json!(options.timeout.as_secs());
+    } else {
+        let round_trip = rpc_round_trip(&mut fleet, &interrupted);
+        if round_trip.get("error").is_some() {
+            summary["ok"] = Value::Bool(false);
+        }
+        summary["rpc"] = round_trip;
     }
     if options.keep {
         summary["running"] = fleet
@@ -137,6 +147,89 @@ pub fn run(options: &Options) -> Result<Value> {
         fleet.stop();
     }
     Ok(summary)
+}
+
+/// How long the RPC round trip may take once the nodes have converged.
+const RPC_LIMIT: Duration = Duration::from_secs(60);
+
+/// After convergence: register an asset and issue a bitmark through the last node's client
+/// RPC (`Bitmarks.Create`, then `Bitmarks.Proof`), and wait until every node says it is
+/// confirmed (`/transaction/<id>`): the record travels to node 0 over the upstreams, node 0's
+/// producer puts it in a block, and the followers sync the block. The report, or `{"error"}`.
+fn rpc_round_trip(fleet: &mut Fleet, interrupted: &AtomicBool) -> Value {
+    let started = Instant::now();
+    match try_round_trip(fleet, interrupted) {
+        Ok(mut report) => {
+            report["seconds"] = json!(round(started.elapsed().as_secs_f64(), 1000.0));
+            report
+        }
+        Err(e) => json!({"error": e.to_string()}),
+    }
+}
+
+fn try_round_trip(fleet: &mut Fleet, interrupted: &AtomicBool) -> Result<Value> {
+    let last = fleet.nodes.len().saturating_sub(1);
+    let fail = |what: &str, e: String| NodeError::Io(format!("RPC on node {last}: {what}: {e}"));
+    let node = fleet.nodes.last().ok_or_else(|| fail("node", "none running".into()))?;
+    let addr: SocketAddr = node.ready["rpc"]["listening"][0]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| fail("address", "none reported".into()))?;
+    let data = PathBuf::from(str_of(&node.ready["dataDir"]));
+    let certificate = bitmark_rpc::Certificate::load(&data.join("rpc.crt"), &data.join("rpc.key"))
+        .map_err(|e| fail("certificate", e.to_string()))?;
+    let mut client = bitmark_rpc::client::Client::connect(addr, certificate.certificate_der(), Duration::from_secs(20))
+        .map_err(|e| fail("connect", e))?;
+    let owner = crate::workload::owner(0x7e57, std::process::id().into());
+    let bad = |e: bitmark_record::Fault| fail("record", e.to_string());
+    let (asset_id, asset) = crate::workload::asset(&owner, &format!("testnet {}", std::process::id())).map_err(bad)?;
+    let issue = crate::workload::issue(asset_id, &owner, 0).map_err(bad)?;
+    let json_of = |packed: &[u8]| bitmark_record::Transaction::unpack(packed, true).map(|(tx, _)| tx.to_json());
+    let created = client
+        .call(
+            "Bitmarks.Create",
+            json!({"assets": [json_of(&asset).map_err(bad)?], "issues": [json_of(&issue).map_err(bad)?]}),
+        )
+        .map_err(|e| fail("Bitmarks.Create", e))?;
+    let pay_nonce = bitmark_record::PayNonce::from_hex(&str_of(&created["payNonce"])).map_err(bad)?;
+    let proof = crate::workload::proof(Chain::Local, &[&issue], &pay_nonce);
+    let nonce = hex::encode(proof.get(48..).unwrap_or_default());
+    let proved = client
+        .call("Bitmarks.Proof", json!({"payId": created["payId"], "nonce": nonce}))
+        .map_err(|e| fail("Bitmarks.Proof", e))?;
+    let tx_id = bitmark_record::Link::of(&issue).raw_hex();
+    eprintln!(
+        "rpc: node {last} took asset {} and issue {tx_id} ({}); waiting for every node to confirm it",
+        asset_id.to_hex().get(..16).unwrap_or_default(),
+        str_of(&proved["status"])
+    );
+    let deadline = Instant::now() + RPC_LIMIT;
+    loop {
+        let states: Vec<Value> = fleet
+            .nodes
+            .iter()
+            .map(|n| n.status_addr().and_then(|a| get_json(a, &format!("/transaction/{tx_id}"))).unwrap_or(Value::Null))
+            .collect();
+        let confirmed = states.iter().filter(|s| s["status"] == "Confirmed").count();
+        if confirmed == fleet.nodes.len() {
+            let status =
+                client.call("Transaction.Status", json!({"txId": tx_id})).map_err(|e| fail("Transaction.Status", e))?;
+            return Ok(json!({
+                "node": last,
+                "txId": tx_id,
+                "status": status["status"],
+                "blockNumber": states.first().map_or(Value::Null, |s| s["blockNumber"].clone()),
+                "confirmedOn": confirmed,
+            }));
+        }
+        if interrupted.load(Ordering::Relaxed) || Instant::now() > deadline {
+            return Err(fail(
+                "confirmation",
+                format!("{confirmed} of {} nodes confirmed {tx_id} in time", fleet.nodes.len()),
+            ));
+        }
+        std::thread::sleep(POLL_EVERY);
+    }
 }
 
 fn round(x: f64, scale: f64) -> f64 {
@@ -229,7 +322,8 @@ impl Fleet {
         command.arg(&dir);
         command.args(["--listen", &port(0), "--status", &port(1)]);
         if i == 0 {
-            command.arg("--standalone");
+            // Node 0 makes a block of whatever its reservoir verifies (the RPC round trip below).
+            command.args(["--standalone", "--produce-blocks", "1"]);
         } else {
             for (j, peer) in self.nodes.iter().enumerate() {
                 let key = str_of(&peer.ready["publicKey"]);
@@ -240,6 +334,9 @@ impl Fleet {
                 command.args(["--connect", &format!("{key}@{addr}")]);
             }
             command.args(["--min-clients", "1", "--sync-interval", SYNC_INTERVAL]);
+        }
+        if i + 1 == options.nodes {
+            command.args(["--rpc", "127.0.0.1:0"]);
         }
         let mut child = command.spawn().map_err(|e| NodeError::io("starting a node", e))?;
         let ready = match read_ready(&mut child) {
@@ -296,55 +393,52 @@ fn status_of(addr: SocketAddr) -> Option<Status> {
     Some(Status { height: v["height"].as_u64()?, digest: str_of(&v["digest"]), mode: str_of(&v["mode"]) })
 }
 
-/// Live heights on stderr: one bar per node redrawn in place on a terminal, otherwise a line
-/// whenever a node's height or mode changes.
+/// Live heights on stderr: one progress bar per node on a terminal ([`crate::progress`]),
+/// otherwise a line whenever a node's height or mode changes.
 struct Display {
     target: u64,
-    terminal: bool,
-    drawn: bool,
+    bars: Option<(MultiProgress, Vec<ProgressBar>)>,
     last: Vec<Option<(u64, String)>>,
 }
 
 impl Display {
     fn new(nodes: usize, target: u64) -> Display {
-        Display { target, terminal: std::io::stderr().is_terminal(), drawn: false, last: vec![None; nodes] }
+        let bars = progress::visible().then(|| progress::bars(nodes, target, |i| format!("node {i}")));
+        Display { target, bars, last: vec![None; nodes] }
     }
 
     fn show(&mut self, statuses: &[Option<Status>]) {
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            if self.drawn {
-                let _ = write!(err, "\x1b[{}A", statuses.len());
-            }
-            for (i, s) in statuses.iter().enumerate() {
-                let _ = writeln!(err, "\r\x1b[2K{}", self.bar(i, s.as_ref()));
-            }
-            self.drawn = true;
-        } else {
-            for (i, s) in statuses.iter().enumerate() {
-                let now = s.as_ref().map(|s| (s.height, s.mode.clone()));
-                if now.is_some() && now != self.last[i] {
-                    let _ = writeln!(err, "{}", self.bar(i, s.as_ref()));
-                    self.last[i] = now;
+        if let Some((_, bars)) = &self.bars {
+            for (bar, s) in bars.iter().zip(statuses) {
+                match s {
+                    Some(s) => {
+                        bar.set_position(s.height.min(self.target));
+                        bar.set_message(s.mode.clone());
+                    }
+                    None => bar.set_message("(no answer)"),
                 }
+            }
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        for (last, (i, s)) in self.last.iter_mut().zip(statuses.iter().enumerate()) {
+            let now = s.as_ref().map(|s| (s.height, s.mode.clone()));
+            if let (Some((height, mode)), true) = (&now, now != *last) {
+                let _ = writeln!(err, "node {i:>2} {height:>5}/{} {mode}", self.target);
+                *last = now;
             }
         }
         let _ = err.flush();
     }
+}
 
-    fn bar(&self, i: usize, status: Option<&Status>) -> String {
-        const WIDTH: u64 = 30;
-        let Some(s) = status else {
-            return format!("node {i:>2} [{}] (no answer)", " ".repeat(WIDTH as usize));
-        };
-        let filled = (s.height.min(self.target) * WIDTH).checked_div(self.target).unwrap_or(WIDTH);
-        format!(
-            "node {i:>2} [{}{}] {:>5}/{} {}",
-            "#".repeat(filled as usize),
-            "-".repeat((WIDTH - filled) as usize),
-            s.height,
-            self.target,
-            s.mode
-        )
+impl Drop for Display {
+    fn drop(&mut self) {
+        if let Some((multi, bars)) = self.bars.take() {
+            for bar in bars {
+                bar.finish();
+            }
+            let _ = multi.clear();
+        }
     }
 }

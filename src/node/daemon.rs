@@ -18,18 +18,23 @@
 //! disk has.
 
 use super::datadir;
-use super::http::{HttpServer, Response, Routes};
+use super::http::{self as status_http, Response, Routes};
 use super::metrics::{CountingService, ErrorSource, Metrics};
 use super::pool::NodePool;
 use super::producer::{self, Producer, ProducerThread};
+use super::registrations::RegistrationLog;
 use super::reservoir;
+use super::rpc::NodeBackend;
 use super::status::Observer;
 use super::sync::{self, SyncEnv, SyncSettings, Synchroniser};
+use super::sync_progress::{self, SyncProgressLog};
+use super::tip_recorder::{TipRecorderThread, RECORD_EVERY};
 use super::upstreams::UpstreamSet;
 use super::views::StoreChainView;
 use crate::config::{ConfigError, Settings};
 use crate::error::{NodeError, Result};
 use crate::keyfile;
+use crate::lock::DataDirLock;
 use bitmark_capture::writer::{Capture, CaptureOptions, NodeSnapshot};
 use bitmark_peer::announce::backup::FILE_NAME as PEERS_FILE;
 use bitmark_peer::announce::{
@@ -44,9 +49,13 @@ use bitmark_peer::transport::{CurveKeys, ListenerConfig, Service, ZmqListener};
 use bitmark_peer::upstream::{Identity, UpstreamConfig, UpstreamEnv};
 use bitmark_record::Chain;
 use bitmark_reservoir::{Background, ChainHooks};
-use bitmark_storage::{BlockStore, StoreOptions};
+use bitmark_rpc::http::HttpLimits;
+use bitmark_rpc::listener::RpcLimits;
+use bitmark_rpc::runtime::WebRuntime;
+use bitmark_rpc::{Certificate, Rpc, RpcOptions};
+use bitmark_storage::{tip_record_path, BlockStore, StoreOptions};
 use serde_json::{json, Value};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, TrySendError};
 use std::sync::Arc;
@@ -78,8 +87,125 @@ pub struct Node {
     runner: Runner,
     upstreams: Arc<UpstreamSet>,
     sync: Arc<dyn Synchroniser>,
-    status: Option<HttpServer>,
+    web: Option<WebRuntime>,
+    status: Option<SocketAddr>,
+    rpc: Option<Value>,
     capture: Option<Capture>,
+    recorder: TipRecorderThread,
+    progress_log: SyncProgressLog,
+    /// Held until the node has stopped: no other node may open the data directory meanwhile.
+    lock: DataDirLock,
+}
+
+/// The sockets of the HTTP and TLS servers, bound before anything starts so that a taken port
+/// fails the start at once.
+struct WebSockets {
+    status: Option<TcpListener>,
+    rpc: Vec<TcpListener>,
+    https: Vec<TcpListener>,
+}
+
+fn bind_all(addrs: &[SocketAddr], what: &str) -> Result<Vec<TcpListener>> {
+    addrs.iter().map(|a| TcpListener::bind(a).map_err(|e| NodeError::Io(format!("{what} on {a}: {e}")))).collect()
+}
+
+impl WebSockets {
+    fn bind(settings: &Settings) -> Result<WebSockets> {
+        let status = match settings.status {
+            Some(addr) => Some(bind_all(&[addr], "status server")?.remove(0)),
+            None => None,
+        };
+        let rpc = settings.client_rpc.as_ref().map_or(Ok(Vec::new()), |r| bind_all(&r.listen, "client RPC"))?;
+        let https = settings.https_rpc.as_ref().map_or(Ok(Vec::new()), |h| bind_all(&h.listen, "HTTPS RPC"))?;
+        Ok(WebSockets { status, rpc, https })
+    }
+
+    fn any(&self) -> bool {
+        self.status.is_some() || !self.rpc.is_empty() || !self.https.is_empty()
+    }
+}
+
+/// Start the status server, the client RPC and the HTTPS API on one runtime. Returns the
+/// runtime, the status address and the `rpc` part of the ready line.
+fn start_web(
+    settings: &Settings,
+    sockets: WebSockets,
+    observer: &Arc<Observer>,
+) -> Result<(Option<WebRuntime>, Option<SocketAddr>, Option<Value>)> {
+    if !sockets.any() {
+        return Ok((None, None, None));
+    }
+    let web = WebRuntime::new().map_err(|e| NodeError::io("web runtime", e))?;
+    let status = match sockets.status {
+        Some(socket) => Some(
+            web.spawn_http(
+                socket,
+                None,
+                status_http::router(routes(Arc::clone(observer))),
+                status_http::status_limits(),
+            )
+            .map_err(|e| NodeError::io("status server", e))?,
+        ),
+        None => None,
+    };
+    if settings.client_rpc.is_none() && settings.https_rpc.is_none() {
+        return Ok((Some(web), status, None));
+    }
+    let rpc = Rpc::new(
+        Arc::new(NodeBackend::new(Arc::clone(observer))),
+        RpcOptions { version: VERSION.to_string(), read_only: settings.read_only, unlimited: settings.rpc_unlimited },
+    );
+    let certificate_error =
+        |e: bitmark_rpc::certificate::CertificateError| NodeError::Io(format!("RPC certificate: {e}"));
+    let mut report = json!({"rpc": null, "https": null});
+    if let Some(client) = &settings.client_rpc {
+        let (certificate, created) =
+            Certificate::load_or_create(&client.certificate, &client.private_key).map_err(certificate_error)?;
+        let fingerprint = certificate.fingerprint();
+        if created {
+            info!(target: TARGET, certificate = %client.certificate.display(), "made a self-signed RPC certificate");
+        }
+        info!(target: TARGET, fingerprint = %hex::encode(fingerprint), "rpc certificate: SHA3-256 fingerprint");
+        let tls = certificate.server_config(&[]).map_err(certificate_error)?;
+        let limits = RpcLimits { maximum_connections: client.maximum_connections, ..RpcLimits::default() };
+        let mut listening = Vec::new();
+        for socket in sockets.rpc {
+            let addr = web
+                .spawn_rpc(socket, Arc::clone(&tls), Arc::clone(&rpc), limits)
+                .map_err(|e| NodeError::io("client RPC", e))?;
+            listening.push(addr.to_string());
+        }
+        if let Err(f) = observer.announcer.set_rpc(fingerprint, &client.announce) {
+            warn!(target: TARGET, error = %f, "RPC announcement not set");
+        }
+        report["rpc"] = json!({
+            "listening": listening,
+            "fingerprint": hex::encode(fingerprint),
+            "certificate": client.certificate.display().to_string(),
+            "certificateCreated": created,
+        });
+    }
+    if let Some(https) = &settings.https_rpc {
+        let (certificate, _) =
+            Certificate::load_or_create(&https.certificate, &https.private_key).map_err(certificate_error)?;
+        let tls = certificate.server_config(&[b"http/1.1"]).map_err(certificate_error)?;
+        let api =
+            bitmark_rpc::https::Https::new(Arc::clone(&rpc), https.allow.clone(), https.maximum_connections as u64);
+        let limits = HttpLimits {
+            maximum_connections: https.maximum_connections,
+            head_timeout: std::time::Duration::from_secs(10),
+            ..HttpLimits::default()
+        };
+        let mut listening = Vec::new();
+        for socket in sockets.https {
+            let addr = web
+                .spawn_http(socket, Some(Arc::clone(&tls)), api.router(), limits)
+                .map_err(|e| NodeError::io("HTTPS RPC", e))?;
+            listening.push(addr.to_string());
+        }
+        report["https"] = json!({"listening": listening, "fingerprint": hex::encode(certificate.fingerprint())});
+    }
+    Ok((Some(web), status, Some(report)))
 }
 
 /// What [`Node::shutdown`] managed.
@@ -99,24 +225,36 @@ impl Node {
             return Err(e.into());
         }
         let started = Instant::now();
-        // The status port first: a taken port fails the start before any thread runs.
-        let status_socket = match settings.status {
-            Some(addr) => {
-                Some(TcpListener::bind(addr).map_err(|e| NodeError::Io(format!("status server on {addr}: {e}")))?)
-            }
-            None => None,
-        };
+        // The HTTP and TLS ports first: a taken port fails the start before any thread runs.
+        let sockets = WebSockets::bind(settings)?;
         std::fs::create_dir_all(&settings.data_dir).map_err(|e| NodeError::io(settings.data_dir.display(), e))?;
+        let lock = DataDirLock::exclusive(&settings.data_dir)?;
         let (keys, keys_created) =
             keyfile::load_or_create(&settings.keys.public, &settings.keys.private, keyfile::create_pair)?;
         if keys_created {
-            info!(target: TARGET, public = %settings.keys.public.display(), "made a new key pair");
+            info!(target: TARGET, public = %settings.keys.public.describe(), "made a new key pair");
         }
+        warn_if_exposed(settings.keys.private.file());
 
-        let store = Arc::new(datadir::open_store(&settings.data_dir, settings.chain, StoreOptions::default())?);
+        let store_options = StoreOptions {
+            tip_record: Some(tip_record_path(&settings.data_dir, settings.chain)),
+            ..StoreOptions::default()
+        };
+        let store = Arc::new(datadir::open_store(&settings.data_dir, settings.chain, store_options)?);
         let tip = store.tip();
         info!(target: TARGET, chain = %settings.chain, height = tip.height, digest = %tip.digest.raw_hex(),
               data = %settings.data_dir.display(), "opened the chain");
+        if let Some(lowered) = store.lowered() {
+            let next = if settings.standalone {
+                "this node is standalone and will not sync them: restore the database from a backup, or run it with peers"
+            } else {
+                "the node will sync them again from its peers"
+            };
+            error!(target: TARGET, height = lowered.height, recorded = lowered.recorded.height, lost = lowered.lost(),
+                   "{}; {next}", lowered.describe());
+        }
+        let recorder = TipRecorderThread::spawn(Arc::clone(&store), RECORD_EVERY)
+            .map_err(|e| NodeError::io("tip recorder thread", e))?;
         let (hooks, _) = reservoir::open(&settings.data_dir, &store)?;
         // Checked here too, not only by the configuration: a block producer on a chain whose
         // blocks need proof of work would only make blocks every peer refuses.
@@ -128,10 +266,12 @@ impl Node {
                 )
                 .into())
             }
-            Some(interval) => Some((
-                interval,
-                producer::load_or_create_key(&settings.data_dir.join(producer::KEY_FILE), settings.chain)?,
-            )),
+            Some(interval) => {
+                let path = settings.data_dir.join(producer::KEY_FILE);
+                let key = producer::load_or_create_key(&path, settings.chain)?;
+                warn_if_exposed(Some(&path));
+                Some((interval, key))
+            }
             None => None,
         };
         // A standalone node is in normal mode from the start: its listener (and a capture
@@ -195,15 +335,22 @@ impl Node {
             .map_err(|e| NodeError::io("announce thread", e))?
         };
 
+        let context = zmq::Context::new();
+        let upstreams = Arc::new(
+            start_upstreams(settings, &context, &keys, &announcer, &runner, &view, &bus)?.with_tap(tap.clone()),
+        );
+        // The listener reports peers registering under another key to the upstreams' score
+        // board, so the upstreams do not dial a banned key.
         let handler = Handler::new(
             VERSION,
             Arc::clone(&view),
             Arc::new(NodePool::new(hooks.clone(), Arc::clone(&metrics))),
             Arc::clone(&announcer) as Arc<dyn PeerTable>,
             Arc::new(bus.clone()),
-        );
-        let service: Arc<dyn Service> = Arc::new(CountingService::new(Arc::new(handler), Arc::clone(&metrics)));
-        let context = zmq::Context::new();
+        )
+        .with_scores(upstreams.scores(), upstreams.clock());
+        let service: Arc<dyn Service> =
+            Arc::new(CountingService::new(Arc::new(RegistrationLog::new(Arc::new(handler))), Arc::clone(&metrics)));
         let listener = Arc::new(ZmqListener::start_tapped(
             &context,
             ListenerConfig {
@@ -213,11 +360,9 @@ impl Node {
                 limits: settings.limits,
             },
             service,
-            tap.clone(),
+            tap,
         )?);
 
-        let upstreams =
-            Arc::new(start_upstreams(settings, &context, &keys, &announcer, &runner, &view, &bus)?.with_tap(tap));
         let sync: Arc<dyn Synchroniser> = Arc::from(sync::start(
             SyncEnv {
                 store: Arc::clone(&store),
@@ -241,6 +386,10 @@ impl Node {
             settings.standalone,
         )?);
 
+        // A bar only where it is seen and does not tear the log: stderr a terminal, the log in a file.
+        let bar = settings.logging.file.is_some() && crate::progress::visible();
+        let progress_log = SyncProgressLog::spawn(Arc::clone(&sync), sync_progress::LOG_EVERY, bar)
+            .map_err(|e| NodeError::io("sync progress thread", e))?;
         let (producer, producer_account) = match producer_key {
             Some((interval, (key, created))) => {
                 let producer = Producer::new(hooks.clone(), key, bus.clone(), Arc::clone(&metrics))?;
@@ -266,13 +415,7 @@ impl Node {
             public_key: keys.public,
             started,
         });
-        let status = match status_socket {
-            Some(socket) => Some(
-                HttpServer::serve(socket, routes(Arc::clone(&observer)))
-                    .map_err(|e| NodeError::io("status server", e))?,
-            ),
-            None => None,
-        };
+        let (web, status, rpc) = start_web(settings, sockets, &observer)?;
         Ok(Node {
             context,
             store,
@@ -288,8 +431,13 @@ impl Node {
             runner,
             upstreams,
             sync,
+            web,
             status,
+            rpc,
             capture,
+            recorder,
+            progress_log,
+            lock,
         })
     }
 
@@ -305,11 +453,14 @@ impl Node {
             "publicKey": hex::encode(snapshot.public_key),
             "keysCreated": self.keys_created,
             "listening": snapshot.listening.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "status": self.status.as_ref().map(|s| s.local_addr().to_string()),
+            "status": self.status.map(|s| s.to_string()),
+            "rpc": self.rpc.as_ref().map_or(Value::Null, |r| r["rpc"].clone()),
+            "https": self.rpc.as_ref().map_or(Value::Null, |r| r["https"].clone()),
             "reservoir": {"pending": snapshot.reservoir.pending, "verified": snapshot.reservoir.verified},
             "producer": self.producer_account,
             "dataDir": self.data_dir.display().to_string(),
             "capture": self.capture.as_ref().map(|c| c.path().display().to_string()),
+            "lowered": snapshot.lowered_json(),
         })
     }
 
@@ -333,19 +484,23 @@ impl Node {
             runner,
             upstreams,
             sync,
-            status,
+            web,
             capture,
+            recorder,
+            progress_log,
+            lock,
             ..
         } = self;
         info!(target: TARGET, "shutting down");
-        if let Some(status) = status {
-            status.stop();
+        if let Some(web) = web {
+            web.stop(std::time::Duration::from_millis(500));
         }
         if let Some(producer) = producer {
             producer.stop();
         }
         sync.stop();
-        // The status server held the observer, and the observer the listener: with both gone
+        progress_log.stop();
+        // The web servers held the observer, and the observer the listener: with both gone
         // the listener is ours alone.
         drop(observer);
         match Arc::try_unwrap(listener) {
@@ -364,6 +519,7 @@ impl Node {
         };
         drop(hooks);
         runner.stop(); // writes peers.json
+        recorder.stop();
         let flushed = match store.db().flush() {
             Ok(()) => reservoir_flushed,
             Err(e) => {
@@ -371,6 +527,11 @@ impl Node {
                 false
             }
         };
+        if flushed {
+            if let Err(e) = store.record_tip() {
+                warn!(target: TARGET, error = %e, "cannot write the durable-tip record");
+            }
+        }
         bus.close();
         let stragglers = upstreams.close_all(deadline);
         if stragglers > 0 {
@@ -383,7 +544,15 @@ impl Node {
             capture.close();
         }
         info!(target: TARGET, height = store.height(), "stopped");
+        drop(lock);
         ShutdownReport { flushed, stragglers }
+    }
+}
+
+/// Warn when a private key file can be read by others than its owner.
+fn warn_if_exposed(path: Option<&std::path::Path>) {
+    if let Some(warning) = path.and_then(keyfile::exposure_warning) {
+        warn!(target: TARGET, "{warning}");
     }
 }
 

@@ -1,21 +1,41 @@
-//! Counters of what the node did, and their Prometheus text exposition.
+//! What the node measures, exposed at `/metrics` in the OpenMetrics text format through the
+//! `prometheus-client` crate, named as Prometheus expects: `_total` only on counters, no rates
+//! computed here (`rate(bitmark_blocks_applied_total[1m])` is the sync speed), the standard
+//! `process_*` metrics ([`super::process_metrics`]) and a `bitmark_build_info`.
 //!
-//! Counters are atomics bumped where things happen: blocks stored ([`Metrics::block_applied`])
-//! and produced ([`Metrics::block_produced`]), requests answered by command
-//! ([`CountingService`], which wraps the listener's handler because the listener counts nothing
-//! per command), and errors by kind ([`Metrics::error`]). Gauges (height, peers, connections...) are read from the node when
-//! `/metrics` is asked ([`super::status::Snapshot`]).
+//! Counters live as long as the node and are bumped where things happen: blocks stored
+//! ([`Metrics::block_applied`]), refused, produced and rolled back, requests answered by
+//! command ([`CountingService`], which wraps the listener's handler because the listener
+//! counts nothing per command), and errors by where and kind ([`Metrics::error`]). Gauges
+//! (height, peers, connections...) and the counters other parts keep (the bus, the
+//! connector's stalls) are read from a [`super::status::Snapshot`] when `/metrics` is asked.
+//! `docs/operations.md` lists every metric; `docs/grafana-dashboard.json` charts them.
 //!
 //! Requests the listener refuses before they reach the handler (unparsable frames, another
 //! chain) are answered on its socket thread and are not counted here.
 
+use super::process_metrics;
 use super::status::Snapshot;
 use bitmark_peer::transport::{PeerInfo, Service};
 use bitmark_peer::wire::{command, function, Reply, Request};
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels of a metric sample, in order.
+type Labels = Vec<(String, String)>;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
 
 /// Request kinds counted, by the function or command frame; anything else is `other`.
 const COMMANDS: [&[u8]; 12] = [
@@ -60,237 +80,245 @@ impl ErrorSource {
 }
 
 /// The node's counters. Shared in an `Arc`; every method takes `&self`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    blocks_applied: AtomicU64,
-    blocks_refused: AtomicU64,
-    blocks_produced: AtomicU64,
-    blocks_rolled_back: AtomicU64,
-    requests: [AtomicU64; COMMANDS.len() + 1],
-    errors: Mutex<BTreeMap<(ErrorSource, String), u64>>,
+    registry: Registry,
+    blocks_applied: Counter,
+    blocks_refused: Counter,
+    blocks_produced: Counter,
+    blocks_rolled_back: Counter,
+    requests: Family<Labels, Counter>,
+    errors: Family<Labels, Counter>,
+    error_kinds: Mutex<BTreeSet<(ErrorSource, String)>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
     /// Fresh counters.
     pub fn new() -> Metrics {
-        Metrics::default()
+        let mut registry = Registry::default();
+        let (blocks_applied, blocks_refused, blocks_produced, blocks_rolled_back) =
+            (Counter::default(), Counter::default(), Counter::default(), Counter::default());
+        let requests = Family::<Labels, Counter>::default();
+        let errors = Family::<Labels, Counter>::default();
+        registry.register("bitmark_blocks_applied", "Blocks stored since start", blocks_applied.clone());
+        registry.register("bitmark_blocks_refused", "Pushed blocks refused since start", blocks_refused.clone());
+        registry.register(
+            "bitmark_blocks_produced",
+            "Blocks made by the local block producer since start",
+            blocks_produced.clone(),
+        );
+        registry.register(
+            "bitmark_blocks_rolled_back",
+            "Blocks the connector rolled back to follow a better chain",
+            blocks_rolled_back.clone(),
+        );
+        // Every command from the start, at 0: a series that appears only later breaks `rate()`.
+        for name in COMMANDS.iter().map(|c| String::from_utf8_lossy(c).into_owned()).chain(["other".into()]) {
+            requests.get_or_create(&labels(&[("command", &name)])).inc_by(0);
+        }
+        registry.register("bitmark_peer_requests", "Peer requests handled, by command", requests.clone());
+        registry.register("bitmark_errors", "Errors by where they were seen and kind", errors.clone());
+        Metrics {
+            registry,
+            blocks_applied,
+            blocks_refused,
+            blocks_produced,
+            blocks_rolled_back,
+            requests,
+            errors,
+            error_kinds: Mutex::new(BTreeSet::new()),
+        }
     }
 
     /// A block was stored (pushed, or fetched by the connector).
     pub fn block_applied(&self) {
-        self.blocks_applied.fetch_add(1, Ordering::Relaxed);
+        self.blocks_applied.inc();
     }
 
     /// A pushed block was refused.
     pub fn block_refused(&self) {
-        self.blocks_refused.fetch_add(1, Ordering::Relaxed);
+        self.blocks_refused.inc();
     }
 
     /// The local block producer stored a block (counted in [`Self::block_applied`] too).
     pub fn block_produced(&self) {
-        self.blocks_produced.fetch_add(1, Ordering::Relaxed);
+        self.blocks_produced.inc();
     }
 
     /// The connector rolled a block back to follow a better chain.
     pub fn block_rolled_back(&self) {
-        self.blocks_rolled_back.fetch_add(1, Ordering::Relaxed);
+        self.blocks_rolled_back.inc();
     }
 
     /// Blocks rolled back since start.
     pub fn blocks_rolled_back(&self) -> u64 {
-        self.blocks_rolled_back.load(Ordering::Relaxed)
+        self.blocks_rolled_back.get()
     }
 
     /// Blocks produced since start.
     pub fn blocks_produced(&self) -> u64 {
-        self.blocks_produced.load(Ordering::Relaxed)
+        self.blocks_produced.get()
     }
 
     /// Blocks stored since start.
     pub fn blocks_applied(&self) -> u64 {
-        self.blocks_applied.load(Ordering::Relaxed)
+        self.blocks_applied.get()
     }
 
     /// A request with function or command `name` arrived.
     pub fn request(&self, name: &[u8]) {
-        let index = COMMANDS.iter().position(|c| *c == name).unwrap_or(COMMANDS.len());
-        if let Some(counter) = self.requests.get(index) {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
+        let known = COMMANDS.iter().find(|c| **c == name).map(|c| String::from_utf8_lossy(c).into_owned());
+        let name = known.unwrap_or_else(|| "other".to_string());
+        self.requests.get_or_create(&labels(&[("command", &name)])).inc();
     }
 
     /// Requests by command, `other` last.
     pub fn requests(&self) -> Vec<(String, u64)> {
         let names = COMMANDS.iter().map(|c| String::from_utf8_lossy(c).into_owned()).chain(["other".to_string()]);
-        names.zip(self.requests.iter().map(|c| c.load(Ordering::Relaxed))).collect()
+        names
+            .map(|name| {
+                let n = self.requests.get_or_create(&labels(&[("command", &name)])).get();
+                (name, n)
+            })
+            .collect()
     }
 
     /// An error of `kind` (a fault text, possibly behind `command: `) seen at `source`.
     pub fn error(&self, source: ErrorSource, kind: &str) {
-        let mut errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (source, kind.to_string());
-        let key =
-            if errors.contains_key(&key) || errors.len() < MAX_ERROR_KINDS { key } else { (source, "other".into()) };
-        *errors.entry(key).or_default() += 1;
+        let kind = {
+            let mut kinds = self.error_kinds.lock().unwrap_or_else(|p| p.into_inner());
+            let key = (source, kind.to_string());
+            if kinds.contains(&key) || kinds.len() < MAX_ERROR_KINDS {
+                kinds.insert(key);
+                kind.to_string()
+            } else {
+                kinds.insert((source, "other".into()));
+                "other".to_string()
+            }
+        };
+        self.errors.get_or_create(&labels(&[("source", source.label()), ("kind", &kind)])).inc();
     }
 
     /// Errors by source and kind.
     pub fn errors(&self) -> Vec<(ErrorSource, String, u64)> {
-        let errors = self.errors.lock().unwrap_or_else(|p| p.into_inner());
-        errors.iter().map(|((source, kind), n)| (*source, kind.clone(), *n)).collect()
-    }
-
-    /// The Prometheus text exposition (format 0.0.4) of the counters and of `snapshot`.
-    pub fn render(&self, snapshot: &Snapshot) -> String {
-        let mut out = Exposition::default();
-        out.metric("bitmark_chain_height", "gauge", "Height of the local chain.", &[(vec![], snapshot.height as f64)]);
-        out.metric(
-            "bitmark_mode_normal",
-            "gauge",
-            "1 in normal mode, 0 while resynchronising.",
-            &[(vec![], f64::from(u8::from(snapshot.normal)))],
-        );
-        out.metric(
-            "bitmark_sync_target_height",
-            "gauge",
-            "Highest height reported by a registered upstream (0 if none).",
-            &[(vec![], snapshot.sync.target_height.unwrap_or(0) as f64)],
-        );
-        let progress = snapshot.connector.clone().unwrap_or_default();
-        out.metric(
-            "bitmark_sync_elected_height",
-            "gauge",
-            "Height the connector last elected to sync to (0 before any election).",
-            &[(vec![], progress.target as f64)],
-        );
-        out.metric(
-            "bitmark_sync_blocks_done",
-            "gauge",
-            "Blocks stored in the connector's current catch-up.",
-            &[(vec![], progress.done as f64)],
-        );
-        out.metric(
-            "bitmark_sync_blocks_total",
-            "gauge",
-            "Blocks the connector's current catch-up needs in all.",
-            &[(vec![], progress.total as f64)],
-        );
-        out.metric(
-            "bitmark_sync_blocks_per_second",
-            "gauge",
-            "Rate of the connector's current catch-up.",
-            &[(vec![], progress.rate)],
-        );
-        out.metric(
-            "bitmark_sync_stalls_total",
-            "counter",
-            "Times the connector's watchdog found sync stalled.",
-            &[(vec![], progress.stalls as f64)],
-        );
-        out.metric(
-            "bitmark_blocks_rolled_back_total",
-            "counter",
-            "Blocks the connector rolled back to follow a better chain.",
-            &[(vec![], self.blocks_rolled_back() as f64)],
-        );
-        out.metric(
-            "bitmark_blocks_applied_total",
-            "counter",
-            "Blocks stored since start.",
-            &[(vec![], self.blocks_applied() as f64)],
-        );
-        out.metric(
-            "bitmark_blocks_refused_total",
-            "counter",
-            "Pushed blocks refused since start.",
-            &[(vec![], self.blocks_refused.load(Ordering::Relaxed) as f64)],
-        );
-        out.metric(
-            "bitmark_blocks_produced_total",
-            "counter",
-            "Blocks made by the local block producer since start.",
-            &[(vec![], self.blocks_produced() as f64)],
-        );
-        let requests: Vec<_> =
-            self.requests().into_iter().map(|(name, n)| (vec![("command", name)], n as f64)).collect();
-        out.metric("bitmark_peer_requests_total", "counter", "Peer requests handled, by command.", &requests);
-        let errors: Vec<_> = self
-            .errors()
+        let kinds = self.error_kinds.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        kinds
             .into_iter()
-            .map(|(source, kind, n)| (vec![("source", source.label().to_string()), ("kind", kind)], n as f64))
-            .collect();
-        out.metric("bitmark_errors_total", "counter", "Errors by where they were seen and kind.", &errors);
-        out.metric(
-            "bitmark_incoming_connections",
-            "gauge",
-            "Peer connections open to our listener.",
-            &[(vec![], snapshot.incoming_connections as f64)],
-        );
-        let registered = snapshot.upstreams.iter().filter(|u| u.is_registered()).count();
-        out.metric(
-            "bitmark_upstreams",
-            "gauge",
-            "Outbound peer clients, by state.",
-            &[
-                (vec![("state", "registered".to_string())], registered as f64),
-                (vec![("state", "unregistered".to_string())], (snapshot.upstreams.len() - registered) as f64),
-            ],
-        );
-        out.metric(
-            "bitmark_peers_known",
-            "gauge",
-            "Entries of the peer table, ourselves included.",
-            &[(vec![], snapshot.peers_known as f64)],
-        );
-        out.metric(
-            "bitmark_reservoir_items",
-            "gauge",
-            "Unconfirmed items held, by state.",
-            &[
-                (vec![("state", "pending".to_string())], snapshot.reservoir.pending as f64),
-                (vec![("state", "verified".to_string())], snapshot.reservoir.verified as f64),
-            ],
-        );
-        out.metric(
-            "bitmark_broadcast_items_total",
-            "counter",
-            "Items sent on the broadcast bus (duplicates included).",
-            &[(vec![], snapshot.broadcast_sent as f64)],
-        );
-        out.metric(
-            "bitmark_uptime_seconds",
-            "gauge",
-            "Seconds since the node started.",
-            &[(vec![], snapshot.uptime.as_secs_f64())],
-        );
-        out.text
+            .map(|(source, kind)| {
+                let n = self.errors.get_or_create(&labels(&[("source", source.label()), ("kind", &kind)])).get();
+                (source, kind, n)
+            })
+            .collect()
+    }
+
+    /// The OpenMetrics text ([`CONTENT_TYPE`]) of the counters and of `snapshot`.
+    pub fn render(&self, snapshot: &Snapshot) -> String {
+        let mut out = String::new();
+        let scrape = scrape_registry(snapshot);
+        // Writing to a String cannot fail.
+        let _ = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &scrape))
+            .and_then(|()| encode_registry(&mut out, &process_metrics::registry(snapshot.uptime)))
+            .and_then(|()| encode_eof(&mut out));
+        out
     }
 }
 
-/// A sample: its labels and value.
-type Sample<'a> = (Vec<(&'a str, String)>, f64);
-
-/// Builds the text format.
-#[derive(Default)]
-struct Exposition {
-    text: String,
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    registry.register(name, help, ConstGauge::new(value));
 }
 
-impl Exposition {
-    fn metric(&mut self, name: &str, kind: &str, help: &str, samples: &[Sample<'_>]) {
-        let _ = writeln!(self.text, "# HELP {name} {help}");
-        let _ = writeln!(self.text, "# TYPE {name} {kind}");
-        for (labels, value) in samples {
-            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
-            let labels = if labels.is_empty() { String::new() } else { format!("{{{}}}", labels.join(",")) };
-            let _ = writeln!(self.text, "{name}{labels} {value}");
-        }
+fn gauge_family(registry: &mut Registry, name: &str, help: &str, label: &str, values: &[(&str, i64)]) {
+    let family = Family::<Labels, Gauge>::default();
+    for (value_label, value) in values {
+        family.get_or_create(&labels(&[(label, value_label)])).set(*value);
     }
+    registry.register(name, help, family);
 }
 
-/// A label value escaped as the text format requires (backslash, double quote, newline).
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+fn to_i64(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// The metrics read from the node at this scrape.
+fn scrape_registry(snapshot: &Snapshot) -> Registry {
+    let mut r = Registry::default();
+    let build = labels(&[("version", env!("CARGO_PKG_VERSION")), ("chain", snapshot.chain.name())]);
+    r.register("bitmark_build", "The running build and chain", Info::new(build));
+    gauge(&mut r, "bitmark_chain_height", "Height of the local chain", to_i64(snapshot.height));
+    gauge(&mut r, "bitmark_mode_normal", "1 in normal mode, 0 while resynchronising", i64::from(snapshot.normal));
+    let lost = snapshot.lowered.as_ref().map_or(0, |l| to_i64(l.lost()));
+    gauge(
+        &mut r,
+        "bitmark_chain_lost_blocks",
+        "Blocks the chain database lost before this start (it came back lower than recorded)",
+        lost,
+    );
+    let target = snapshot.sync.target_height.unwrap_or(0);
+    gauge(
+        &mut r,
+        "bitmark_sync_target_height",
+        "Highest height reported by a registered upstream (0 if none)",
+        to_i64(target),
+    );
+    let progress = snapshot.connector.clone().unwrap_or_default();
+    gauge(
+        &mut r,
+        "bitmark_sync_elected_height",
+        "Height the connector last elected to sync to (0 before any election)",
+        to_i64(progress.target),
+    );
+    gauge(
+        &mut r,
+        "bitmark_sync_blocks_done",
+        "Blocks stored in the connector's current catch-up",
+        to_i64(progress.done),
+    );
+    gauge(
+        &mut r,
+        "bitmark_sync_blocks_needed",
+        "Blocks the connector's current catch-up needs in all",
+        to_i64(progress.total),
+    );
+    r.register(
+        "bitmark_sync_stalls",
+        "Times the connector's watchdog found sync stalled",
+        ConstCounter::new(progress.stalls),
+    );
+    gauge(
+        &mut r,
+        "bitmark_incoming_connections",
+        "Peer connections open to our listener",
+        to_i64(snapshot.incoming_connections),
+    );
+    let registered = snapshot.upstreams.iter().filter(|u| u.is_registered()).count();
+    gauge_family(
+        &mut r,
+        "bitmark_upstreams",
+        "Outbound peer clients, by state",
+        "state",
+        &[("registered", to_i64(registered)), ("unregistered", to_i64(snapshot.upstreams.len() - registered))],
+    );
+    gauge(&mut r, "bitmark_peers_known", "Entries of the peer table, ourselves included", to_i64(snapshot.peers_known));
+    gauge_family(
+        &mut r,
+        "bitmark_reservoir_items",
+        "Unconfirmed items held, by state",
+        "state",
+        &[("pending", to_i64(snapshot.reservoir.pending)), ("verified", to_i64(snapshot.reservoir.verified))],
+    );
+    r.register(
+        "bitmark_broadcast_items",
+        "Items sent on the broadcast bus (duplicates included)",
+        ConstCounter::new(snapshot.broadcast_sent),
+    );
+    r
 }
 
 /// The listener's service wrapped to count requests by command and error replies by text.
@@ -320,6 +348,7 @@ impl Service for CountingService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn counts_requests_and_bounds_error_kinds() {
@@ -338,12 +367,5 @@ mod tests {
         assert_eq!(errors.len(), MAX_ERROR_KINDS + 1);
         assert!(errors.contains(&(ErrorSource::Reply, "other".into(), 10)));
         assert!(errors.contains(&(ErrorSource::Reply, "kind 0".into(), 2)));
-    }
-
-    #[test]
-    fn exposition_format() {
-        let mut out = Exposition::default();
-        out.metric("m", "counter", "Help.", &[(vec![("kind", "a \"b\"\n".into())], 2.0), (vec![], 1.5)]);
-        assert_eq!(out.text, "# HELP m Help.\n# TYPE m counter\nm{kind=\"a \\\"b\\\"\\n\"} 2\nm 1.5\n");
     }
 }

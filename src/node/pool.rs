@@ -119,14 +119,22 @@ impl PoolView for NodePool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bitmark_common::Clock;
     use bitmark_record::assemble::sign_record;
     use bitmark_record::transaction::AssetData;
     use bitmark_record::{Chain, Transaction};
+    use bitmark_reservoir::{Reservoir, MINIMUM_FETCH_TRANSACTIONS};
     use bitmark_storage::testchain::{test_accounts, TestChain, TestChainConfig};
     use bitmark_storage::{BlockStore, ChainDb, StoreOptions};
+    use std::sync::{Mutex, OnceLock, Weak};
+    use std::time::{Instant, SystemTime};
 
     fn store(height: u64) -> Arc<BlockStore> {
-        let store = BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap();
+        store_with(height, StoreOptions::default())
+    }
+
+    fn store_with(height: u64, options: StoreOptions) -> Arc<BlockStore> {
+        let store = BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, options).unwrap();
         TestChain::new(TestChainConfig { seed: 9, txs_per_block: 2, ..Default::default() })
             .extend(&store, height, |_| {})
             .unwrap();
@@ -183,5 +191,54 @@ mod tests {
             .errors()
             .iter()
             .any(|(s, kind, n)| *s == ErrorSource::Push && *kind == format!("block: {refused}") && *n == 1));
+    }
+
+    /// The system clock, noting at each wall-clock reading whether the watched reservoir's
+    /// block selection is on.
+    #[derive(Default)]
+    struct Watching {
+        reservoir: OnceLock<Weak<Reservoir>>,
+        selecting: Mutex<Vec<bool>>,
+    }
+
+    impl Clock for Watching {
+        fn instant(&self) -> Instant {
+            Instant::now()
+        }
+
+        fn wall(&self) -> SystemTime {
+            if let Some(reservoir) = self.reservoir.get().and_then(Weak::upgrade) {
+                let on = reservoir.fetch_verified(MINIMUM_FETCH_TRANSACTIONS).is_ok_and(|s| !s.tx_ids.is_empty());
+                self.selecting.lock().unwrap().push(on);
+            }
+            SystemTime::now()
+        }
+    }
+
+    /// A pushed block's Argon2d digest is computed before the chain-change lock is taken and
+    /// the reservoir switched off: junk with a plausible header must not stall the connector,
+    /// the producer and block selection for a digest each. The store reads its clock just
+    /// before it digests a pushed block (and again under its lock), so the clock is where this
+    /// test looks: block selection must still be on at the first reading (the hooks switch
+    /// it off and take the lock together, and switch it on before they let go).
+    #[test]
+    fn a_pushed_blocks_digest_is_computed_before_the_chain_change_lock() {
+        let clock = Arc::new(Watching::default());
+        let ours = store_with(3, StoreOptions { clock: clock.clone(), ..StoreOptions::default() });
+        let dir = tempfile::tempdir().unwrap();
+        let (hooks, _) = super::super::reservoir::open(dir.path(), &ours).unwrap();
+        // A verified issue, so that selection has something to give while it is on.
+        hooks.reservoir().process_issues(&super::super::producer::tests::paid_issue(&ours)).unwrap();
+        clock.reservoir.set(Arc::downgrade(hooks.reservoir())).unwrap();
+
+        // Block 4 of the same chain with its last signature broken: a plausible header, so
+        // its digest is computed, and a block the store then refuses.
+        let mut junk = store(4).block(4).unwrap().unwrap();
+        *junk.last_mut().unwrap() ^= 0xff;
+        let pool = NodePool::new(hooks, Arc::new(Metrics::new()));
+        assert!(pool.submit_block(&junk).is_err());
+        let seen = clock.selecting.lock().unwrap().clone();
+        assert_eq!(seen.first(), Some(&true), "selection at each clock reading: {seen:?}");
+        assert_eq!(ours.height(), 3);
     }
 }

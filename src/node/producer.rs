@@ -242,7 +242,7 @@ impl Drop for ProducerThread {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use bitmark_record::block::PackedBlock;
     use bitmark_record::transaction::BitmarkIssue;
@@ -277,7 +277,7 @@ mod tests {
     }
 
     /// A paid issue (nonce ≠ 0) of an asset confirmed in block 2: auto-verified on `local`.
-    fn paid_issue(store: &BlockStore) -> Vec<u8> {
+    pub(crate) fn paid_issue(store: &BlockStore) -> Vec<u8> {
         let block = store.block(2).unwrap().unwrap();
         let parsed = PackedBlock::parse(&block, Chain::Local, u64::MAX / 2).unwrap();
         let asset_id = parsed

@@ -32,6 +32,11 @@ pub fn reservoir_path(data_dir: &Path, chain: Chain) -> PathBuf {
     data_dir.join(format!("{}-reservoir.sled", chain.name()))
 }
 
+/// What to do about a reservoir database that cannot be opened: it holds only unconfirmed
+/// transactions, which their senders' nodes rebroadcast.
+pub const RESERVOIR_RECOVERY: &str = "delete it and start again: it holds only unconfirmed transactions, which the \
+     network rebroadcasts (the chain is not touched)";
+
 /// An error of the reservoir as the node reports it.
 pub fn node_error(e: ReservoirError) -> NodeError {
     match e {
@@ -49,10 +54,13 @@ pub fn open(data_dir: &Path, store: &Arc<BlockStore>) -> Result<(ChainHooks, Loa
     let chain = store.chain();
     let path = reservoir_path(data_dir, chain);
     let state = Arc::clone(store) as Arc<dyn bitmark_reservoir::ConfirmedState>;
-    let (reservoir, report) = Reservoir::open(&path, chain, state, Options::for_chain(chain)).map_err(|e| match e {
-        ReservoirError::Sled(e) => NodeError::Io(format!("{}: {e}", path.display())),
-        other => node_error(other),
-    })?;
+    let (reservoir, report) =
+        Reservoir::open(&path, chain, state, Options::for_chain(chain)).map_err(|e| NodeError::Database {
+            what: "reservoir database",
+            path: path.display().to_string(),
+            error: e.to_string(),
+            recovery: RESERVOIR_RECOVERY,
+        })?;
     if report.corrupt > 0 {
         warn!(target: TARGET, corrupt = report.corrupt, "undecodable reservoir entries removed");
     }

@@ -14,7 +14,7 @@ use bitmark_peer::transport::ZmqListener;
 use bitmark_peer::upstream::{LinkState, UpstreamStatus};
 use bitmark_record::{BlockDigest, Chain, Link};
 use bitmark_reservoir::{Reservoir, TransactionState};
-use bitmark_storage::BlockStore;
+use bitmark_storage::{BlockStore, Lowered};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +89,8 @@ pub struct Snapshot {
     pub broadcast_sent: u64,
     /// Time since start.
     pub uptime: Duration,
+    /// The chain database came back lower at start than the durable-tip record said.
+    pub lowered: Option<Lowered>,
 }
 
 fn link_state(state: &LinkState) -> &'static str {
@@ -102,6 +104,13 @@ fn link_state(state: &LinkState) -> &'static str {
 }
 
 impl Snapshot {
+    /// The lowered database as JSON: `{"height","recordedHeight","lost","recordedAt"}`, or null.
+    pub fn lowered_json(&self) -> Value {
+        self.lowered.as_ref().map_or(Value::Null, |l| {
+            json!({"height": l.height, "recordedHeight": l.recorded.height, "lost": l.lost(), "recordedAt": l.recorded.recorded})
+        })
+    }
+
     /// The `/status` document.
     pub fn to_json(&self) -> Value {
         let now = Instant::now();
@@ -117,6 +126,8 @@ impl Snapshot {
                     "registered": u.is_registered(),
                     "remoteHeight": u.remote_height,
                     "lastResponseSecondsAgo": u.last_response.map(|at| now.saturating_duration_since(at).as_secs()),
+                    "lastError": u.last_error,
+                    "lastErrorSecondsAgo": u.last_error_at.map(|at| now.saturating_duration_since(at).as_secs()),
                     "score": u.score,
                 })
             })
@@ -135,6 +146,7 @@ impl Snapshot {
                 "done": self.connector.as_ref().map(|p| p.done),
                 "total": self.connector.as_ref().map(|p| p.total),
                 "blocksPerSecond": self.connector.as_ref().map(|p| p.rate),
+                "etaSeconds": self.connector.as_ref().and_then(super::sync_progress::eta).map(|d| d.as_secs()),
                 "clients": self.connector.as_ref().map(|p| p.clients),
                 "stalls": self.connector.as_ref().map(|p| p.stalls),
             },
@@ -144,6 +156,7 @@ impl Snapshot {
             "upstreams": upstreams,
             "peers": self.peers_known,
             "reservoir": {"pending": self.reservoir.pending, "verified": self.reservoir.verified},
+            "storage": {"lowered": self.lowered_json()},
             "uptimeSeconds": self.uptime.as_secs(),
         })
     }
@@ -196,14 +209,16 @@ impl Observer {
             reservoir: ReservoirCounts::of(&self.reservoir),
             broadcast_sent: self.bus.stats().sent,
             uptime: self.started.elapsed(),
+            lowered: self.store.lowered().cloned(),
         }
     }
 }
 
 impl Observer {
     /// `GET /transaction/<tx id>`: `{"txId","status"}` with bitmarkd's `Transaction.Status`
-    /// texts — `Pending` or `Verified` (held by the reservoir), `Confirmed` (in a stored block)
-    /// or `Unknown` — for a tx id in its JSON form (64 hex digits, as `decode tx` prints it).
+    /// texts — `Pending` or `Verified` (held by the reservoir), `Confirmed` (in a stored block,
+    /// whose number is added as `blockNumber`) or `Unknown` — for a tx id in its JSON form (64
+    /// hex digits, as `decode tx` prints it).
     ///
     /// A push is acknowledged on the wire before it is processed, so this is how a client
     /// learns that the node holds what it pushed. The answer is a promise: the reservoir is
@@ -218,7 +233,13 @@ impl Observer {
             // The item is written to sled before it becomes visible; make it durable too.
             self.reservoir.flush().map_err(|_| 500u16)?;
         }
-        Ok(json!({"txId": link.raw_hex(), "status": state.as_str()}))
+        let mut answer = json!({"txId": link.raw_hex(), "status": state.as_str()});
+        if state == TransactionState::Confirmed {
+            use bitmark_storage::PoolRead;
+            let confirmed = self.store.pools().transaction(&link).map_err(|_| 500u16)?;
+            answer["blockNumber"] = json!(confirmed.map(|nb| nb.block_number));
+        }
+        Ok(answer)
     }
 }
 
@@ -236,6 +257,8 @@ mod tests {
             remote_digest_of_local_height: None,
             last_response: None,
             score: 0.0,
+            last_error: None,
+            last_error_at: None,
         }
     }
 

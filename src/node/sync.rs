@@ -22,10 +22,12 @@ use crate::error::{NodeError, Result};
 use bitmark_peer::announce::{self, CommandSender, ConnectorCommand};
 use bitmark_peer::connector::upstream::{ScoreHook, UpstreamFactory};
 use bitmark_peer::connector::{
-    self as connector, Clients, Command, ConnectorConfig, ConnectorHandle, Events, LocalChain, Parts, PeerKey, Progress,
+    self as connector, ChainError, Clients, Command, ConnectorConfig, ConnectorHandle, Digester, Events, HeaderDone,
+    LocalChain, Parts, PeerKey, Progress, RolledBack,
 };
 use bitmark_peer::connector::{Mode, ModeHandle};
 use bitmark_peer::upstream::Target;
+use bitmark_record::header::PackedHeader;
 use bitmark_record::BlockDigest;
 use bitmark_reservoir::{ChainHooks, ReservoirError};
 use bitmark_storage::{BlockStore, DigestPool, StorageError, UndoneBlock};
@@ -172,12 +174,12 @@ impl Connected {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = Parts {
             chain: Arc::new(HookedChain { hooks, store }),
-            digester: Arc::new(DigestPool::new(threads)),
+            digester: Arc::new(Argon2d(DigestPool::new(threads))),
             clients,
             scoring: Arc::new(ScoreHook { board: upstreams.scores(), clock: upstreams.clock() }),
             events: Arc::new(NodeEvents { announce, metrics }),
             mode,
-            seed: seed(),
+            rng: Box::new(rand::rngs::OsRng),
         };
         info!(target: TARGET, minimum_clients = config.minimum_clients, quorum = config.quorum(),
               fast_sync = config.fast_sync, digest_threads = threads, statics = statics.len(), "starting the connector");
@@ -220,7 +222,9 @@ impl Synchroniser for Connected {
 }
 
 /// Feed announce's connector commands to the connector until told to stop (or the connector
-/// has gone), closing the upstreams it let go of as it goes.
+/// has gone), closing the upstreams it let go of as it goes. While the connector's own queue
+/// is full (a long fetch pass), this waits and announce's queue fills behind it, whose sends
+/// then drop and count: the commands in flight are bounded by the two queues.
 fn forward(
     commands: &Receiver<ConnectorCommand>,
     sender: &connector::CommandSender,
@@ -241,12 +245,6 @@ fn forward(
     }
 }
 
-/// A seed for the fast-sync sampling choices: unpredictable to a peer.
-fn seed() -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    (nanos as u64) ^ u64::from(std::process::id()).rotate_left(32)
-}
-
 /// The chain as the connector changes it: reads from the store, every write through the
 /// reservoir's [`ChainHooks`] so the reservoir drops what stored blocks confirm and rescans
 /// what a rollback undid.
@@ -256,17 +254,17 @@ pub struct HookedChain {
 }
 
 impl HookedChain {
-    /// The outcome of a hooked change as the connector reads it: the store's refusal is the
-    /// connector's to handle; a reservoir failure after the change is logged, since the chain
-    /// change stands (the next rescan brings the reservoir back in step).
+    /// The outcome of a hooked block store as the connector reads it: the store's refusal is
+    /// the connector's to handle; a reservoir failure after the block is stored is logged,
+    /// since the block stands (the next rescan brings the reservoir back in step).
     fn settle<T>(
         &self,
         outcome: std::result::Result<T, ReservoirError>,
         what: &str,
-    ) -> std::result::Result<Option<T>, StorageError> {
+    ) -> std::result::Result<Option<T>, ChainError> {
         match outcome {
             Ok(value) => Ok(Some(value)),
-            Err(ReservoirError::Storage(e)) => Err(e),
+            Err(ReservoirError::Storage(e)) => Err(chain_error(e)),
             Err(e) => {
                 warn!(target: TARGET, error = %e, what, "the chain changed but the reservoir was not told");
                 Ok(None)
@@ -280,30 +278,64 @@ impl LocalChain for HookedChain {
         self.store.height()
     }
 
-    fn digest(&self, n: u64) -> std::result::Result<BlockDigest, StorageError> {
-        self.store.digest_for(n)
+    fn digest(&self, n: u64) -> std::result::Result<BlockDigest, ChainError> {
+        self.store.digest_for(n).map_err(chain_error)
     }
 
-    fn block(&self, n: u64) -> std::result::Result<Option<Vec<u8>>, StorageError> {
-        self.store.block(n)
+    fn block(&self, n: u64) -> std::result::Result<Option<Vec<u8>>, ChainError> {
+        self.store.block(n).map_err(chain_error)
     }
 
-    fn apply(&self, block: &[u8], digest: BlockDigest) -> std::result::Result<(), StorageError> {
+    fn apply(&self, block: &[u8], digest: BlockDigest) -> std::result::Result<(), ChainError> {
         let outcome = self.hooks.apply_with(block, |store| store.apply_with_digest(block, digest));
         self.settle(outcome, "apply").map(|_| ())
     }
 
-    fn apply_fast(&self, block: &[u8], next: &[u8]) -> std::result::Result<BlockDigest, StorageError> {
+    fn apply_fast(&self, block: &[u8], next: &[u8]) -> std::result::Result<BlockDigest, ChainError> {
         let outcome = self.hooks.apply_with(block, |store| store.apply_fast(block, next));
         match self.settle(outcome, "apply_fast")? {
             Some(applied) => Ok(applied.digest),
-            None => self.store.digest_for(self.store.height()),
+            None => self.store.digest_for(self.store.height()).map_err(chain_error),
         }
     }
 
-    fn rollback_to(&self, height: u64) -> std::result::Result<Vec<UndoneBlock>, StorageError> {
-        let outcome = self.hooks.rollback_to(height);
-        Ok(self.settle(outcome, "rollback")?.unwrap_or_default())
+    /// Any failure is the connector's to know, a reservoir failure included: the blocks are
+    /// then gone but the list of them is lost, and "nothing undone" would be a lie it acts on.
+    fn rollback_to(&self, height: u64) -> std::result::Result<Vec<RolledBack>, ChainError> {
+        match self.hooks.rollback_to(height) {
+            Ok(undone) => Ok(undone.iter().map(rolled_back).collect()),
+            Err(e) => {
+                warn!(target: TARGET, error = %e, height = self.store.height(), "rollback failed");
+                Err(ChainError::backend(e))
+            }
+        }
+    }
+}
+
+/// A block store error as the connector reads it: a fault is the block's (bitmarkd's text),
+/// anything else is our own chain failing.
+fn chain_error(e: StorageError) -> ChainError {
+    match e {
+        StorageError::Fault(fault) => ChainError::Invalid(fault),
+        other => ChainError::backend(other),
+    }
+}
+
+/// What the connector hears of a block a rollback removed.
+fn rolled_back(block: &UndoneBlock) -> RolledBack {
+    RolledBack { number: block.number, digest: block.digest, transactions: block.records.len() }
+}
+
+/// The digest pool as the connector's [`Digester`].
+struct Argon2d(DigestPool);
+
+impl Digester for Argon2d {
+    fn threads(&self) -> usize {
+        self.0.threads()
+    }
+
+    fn digest_header(&self, header: PackedHeader, then: HeaderDone) {
+        self.0.digest_then(header, then);
     }
 }
 
@@ -320,9 +352,9 @@ impl Events for NodeEvents {
 
     /// The reservoir already heard of the rollback through [`HookedChain`]; the undone
     /// block's records are not put back (bitmarkd drops them too).
-    fn rolled_back(&self, block: UndoneBlock) {
+    fn rolled_back(&self, block: RolledBack) {
         self.metrics.block_rolled_back();
-        info!(target: TARGET, number = block.number, digest = %block.digest.raw_hex(), records = block.records.len(),
+        info!(target: TARGET, number = block.number, digest = %block.digest.raw_hex(), records = block.transactions,
               "block rolled back to follow a better chain");
     }
 
@@ -334,12 +366,22 @@ impl Events for NodeEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bitmark_record::Chain;
+    use bitmark_record::{Account, AssetId, Chain, CurrencyMap, Link};
+    use bitmark_reservoir::{ConfirmedState, Options, OwnerRecord, Reservoir, ShareTotal, StateResult};
     use bitmark_storage::testchain::{TestChain, TestChainConfig};
     use bitmark_storage::{ChainDb, StoreOptions};
 
     fn empty_store() -> Arc<BlockStore> {
         Arc::new(BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap())
+    }
+
+    /// A store holding a test chain up to `height`.
+    fn test_chain(height: u64) -> Arc<BlockStore> {
+        let store = empty_store();
+        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
+            .extend(&store, height, |_| {})
+            .unwrap();
+        store
     }
 
     #[test]
@@ -364,10 +406,7 @@ mod tests {
     /// does not link is the store's refusal, and a rollback returns the undone blocks, highest first.
     #[test]
     fn the_hooked_chain_applies_and_rolls_back_through_the_hooks() {
-        let source = empty_store();
-        TestChain::new(TestChainConfig { seed: 2, txs_per_block: 3, ..Default::default() })
-            .extend(&source, 4, |_| {})
-            .unwrap();
+        let source = test_chain(4);
         let dir = tempfile::tempdir().unwrap();
         let store = empty_store();
         let (hooks, _) = super::super::reservoir::open(dir.path(), &store).unwrap();
@@ -386,5 +425,84 @@ mod tests {
         let undone = chain.rollback_to(2).unwrap();
         assert_eq!(undone.iter().map(|b| b.number).collect::<Vec<_>>(), vec![4, 3]);
         assert_eq!(store.height(), 2);
+    }
+
+    /// The block store as the reservoir reads it, every read failing once `failing` is set
+    /// (as a database error would).
+    struct Flaky {
+        store: Arc<BlockStore>,
+        failing: AtomicBool,
+    }
+
+    impl Flaky {
+        fn check(&self) -> StateResult<()> {
+            match self.failing.load(Ordering::SeqCst) {
+                true => Err("injected failure".into()),
+                false => Ok(()),
+            }
+        }
+    }
+
+    impl ConfirmedState for Flaky {
+        fn height(&self) -> u64 {
+            self.store.height()
+        }
+        fn block_digest(&self, number: u64) -> StateResult<Option<BlockDigest>> {
+            self.check()?;
+            ConfirmedState::block_digest(self.store.as_ref(), number)
+        }
+        fn asset_block(&self, asset_id: &AssetId) -> StateResult<Option<u64>> {
+            self.check()?;
+            self.store.asset_block(asset_id)
+        }
+        fn transaction(&self, tx_id: &Link) -> StateResult<Option<(u64, Vec<u8>)>> {
+            self.check()?;
+            ConfirmedState::transaction(self.store.as_ref(), tx_id)
+        }
+        fn currently_owns(&self, owner: &Account, tx_id: &Link) -> StateResult<bool> {
+            self.check()?;
+            ConfirmedState::currently_owns(self.store.as_ref(), owner, tx_id)
+        }
+        fn owner_data(&self, tx_id: &Link) -> StateResult<Option<OwnerRecord>> {
+            self.check()?;
+            ConfirmedState::owner_data(self.store.as_ref(), tx_id)
+        }
+        fn block_payments(&self, number: u64) -> StateResult<Option<CurrencyMap>> {
+            self.check()?;
+            self.store.block_payments(number)
+        }
+        fn share_total(&self, share_id: &Link) -> StateResult<Option<ShareTotal>> {
+            self.check()?;
+            self.store.share_total(share_id)
+        }
+        fn share_balance(&self, owner: &Account, share_id: &Link) -> StateResult<Option<u64>> {
+            self.check()?;
+            ConfirmedState::share_balance(self.store.as_ref(), owner, share_id)
+        }
+        fn share_balances(&self, owner: &Account, start: &Link, count: usize) -> StateResult<Vec<(Link, u64)>> {
+            self.check()?;
+            ConfirmedState::share_balances(self.store.as_ref(), owner, start, count)
+        }
+    }
+
+    /// The reservoir fails while a rollback tells it what was undone: the blocks are gone, and
+    /// the connector hears an error, not "nothing undone" (from which it would take a zero
+    /// digest for the removed tip and could penalise an honest peer).
+    #[test]
+    fn a_reservoir_failure_in_a_rollback_reaches_the_connector() {
+        let store = test_chain(4);
+        let state = Arc::new(Flaky { store: Arc::clone(&store), failing: AtomicBool::new(false) });
+        let dir = tempfile::tempdir().unwrap();
+        let (reservoir, _) =
+            Reservoir::open(dir.path(), Chain::Local, state.clone(), Options::for_chain(Chain::Local)).unwrap();
+        let hooks = ChainHooks::new(Arc::clone(&store), Arc::new(reservoir)).unwrap();
+        // An issue held, so that the rescan after the rollback reads the chain.
+        hooks.reservoir().process_issues(&super::super::producer::tests::paid_issue(&store)).unwrap();
+        let chain = HookedChain { hooks, store: Arc::clone(&store) };
+
+        state.failing.store(true, Ordering::SeqCst);
+        let outcome = chain.rollback_to(2);
+        assert_eq!(store.height(), 2, "the store rolled back");
+        assert!(matches!(outcome, Err(ChainError::Backend(_))), "{outcome:?}");
     }
 }

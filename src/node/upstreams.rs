@@ -214,7 +214,8 @@ mod tests {
         let target = Target { address: listener.local_addrs()[0], public_key: remote_keys.public };
         let upstream = set.add(Some(target)).unwrap();
         eventually("registration", || upstream.is_registered());
-        assert_eq!(set.statuses()[0].remote_height, Some(4));
+        // The first poll is the step after registering.
+        eventually("the first poll", || set.statuses()[0].remote_height == Some(4));
         assert_eq!(set.handles().len(), 1);
 
         bus.send(Push::Block(b"a block".to_vec()));

@@ -84,28 +84,42 @@ impl BlockStore {
     /// Validate and store one packed block (`StoreIncoming(block, nil)`), computing its Argon2d
     /// digest. Either every write of the block is committed or none is.
     ///
-    /// The digest (about 0.3 s of a core) is computed before the writer lock is taken when the
-    /// header passes the cheap checks at the current height, so a peer pushing plausible junk
-    /// blocks cannot hold up the writer (a sync, other pushes) for an Argon2d each. Faults and
-    /// their order are those of computing it under the lock: the digest depends only on the
-    /// header, and every check is made again under the lock.
+    /// The digest (about 0.3 s of a core) is computed before the writer lock is taken
+    /// ([`BlockStore::digest_ahead`]), so a peer pushing plausible junk blocks cannot hold up
+    /// the writer (a sync, other pushes) for an Argon2d each.
     pub fn apply(&self, packed_block: &[u8]) -> Result<Applied> {
-        match self.digest_before_lock(packed_block) {
+        let ahead = self.digest_ahead(packed_block)?;
+        self.apply_digested(packed_block, ahead)
+    }
+
+    /// The stateless first steps of storing `packed_block`, to be done before taking any lock
+    /// (this store's, or a caller's such as the reservoir hooks'): decode the header, and
+    /// compute its Argon2d digest when worth it, i.e. its number is plausible at the current
+    /// height and no digest is stored for that number (a stored one is used under the lock at
+    /// no cost). A header that does not decode is refused here with the fault storing it would
+    /// give first; hand anything else to [`BlockStore::apply_digested`].
+    ///
+    /// Faults and their order are those of computing the digest under the lock: the digest
+    /// depends only on the header, and every check is made again under the lock.
+    pub fn digest_ahead(&self, packed_block: &[u8]) -> Result<Option<BlockDigest>> {
+        let now = self.now();
+        let (header, _, _) = header::extract(packed_block, 0, DigestSource::Skip, now)?;
+        let expected = self.state().tip.height + 1;
+        let plausible = header::extract(packed_block, expected, DigestSource::Skip, now).is_ok();
+        if !plausible || self.stored_digest(header.number).is_some_and(|d| !d.is_empty()) {
+            return Ok(None);
+        }
+        Ok(Some(header::compute_header_hash(packed_block)?))
+    }
+
+    /// [`BlockStore::apply`] with what [`BlockStore::digest_ahead`] gave: the digest, or
+    /// `None` to compute it under the lock should the block need one after all (the chain
+    /// moved since).
+    pub fn apply_digested(&self, packed_block: &[u8], ahead: Option<BlockDigest>) -> Result<Applied> {
+        match ahead {
             Some(digest) => self.store_incoming(packed_block, DigestFrom::Given(digest)),
             None => self.store_incoming(packed_block, DigestFrom::Compute),
         }
-    }
-
-    /// The digest of `packed_block`'s header when it is worth computing without the lock: the
-    /// header unpacks, its number is plausible at the current height, and no digest is stored
-    /// for that number (a stored one is used under the lock at no cost).
-    fn digest_before_lock(&self, packed_block: &[u8]) -> Option<BlockDigest> {
-        let expected = self.state().tip.height + 1;
-        let (header, _, _) = header::extract(packed_block, expected, DigestSource::Skip, self.now()).ok()?;
-        if self.stored_digest(header.number).is_some_and(|d| !d.is_empty()) {
-            return None;
-        }
-        header::compute_header_hash(packed_block).ok()
     }
 
     /// As [`BlockStore::apply`] with the header digest already computed (by a [`crate::DigestPool`]).

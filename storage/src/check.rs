@@ -166,7 +166,7 @@ impl BlockStore {
         problems: &mut Vec<String>,
     ) -> Result<()> {
         let scratch = ChainDb::temporary()?;
-        let options = StoreOptions { clock: Arc::new(StoredBlockClock), validate_on_open: false };
+        let options = StoreOptions { clock: Arc::new(StoredBlockClock), validate_on_open: false, tip_record: None };
         let replay = BlockStore::open(scratch, self.chain, options)?;
         for ((number, packed, _), digest) in blocks.iter().zip(digests) {
             if let Err(e) = replay.apply_with_digest(packed, *digest) {

@@ -6,6 +6,8 @@
 //! * [`OwnerData`], [`NbValue`], [`ShareTotal`]: the stored value formats.
 //! * Ownership primitives on [`WriteSet`] (create, transfer, share, remove).
 //! * [`ChainDb`]: opening the database and its version key; [`Tip`] and [`DigestCache`].
+//! * [`tip_record`]: the durable tip recorded outside sled, to notice a database that came
+//!   back lower.
 
 mod apply;
 #[cfg(any(test, feature = "testchain"))]
@@ -26,6 +28,7 @@ pub mod store;
 #[cfg(any(test, feature = "testchain"))]
 pub mod testchain;
 pub mod tip;
+pub mod tip_record;
 
 pub use apply::{Applied, ApplyMany};
 pub use check::{CheckOptions, CheckReport};
@@ -40,3 +43,4 @@ pub use read::{PoolRead, ShareTotal};
 pub use rollback::{UndoneBlock, UndoneRecord};
 pub use store::{BlockStore, StoreOptions};
 pub use tip::{DigestCache, Tip};
+pub use tip_record::{tip_record_path, Lowered, RecordedTip};

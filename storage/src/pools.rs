@@ -132,6 +132,20 @@ impl Pools {
         }
         Ok(items)
     }
+    /// The first tx id, in key order, of pool `O` whose owner data names `issue_tx_id` as its
+    /// issue (bytes 9..41 of the value): where bitmarkd's `Bitmark.FullProvenance` starts
+    /// walking a bitmark's history. A scan of the whole pool, as bitmarkd's cursor does.
+    pub fn holder_of_issue(&self, issue_tx_id: &Link) -> Result<Option<Link>> {
+        for e in self.tree.range(Pool::OwnerData.range()) {
+            let (k, v) = e?;
+            if v.get(9..41) == Some(issue_tx_id.as_bytes().as_slice()) {
+                let tx = k.get(1..).and_then(|b| Link::from_bytes(b).ok());
+                return tx.map(Some).ok_or_else(|| StorageError::corrupt(Pool::OwnerData, &k, "key is not a tx id"));
+            }
+        }
+        Ok(None)
+    }
+
     /// Up to `count` of `owner`'s share balances (`Q` rows) in share-id order, from share id
     /// `start` on (inclusive): the cursor walk behind bitmarkd's `ShareBalance` RPC
     /// (reservoir/sharebalance.go), which the reservoir answers with confirmed balances less what it

@@ -56,6 +56,7 @@ impl BlockStore {
     pub fn rollback_to(&self, height: u64, mut on_undone: impl FnMut(UndoneBlock)) -> Result<u64> {
         let _writer = self.lock_writer();
         let keep = height.max(genesis::BLOCK_NUMBER);
+        self.record_before_rollback(keep);
         let mut removed = 0;
         while let Some(last) = self.pools().last_block_number()? {
             if last <= keep {

@@ -7,11 +7,17 @@ use crate::error::{Result, StorageError};
 use crate::pools::Pools;
 use crate::read::PoolRead;
 use crate::tip::{DigestCache, Tip};
+use crate::tip_record::{self, Lowered, TipRecorder};
 use bitmark_common::{lock, read, write};
 use bitmark_common::{Clock, SystemClock};
 use bitmark_record::header::{self, BlockHeader, DigestSource};
 use bitmark_record::{difficulty, genesis, BlockDigest, Chain, Difficulty, Fault};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// Unix seconds by the system clock (the record's timestamps are for people, not for checks).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
 
 /// "Now" used when re-reading blocks that are already stored: their timestamps were checked
 /// when they arrived and must not be refused later because the clock went back.
@@ -31,17 +37,24 @@ pub struct StoreOptions {
     /// Re-validate the indexes of the last [`STARTUP_VALIDATION_BLOCKS`] blocks at open, as
     /// bitmarkd does (an error refuses to open).
     pub validate_on_open: bool,
+    /// The durable-tip record ([`crate::tip_record`]): compared with the database at open
+    /// ([`BlockStore::lowered`]), lowered before every rollback, and written by
+    /// [`BlockStore::record_tip`]. `None` (the default) keeps no record.
+    pub tip_record: Option<std::path::PathBuf>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { clock: Arc::new(SystemClock), validate_on_open: true }
+        StoreOptions { clock: Arc::new(SystemClock), validate_on_open: true, tip_record: None }
     }
 }
 
 impl std::fmt::Debug for StoreOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoreOptions").field("validate_on_open", &self.validate_on_open).finish_non_exhaustive()
+        f.debug_struct("StoreOptions")
+            .field("validate_on_open", &self.validate_on_open)
+            .field("tip_record", &self.tip_record)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,6 +74,8 @@ pub struct BlockStore {
     pub(crate) writer: Mutex<()>,
     pub(crate) digests: DigestCache,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) recorder: Option<TipRecorder>,
+    lowered: Option<Lowered>,
 }
 
 impl std::fmt::Debug for BlockStore {
@@ -82,11 +97,27 @@ impl BlockStore {
             writer: Mutex::new(()),
             digests: DigestCache::default(),
             clock: options.clock,
+            recorder: options.tip_record.clone().map(TipRecorder::new),
+            lowered: None,
         };
         if options.validate_on_open {
             store.validate_recent(STARTUP_VALIDATION_BLOCKS)?;
         }
         let tip = store.tip_from_pools()?;
+        let mut store = store;
+        store.lowered = options.tip_record.and_then(|path| match tip_record::read(&path) {
+            Ok(Some(recorded)) if recorded.height > tip.height => {
+                Some(Lowered { recorded, height: tip.height, path })
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(target: "storage", error = %e, "the durable-tip record cannot be read; it will be rewritten");
+                None
+            }
+        });
+        if let (Some(recorder), Some(_)) = (&store.recorder, &store.lowered) {
+            recorder.keep_until_moved(tip.height);
+        }
         let difficulty =
             if header::is_difficulty_applied_version(tip.version) && tip.height > difficulty::ADJUST_TIMESPAN_BLOCKS {
                 store.adjusted_difficulty(tip.height, Difficulty::ONE)?
@@ -95,6 +126,40 @@ impl BlockStore {
             };
         store.set_state(State { tip, difficulty });
         Ok(store)
+    }
+
+    /// When the database came back lower at open than its durable-tip record says
+    /// ([`StoreOptions::tip_record`]): what was recorded and what is left.
+    pub fn lowered(&self) -> Option<&Lowered> {
+        self.lowered.as_ref()
+    }
+
+    /// Write the tip to the durable-tip record, if the store keeps one and the tip moved since
+    /// the last write. Takes the writer lock, so it never records a tip a rollback in progress
+    /// is about to remove.
+    pub fn record_tip(&self) -> std::io::Result<()> {
+        let Some(recorder) = &self.recorder else { return Ok(()) };
+        let _writer = self.lock_writer();
+        recorder.record_tip(&self.tip(), unix_now())
+    }
+
+    /// Lower the durable-tip record to `height` before a rollback to it (the caller holds the
+    /// writer lock). A failure is logged, not fatal: it can only cause a false alarm later.
+    pub(crate) fn record_before_rollback(&self, height: u64) {
+        let Some(recorder) = &self.recorder else { return };
+        if height >= self.tip().height {
+            return;
+        }
+        let digest = if height <= genesis::BLOCK_NUMBER {
+            Some(genesis::digest(self.chain))
+        } else {
+            self.stored_digest(height)
+        };
+        let digest = digest.map(|d| d.raw_hex()).unwrap_or_default();
+        if let Err(e) = recorder.record(height, &digest, unix_now()) {
+            tracing::warn!(target: "storage", path = %recorder.path().display(), error = %e,
+                           "cannot lower the durable-tip record before a rollback");
+        }
     }
 
     /// The chain this store holds.
@@ -134,11 +199,15 @@ impl BlockStore {
     }
 
     /// `DigestForBlock`: the genesis digest for numbers ≤ 1; else the cache, the `2` pool, or
-    /// Argon2d of the stored header; `BlockNotFound` when there is no such block.
+    /// Argon2d of the stored header; `BlockNotFound` when there is no such block. Takes no
+    /// lock: what it reads goes into the cache only if no rollback came meanwhile
+    /// ([`DigestCache`]).
     pub fn digest_for(&self, number: u64) -> Result<BlockDigest> {
         if number <= genesis::BLOCK_NUMBER {
             return Ok(genesis::digest(self.chain));
         }
+        // Taken before the pools are read: a rollback in between makes the insert a no-op.
+        let generation = self.digests.generation();
         if let Some(d) = self.digests.get(number) {
             return Ok(d);
         }
@@ -149,7 +218,7 @@ impl BlockStore {
                 header::compute_header_hash(&packed)?
             }
         };
-        self.digests.insert(number, digest);
+        self.digests.insert_at(generation, number, digest);
         Ok(digest)
     }
 
@@ -239,5 +308,95 @@ impl BlockStore {
         let mut next = current;
         next.set_value(difficulty::next_difficulty(end_ts - begin_ts, base));
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testchain::{TestChain, TestChainConfig};
+
+    fn temporary() -> BlockStore {
+        BlockStore::open(ChainDb::temporary().unwrap(), Chain::Local, StoreOptions::default()).unwrap()
+    }
+
+    fn generate(store: &BlockStore, seed: u64, height: u64) {
+        TestChain::new(TestChainConfig { seed, txs_per_block: 1, ..Default::default() })
+            .extend(store, height, |_| ())
+            .unwrap();
+    }
+
+    /// Store `block` (with `digest`) as block 5 in place of the one there.
+    fn replace_tip(store: &BlockStore, (block, digest): &(Vec<u8>, BlockDigest)) {
+        store.rollback_to(4, |_| ()).unwrap();
+        store.apply_with_digest(block, *digest).unwrap();
+    }
+
+    /// `H 5` read while block 5 is rolled back and replaced: the reader read the old block
+    /// before the rollback, and puts its digest in the cache after it, before or after the new
+    /// block 5 is stored. Either way `H 5` then answers the new block's digest. The reader's
+    /// read is made slow (block 5's `2` row is removed, so the digest is Argon2d of the stored
+    /// header) and the rollback comes a third of a digest into it; an attempt where the reader
+    /// did not straddle the rollback (it finished before, or started after and found no
+    /// block) is made again.
+    #[test]
+    fn a_digest_read_across_a_rollback_never_comes_back() {
+        let a = temporary();
+        generate(&a, 3, 5);
+        let b = temporary();
+        for n in 2..=4 {
+            b.apply_with_digest(&a.block(n).unwrap().unwrap(), a.digest_for(n).unwrap()).unwrap();
+        }
+        generate(&b, 4, 5);
+        let version = |s: &BlockStore| (s.block(5).unwrap().unwrap(), s.digest_for(5).unwrap());
+        let (old, new) = (version(&a), version(&b));
+        assert_ne!(old.1, new.1);
+
+        let store = Arc::new(temporary());
+        for n in 2..=5 {
+            store.apply_with_digest(&a.block(n).unwrap().unwrap(), a.digest_for(n).unwrap()).unwrap();
+        }
+        let started = std::time::Instant::now();
+        header::compute_header_hash(&old.0).unwrap();
+        let into_the_read = started.elapsed() / 3;
+        for stale_insert_after_reapply in [false, true] {
+            let mut raced = false;
+            for _attempt in 0..5 {
+                replace_tip(&store, &old);
+                let mut ws = store.pools().write_set();
+                ws.delete_block_digest(5);
+                ws.commit().unwrap();
+                store.digests.clear();
+                let reader = {
+                    let store = Arc::clone(&store);
+                    std::thread::spawn(move || store.digest_for(5))
+                };
+                std::thread::sleep(into_the_read);
+                let finished_early = reader.is_finished();
+                // The `2` row back, so that the rollback does not hash block 5 itself.
+                let mut ws = store.pools().write_set();
+                ws.put_block_digest(5, &old.1);
+                ws.commit().unwrap();
+                store.rollback_to(4, |_| ()).unwrap();
+                let read = if stale_insert_after_reapply {
+                    store.apply_with_digest(&new.0, new.1).unwrap();
+                    reader.join().unwrap()
+                } else {
+                    let read = reader.join().unwrap();
+                    store.apply_with_digest(&new.0, new.1).unwrap();
+                    read
+                };
+                assert_eq!(
+                    store.digest_for(5).unwrap(),
+                    new.1,
+                    "stale insert after re-apply: {stale_insert_after_reapply}"
+                );
+                if read.ok() == Some(old.1) && !finished_early {
+                    raced = true;
+                    break;
+                }
+            }
+            assert!(raced, "the reader never read the old block before the rollback");
+        }
     }
 }

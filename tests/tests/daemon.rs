@@ -4,10 +4,10 @@
 //! the field and the reason; a node with `--connect` registers with the other node.
 
 use bitmark_node::keyfile::{self, KeyKind};
-use bitmark_peer::transport::Transport;
+use bitmark_peer::transport::{CurveKeys, Transport};
 use bitmark_peer::wire::{packed_address, Reply, Request};
 use bitmark_record::{BlockDigest, Chain};
-use bitmark_tests::{client_of, eventually, json_of, node_args, run_node, RunningNode};
+use bitmark_tests::{client_of, client_with_keys, eventually, json_of, node_args, run_node, RunningNode};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -55,18 +55,22 @@ fn a_standalone_node_serves_reports_and_stops_cleanly() {
         assert_eq!(client.request(&Request::Digest(n)).unwrap(), Reply::Digest(digests[i]), "H {n}");
     }
     assert_eq!(client.request(&Request::Block(5)).unwrap(), Reply::Error("block not found".into()));
-    // Two peers register: with ourselves that is enough entries for bitmarkd to back them up.
+    // Two peers register, each with the key it connects with: with ourselves that is enough
+    // entries for bitmarkd to back them up.
+    let register = |public_key: &[u8], port: u16| Request::Register {
+        chain: Chain::Local,
+        public_key: public_key.to_vec(),
+        listeners: packed_address::pack_all(&[format!("127.0.0.1:{port}").parse().unwrap()]),
+        timestamp: now(),
+    };
     for port in [30001u16, 30002] {
-        let reply = client
-            .request(&Request::Register {
-                chain: Chain::Local,
-                public_key: vec![port as u8; 32],
-                listeners: packed_address::pack_all(&[format!("127.0.0.1:{port}").parse().unwrap()]),
-                timestamp: now(),
-            })
-            .unwrap();
+        let keys = CurveKeys::generate().unwrap();
+        let reply = client_with_keys(&node, &data, &keys).request(&register(&keys.public, port)).unwrap();
         assert!(matches!(reply, Reply::Registered { .. } | Reply::Error(_)), "{reply:?}");
     }
+    // A third claims a key it does not hold: refused, and not stored.
+    let reply = client.request(&register(&[3; 32], 30003)).unwrap();
+    assert_eq!(reply, Reply::Error("invalid public key".into()));
 
     // /status and /metrics.
     let status = node.status();
@@ -91,7 +95,7 @@ fn a_standalone_node_serves_reports_and_stops_cleanly() {
     assert_eq!(sample(&metrics, "bitmark_mode_normal"), Some(1.0));
     assert_eq!(sample(&metrics, "bitmark_peer_requests_total{command=\"N\"}"), Some(1.0), "{metrics}");
     assert_eq!(sample(&metrics, "bitmark_peer_requests_total{command=\"B\"}"), Some(4.0));
-    assert_eq!(sample(&metrics, "bitmark_peer_requests_total{command=\"R\"}"), Some(2.0));
+    assert_eq!(sample(&metrics, "bitmark_peer_requests_total{command=\"R\"}"), Some(3.0));
     assert_eq!(sample(&metrics, "bitmark_errors_total{source=\"reply\",kind=\"block not found\"}"), Some(1.0));
     assert_eq!(sample(&metrics, "bitmark_peers_known"), Some(3.0));
     assert_eq!(node.get("/nope").0, 404);

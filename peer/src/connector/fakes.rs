@@ -1,16 +1,16 @@
 //! Cheap stand-ins for the connector's unit tests: a chain whose "Argon2d" is SHA3 (so
 //! thousands of blocks cost nothing), a digester to match, and peers over such chains that can
-//! be made to lie, forge or fall silent. The simulation (`crate::sim`) uses the real store.
+//! be made to lie, forge or fall silent. The simulation (`crate::sim`) uses real block stores.
 
-use super::local::{Digester, LocalChain};
+use super::local::{ChainError, Digester, HeaderDone, LocalChain, RolledBack};
 use super::remote::{PeerKey, RemoteError, RemotePeer, RemoteState};
 use bitmark_common::lock;
-use bitmark_record::header::{BlockHeader, HEADER_SIZE};
+use bitmark_record::header::{BlockHeader, PackedHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Difficulty, Fault, Link};
-use bitmark_storage::{StorageError, UndoneBlock};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::Instant;
 
 /// The fake digest: SHA3-256 of the header.
@@ -80,7 +80,7 @@ impl FakeChain {
         lock(&self.blocks).last().map_or(self.genesis, |(_, d)| *d)
     }
 
-    fn append(&self, block: &[u8], digest: BlockDigest, check_link: bool) -> Result<(), StorageError> {
+    fn append(&self, block: &[u8], digest: BlockDigest, check_link: bool) -> Result<(), ChainError> {
         let header = header_of(block)?;
         let mut blocks = lock(&self.blocks);
         let (height, tip) = (blocks.len() as u64 + 1, blocks.last().map_or(self.genesis, |(_, d)| *d));
@@ -103,7 +103,7 @@ impl LocalChain for FakeChain {
         lock(&self.blocks).len() as u64 + 1
     }
 
-    fn digest(&self, n: u64) -> Result<BlockDigest, StorageError> {
+    fn digest(&self, n: u64) -> Result<BlockDigest, ChainError> {
         if n <= 1 {
             return Ok(self.genesis);
         }
@@ -111,28 +111,28 @@ impl LocalChain for FakeChain {
         lock(&self.blocks).get(index).map(|(_, d)| *d).ok_or_else(|| Fault::BlockNotFound.into())
     }
 
-    fn block(&self, n: u64) -> Result<Option<Vec<u8>>, StorageError> {
+    fn block(&self, n: u64) -> Result<Option<Vec<u8>>, ChainError> {
         let Some(index) = n.checked_sub(2).and_then(|i| usize::try_from(i).ok()) else { return Ok(None) };
         Ok(lock(&self.blocks).get(index).map(|(b, _)| b.clone()))
     }
 
-    fn apply(&self, block: &[u8], digest: BlockDigest) -> Result<(), StorageError> {
+    fn apply(&self, block: &[u8], digest: BlockDigest) -> Result<(), ChainError> {
         self.append(block, digest, true)
     }
 
-    fn apply_fast(&self, block: &[u8], next: &[u8]) -> Result<BlockDigest, StorageError> {
+    fn apply_fast(&self, block: &[u8], next: &[u8]) -> Result<BlockDigest, ChainError> {
         let digest = header_of(next)?.previous_block;
         self.append(block, digest, false).map(|()| digest)
     }
 
-    fn rollback_to(&self, height: u64) -> Result<Vec<UndoneBlock>, StorageError> {
+    fn rollback_to(&self, height: u64) -> Result<Vec<RolledBack>, ChainError> {
         let keep = usize::try_from(height.max(1) - 1).unwrap_or(usize::MAX);
         let mut blocks = lock(&self.blocks);
         let mut undone = Vec::new();
         while blocks.len() > keep {
             let n = blocks.len() as u64 + 1;
             if let Some((_, digest)) = blocks.pop() {
-                undone.push(UndoneBlock { number: n, digest, records: Vec::new() });
+                undone.push(RolledBack { number: n, digest, transactions: 0 });
             }
         }
         Ok(undone)
@@ -147,13 +147,14 @@ pub struct FakeDigester {
 }
 
 impl Digester for FakeDigester {
-    fn block_digests(&self, blocks: &[&[u8]]) -> Vec<Option<BlockDigest>> {
-        self.computed.fetch_add(blocks.len(), Ordering::SeqCst);
-        blocks.iter().map(|b| fake_digest(b)).collect()
-    }
-
     fn threads(&self) -> usize {
         2
+    }
+
+    /// On the calling thread.
+    fn digest_header(&self, header: PackedHeader, then: HeaderDone) {
+        self.computed.fetch_add(1, Ordering::SeqCst);
+        then(fake_digest(&header).unwrap_or_default());
     }
 }
 
@@ -185,6 +186,8 @@ pub struct FakePeer {
     state: Mutex<RemoteState>,
     misdeeds: Mutex<Misdeeds>,
     served: AtomicUsize,
+    digests_asked: Mutex<Vec<u64>>,
+    fetch_threads: Mutex<HashSet<ThreadId>>,
 }
 
 impl FakePeer {
@@ -207,6 +210,8 @@ impl FakePeer {
             state: Mutex::new(state),
             misdeeds: Mutex::new(Misdeeds::default()),
             served: AtomicUsize::new(0),
+            digests_asked: Mutex::new(Vec::new()),
+            fetch_threads: Mutex::new(HashSet::new()),
         }
     }
 
@@ -228,6 +233,16 @@ impl FakePeer {
     /// Make it silent or not.
     pub fn set_dead(&self, dead: bool) {
         lock(&self.misdeeds).dead = dead;
+    }
+
+    /// The heights it was asked its digest of (`H`), in order.
+    pub fn digests_asked(&self) -> Vec<u64> {
+        lock(&self.digests_asked).clone()
+    }
+
+    /// The threads its blocks were asked for on.
+    pub fn fetch_threads(&self) -> HashSet<ThreadId> {
+        lock(&self.fetch_threads).clone()
     }
 
     /// Block requests answered.
@@ -264,6 +279,7 @@ impl RemotePeer for FakePeer {
     }
 
     fn remote_digest_of_height(&self, n: u64) -> Result<BlockDigest, RemoteError> {
+        lock(&self.digests_asked).push(n);
         if self.silent() {
             return Err(RemoteError::Timeout);
         }
@@ -271,6 +287,7 @@ impl RemotePeer for FakePeer {
     }
 
     fn get_block_data(&self, n: u64) -> Result<Vec<u8>, RemoteError> {
+        lock(&self.fetch_threads).insert(std::thread::current().id());
         if self.silent() {
             return Err(RemoteError::Timeout);
         }

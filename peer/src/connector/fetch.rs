@@ -1,22 +1,28 @@
-//! The front of the fetch pipeline: one fetcher thread per source peer and a stage of digest
-//! threads, feeding the in-order writer ([`super::pass`]).
+//! The front of the fetch pipeline: one fetcher per source peer, handing blocks to the
+//! digester's threads, feeding the in-order writer ([`super::pass`]).
 //!
 //! ```text
-//!   fetcher (peer A) ─┐                       ┌─ digest ─┐
-//!   fetcher (peer B) ─┼─► blocks to digest ───┼─ digest ─┼─► writer: reorder, apply in order
-//!   fetcher (peer C) ─┘        (queue)        └─ digest ─┘        (the calling thread)
+//!   fetcher (peer A) ─┐                            ┌─ digest ─┐
+//!   fetcher (peer B) ─┼─► digester (bounded queue) ┼─ digest ─┼─► writer: reorder, apply in order
+//!   fetcher (peer C) ─┘                            └─ digest ─┘        (the calling thread)
 //! ```
+//!
+//! Fetchers run on the connector's [`Workers`], kept from pass to pass; digests on the
+//! [`Digester`]'s own threads (the node's digest pool), which send each block on to the writer.
+//! A pass starts no thread of its own.
 //!
 //! Each fetcher has one request in flight (an upstream is one REQ socket), takes the lowest
 //! height it can serve that nobody holds, and never runs more than the window ahead of the
 //! last block stored. To start with, each source is given one block of its own, so every
 //! source is used from the first blocks whatever the thread timing. A fetcher with nothing to
 //! take waits (a failure elsewhere may put a block back) until the pass ends. A fetcher that
-//! gets an error reports it and stops: the writer decides what the error means. Threads are detached:
-//! when a pass ends, a fetcher still waiting on a slow peer finishes its request and leaves.
+//! gets an error reports it and stops: the writer decides what the error means. When a pass
+//! ends, a fetcher still waiting on a slow peer finishes its request and leaves its thread to
+//! the next pass.
 
 use super::local::Digester;
 use super::remote::{PeerKey, Remote, RemoteError};
+use super::workers::Workers;
 use bitmark_common::lock;
 use bitmark_record::BlockDigest;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -43,6 +49,9 @@ pub(crate) enum Msg {
     /// A fetcher has stopped.
     Exit,
 }
+
+/// Which blocks need their digest before the writer sees them.
+pub(crate) type NeedsDigest = Arc<dyn Fn(u64) -> bool + Send + Sync>;
 
 /// Which heights are handed out, shared by the fetchers and the writer.
 #[derive(Debug, Default)]
@@ -170,16 +179,15 @@ impl Drop for Stage {
     }
 }
 
-/// Start fetchers for `sources` over `[start, limit]` and `digest_threads` digest threads
-/// (blocks for which `needs_digest` is true get their digest computed before the writer sees
+/// Start fetchers for `sources` over `[start, limit]` on `workers` (blocks for which
+/// `needs_digest` is true get their digest computed by `digester` before the writer sees
 /// them). The first blocks are shared out one per source.
 pub(crate) fn start(
     sources: &[Source],
-    start: u64,
-    limit: u64,
-    window: u64,
-    digester: Arc<dyn Digester>,
-    needs_digest: Arc<dyn Fn(u64) -> bool + Send + Sync>,
+    (start, limit, window): (u64, u64, u64),
+    workers: &Workers,
+    digester: &Arc<dyn Digester>,
+    needs_digest: &NeedsDigest,
 ) -> Stage {
     let mut schedule =
         Schedule { next: start, limit, window: window.max(1), written: start.saturating_sub(1), ..Schedule::default() };
@@ -194,38 +202,31 @@ pub(crate) fn start(
         }
     }
     let shared = Arc::new(Shared { schedule: Mutex::new(schedule), wake: Condvar::new() });
+    // Bounded by the window: at most `window` blocks are handed out beyond the last stored.
     let (to_writer, inbox) = mpsc::channel();
-    let (to_digest, digest_queue) = mpsc::channel::<Msg>();
-    let digest_queue = Arc::new(Mutex::new(digest_queue));
-    for i in 0..digester.threads().max(1) {
-        let (queue, out, digester, needs) =
-            (Arc::clone(&digest_queue), to_writer.clone(), Arc::clone(&digester), Arc::clone(&needs_digest));
-        let spawned = std::thread::Builder::new()
-            .name(format!("sync-digest-{i}"))
-            .spawn(move || digest_worker(&queue, &out, digester.as_ref(), needs.as_ref()));
-        if spawned.is_err() {
-            tracing::warn!(target: super::TARGET, "cannot start a digest thread");
-        }
-    }
     let mut fetchers = 0;
     for source in sources {
-        let (mine, out, digest) = (Arc::clone(&shared), to_writer.clone(), to_digest.clone());
-        let own = source.clone();
-        let spawned =
-            std::thread::Builder::new().name("sync-fetch".into()).spawn(move || fetcher(&own, &mine, &out, &digest));
-        match spawned {
-            Ok(_) => fetchers += 1,
-            Err(_) => {
-                shared.update(|s| s.drop_source(&source.key));
-                tracing::warn!(target: super::TARGET, "cannot start a fetch thread");
-            }
+        let (own, mine, out) = (source.clone(), Arc::clone(&shared), to_writer.clone());
+        let (digester, needs) = (Arc::clone(digester), Arc::clone(needs_digest));
+        if workers.run(Box::new(move || fetcher(&own, &mine, &out, digester.as_ref(), needs.as_ref()))) {
+            fetchers += 1;
+        } else {
+            shared.update(|s| s.drop_source(&source.key));
+            tracing::debug!(target: super::TARGET, "no fetch thread free; source left out of this pass");
         }
     }
     Stage { shared, inbox, fetchers }
 }
 
-/// One source: take a height, fetch it, pass it on; stop on the first error.
-fn fetcher(source: &Source, shared: &Shared, writer: &Sender<Msg>, digest: &Sender<Msg>) {
+/// One source: take a height, fetch it, pass it on (through the digester when the writer needs
+/// the digest); stop on the first error.
+fn fetcher(
+    source: &Source,
+    shared: &Shared,
+    writer: &Sender<Msg>,
+    digester: &dyn Digester,
+    needs: &dyn Fn(u64) -> bool,
+) {
     loop {
         let n = {
             let mut s = shared.lock();
@@ -243,8 +244,17 @@ fn fetcher(source: &Source, shared: &Shared, writer: &Sender<Msg>, digest: &Send
         };
         let Some(n) = n else { break };
         match source.peer.get_block_data(n) {
+            Ok(block) if needs(n) => {
+                let (out, key) = (writer.clone(), source.key);
+                digester.submit(
+                    block,
+                    Box::new(move |block, digest| {
+                        let _ = out.send(Msg::Block { n, key, block, digest });
+                    }),
+                );
+            }
             Ok(block) => {
-                if digest.send(Msg::Block { n, key: source.key, block, digest: None }).is_err() {
+                if writer.send(Msg::Block { n, key: source.key, block, digest: None }).is_err() {
                     break;
                 }
             }
@@ -256,27 +266,6 @@ fn fetcher(source: &Source, shared: &Shared, writer: &Sender<Msg>, digest: &Send
     }
     shared.update(|s| s.drop_source(&source.key));
     let _ = writer.send(Msg::Exit);
-}
-
-/// A digest thread: compute the digest of each block that needs one, pass everything on.
-fn digest_worker(
-    queue: &Mutex<Receiver<Msg>>,
-    writer: &Sender<Msg>,
-    digester: &dyn Digester,
-    needs: &dyn Fn(u64) -> bool,
-) {
-    loop {
-        let msg = lock(queue).recv();
-        let Ok(mut msg) = msg else { return };
-        if let Msg::Block { n, block, digest, .. } = &mut msg {
-            if needs(*n) {
-                *digest = digester.block_digests(&[block.as_slice()]).into_iter().next().flatten();
-            }
-        }
-        if writer.send(msg).is_err() {
-            return;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,8 @@
 //! (it lies) can make bisection and the walk stop at different heights; either way the blocks
 //! fetched next must link to what we keep, so a lie costs a failed fetch, not a bad chain.
 
-use super::local::LocalChain;
+use super::local::{ChainError, LocalChain};
 use super::remote::{RemoteError, RemotePeer};
-use bitmark_storage::StorageError;
 
 /// Where the chains part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +37,7 @@ pub enum ForkPoint {
 pub enum ForkError {
     /// Our own digest could not be read.
     #[error("local digest of block {0}: {1}")]
-    Local(u64, StorageError),
+    Local(u64, ChainError),
     /// The peer did not give its digest.
     #[error("remote digest of block {0}: {1}")]
     Remote(u64, RemoteError),

@@ -1,8 +1,8 @@
 //! What the connector tells the rest of the node: misbehaviour for the score table, the
 //! "reconnect" request to announce, and the blocks a fork switch removed.
 
+use super::local::RolledBack;
 use super::remote::PeerKey;
-use bitmark_storage::UndoneBlock;
 use std::fmt;
 
 /// Misbehaviour the connector sees while syncing. The names are those of the score table's
@@ -48,7 +48,7 @@ pub trait Events: Send + Sync {
     fn reconnect(&self) {}
     /// A block was rolled back to follow a better chain. bitmarkd drops its transactions from
     /// the reservoir; the node decides (it may put them back as unconfirmed).
-    fn rolled_back(&self, _block: UndoneBlock) {}
+    fn rolled_back(&self, _block: RolledBack) {}
     /// Block `number` was fetched and stored (for metrics; bitmarkd does not rebroadcast
     /// fetched blocks, and neither do we).
     fn block_stored(&self, _number: u64) {}

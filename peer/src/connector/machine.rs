@@ -7,13 +7,14 @@ use super::forks::{find_fork, ForkPoint};
 use super::hooks::{Events, Scoring};
 use super::local::{Digester, LocalChain};
 use super::mode::{Mode, ModeHandle};
-use super::pass::{self, PassEnd, PassHooks, PassPlan};
+use super::pass::{self, PassEnd, PassHooks, PassParts, PassPlan};
 use super::progress::{ProgressHandle, RateMeter, Watchdog};
 use super::remote::{short_key, PeerKey};
-use super::rng::Rng;
 use super::state::State;
 use super::voting::{elect, Election, Vote};
+use super::workers::Workers;
 use super::TARGET;
+use rand::RngCore;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -55,8 +56,10 @@ pub struct Parts {
     pub events: Arc<dyn Events>,
     /// The mode cell the rest of the node reads.
     pub mode: ModeHandle,
-    /// Seed of the fast-sync sampling choices.
-    pub seed: u64,
+    /// Where the fast-sync sampling choices come from: the operating system's generator in a
+    /// node (`rand::rngs::OsRng`), so that no peer can predict which blocks are checked and
+    /// forge the others; a seeded one in tests and simulations, which then replay exactly.
+    pub rng: Box<dyn RngCore + Send>,
 }
 
 /// The connector: a state machine driven by ticks ([`Connector::process`]) and announce
@@ -76,11 +79,17 @@ pub struct Connector {
     excluded: HashMap<PeerKey, Instant>,
     /// Fast sync is on (configuration) and not suspended by a failed sample.
     fast_sync: bool,
-    rng: Rng,
+    rng: Box<dyn RngCore + Send>,
+    /// The fetch passes' threads, kept between passes: twice the peers a pass fetches from,
+    /// so a pass finds threads even while some finish a slow request of the last one.
+    fetchers: Workers,
     watchdog: Watchdog,
     rate: Option<RateMeter>,
     /// Set to shut down: a pass in progress ends after the block being stored.
     stopping: Arc<AtomicBool>,
+    /// The client count last logged as below the minimum: said again only when it changes,
+    /// not every cycle (the upstreams' own errors say why they are not connected).
+    below_minimum_logged: Option<usize>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -94,6 +103,7 @@ impl Connector {
     pub fn new(config: ConnectorConfig, parts: Parts) -> Connector {
         parts.mode.set(Mode::Resynchronise);
         let fast_sync = config.fast_sync;
+        let fetchers = Workers::new("sync-fetch", config.fetch_peers.max(1).saturating_mul(2));
         Connector {
             config,
             chain: parts.chain,
@@ -106,10 +116,12 @@ impl Connector {
             state: State::Connecting,
             excluded: HashMap::new(),
             fast_sync,
-            rng: Rng::new(parts.seed),
+            rng: parts.rng,
+            fetchers,
             watchdog: Watchdog::default(),
             rate: None,
             stopping: Arc::new(AtomicBool::new(false)),
+            below_minimum_logged: None,
         }
     }
 
@@ -244,14 +256,25 @@ impl Connector {
         count
     }
 
+    fn log_below_minimum(&mut self, count: usize) {
+        if self.below_minimum_logged == Some(count) {
+            debug!(target: TARGET, connections = count, minimum = self.config.minimum_clients, "below minimum client count");
+        } else {
+            warn!(target: TARGET, connections = count, minimum = self.config.minimum_clients,
+                  "below minimum client count (each upstream's lastError in /status says why)");
+            self.below_minimum_logged = Some(count);
+        }
+    }
+
     fn connecting(&mut self) -> Flow {
         self.mode.set(Mode::Resynchronise);
         let count = self.count_clients();
         if count >= self.config.minimum_clients {
             info!(target: TARGET, connections = count, "enough connections");
+            self.below_minimum_logged = None;
             self.state = State::HighestBlock;
         } else {
-            warn!(target: TARGET, connections = count, minimum = self.config.minimum_clients, "below minimum client count");
+            self.log_below_minimum(count);
             self.events.reconnect();
             self.state = State::Connecting;
         }
@@ -379,8 +402,9 @@ impl Connector {
                 }
             })
         };
-        let hooks = PassHooks { rng: &mut self.rng, on_applied: &mut on_applied, stop: &self.stopping };
-        let report = pass::run(self.chain.as_ref(), &self.digester, &reference, &sources, plan, hooks);
+        let hooks = PassHooks { rng: self.rng.as_mut(), on_applied: &mut on_applied, stop: &self.stopping };
+        let parts = PassParts { chain: self.chain.as_ref(), digester: &self.digester, workers: &self.fetchers };
+        let report = pass::run(parts, &reference, &sources, plan, hooks);
         for (key, what) in &report.offences {
             warn!(target: TARGET, peer = short_key(key), %what, "penalty");
             self.scoring.report(key, *what);
@@ -416,7 +440,7 @@ impl Connector {
     fn sampling(&mut self, samples: u32, now: Instant) -> Flow {
         let count = self.count_clients();
         if count < self.config.minimum_clients {
-            warn!(target: TARGET, connections = count, minimum = self.config.minimum_clients, "below minimum client count");
+            self.log_below_minimum(count);
             self.state = State::Connecting;
             return Flow::Continue;
         }

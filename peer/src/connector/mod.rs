@@ -13,7 +13,7 @@
 //! * The fetch pipeline (modules `fetch` and `pass`): blocks from several agreeing peers at once,
 //!   Argon2d digests on the [`Digester`]'s threads, one in-order writer.
 //! * [`Clients`]: static and dynamic peers, driven by announce [`Command`]s.
-//! * Seams: [`RemotePeer`] (the upstream client), [`LocalChain`] (the block store),
+//! * Seams: [`RemotePeer`] (the upstream client), [`LocalChain`] (the node's chain),
 //!   [`Digester`] (the digest pool), [`Scoring`] and [`Events`] (the rest of the node).
 //! * [`spawn`] runs it on its own thread; the simulation (`crate::sim`) drives it in virtual
 //!   time. [`ModeHandle`] and [`ProgressHandle`] are what the node reads.
@@ -29,12 +29,12 @@
 //! | syncs from the *first voter* of the winning group to *its* height; a fresh network can elect an empty peer and never sync | the same group, but the tallest member is the source and its height the target ([`voting`]) |
 //! | the order of groups in a draw is Go's random map order | ascending digest order: one of bitmarkd's possible outcomes, the same every time |
 //! | fork detection walks down one `H` per block (up to the whole chain) | bisection within the protection window: ≤ 8 round trips, same fork point for an honest peer ([`forks`]) |
-//! | one block per round trip from one peer; Argon2d on the connector's thread | several agreeing peers, one request in flight each, within a window of 64 blocks; digests on the digest pool; one in-order writer |
+//! | one block per round trip from one peer; Argon2d on the connector's thread | several agreeing peers, one request in flight each, within a window of 64 blocks; digests on the digest pool; one in-order writer; the fetchers' threads are kept from pass to pass (at most twice `fetch_peers`), none is started per pass |
 //! | 200 blocks per 15-s tick at most | after a pass of 200 the machine continues at once (commands are handled in between) |
 //! | fast sync: the pivot (height − 1000) only sizes batches; fast path to the tip | the pivot is where fast sync stops: the last 1000 blocks are fully verified (what the pivot's comment in bitmarkd says it is for) |
-//! | a failed forgery sample deletes the batch (up to 2000 blocks), restarts it, disables fast sync for good; a sample may pick an unstored block (≈1 % spurious failures) | rolls back to the last sample that passed (≤ 100 blocks), refetches with full verification, fast sync off until next in step; samples are taken among stored blocks, and also check the block's own Argon2d |
+//! | a failed forgery sample deletes the batch (up to 2000 blocks), restarts it, disables fast sync for good; a sample may pick an unstored block (≈1 % spurious failures) | rolls back to the last sample that passed (≤ 100 blocks), refetches with full verification, fast sync off until next in step; samples are taken among stored blocks, and also check the block's own Argon2d; which block is sampled is the operating system's generator's choice (bitmarkd: `math/rand`), so no peer can predict it |
 //! | any error sends the machine to HighestBlock, and a refused fork loops HighestBlock ↔ ForkDetect without pause | errors in ForkDetect wait for the next tick; at most 16 steps per tick |
-//! | a peer that serves bad blocks or cannot back its height is asked again and again | it is penalised through [`Scoring`] and left out of elections for `exclusion_secs` |
+//! | a peer that serves bad blocks or cannot back its height is asked again and again | it is penalised through [`Scoring`] and left out of elections for `exclusion_secs`, only on evidence that survives a re-check of our own state: after a refused block the height is read again, and a block another writer (a push, the producer) stored meanwhile is skipped, a tip that moved ends the pass without blame (`pass`) |
 //! | nothing notices a stalled sync | the watchdog logs an error and elects again after `stall_cycles` (8) without a block while behind |
 //! | dials itself when announce names it | our own key is refused |
 //! | `isSameChain` compares the source's cached digest even when it is of an older height, so a node that just caught up stays in resynchronisation until the upstream's next 30 s poll | the source is asked for its digest of our tip when the cache is of another height |
@@ -59,10 +59,10 @@ pub mod mode;
 pub(crate) mod pass;
 pub mod progress;
 pub mod remote;
-pub mod rng;
 pub mod state;
 pub mod upstream;
 pub mod voting;
+pub(crate) mod workers;
 
 #[cfg(test)]
 pub(crate) mod fakes;
@@ -71,10 +71,10 @@ mod tests;
 
 pub use clients::{Client, ClientError, Clients, Command};
 pub use config::ConnectorConfig;
-pub use driver::{spawn, CommandSender, ConnectorHandle};
+pub use driver::{spawn, CommandSender, ConnectorHandle, QueueError, COMMAND_QUEUE};
 pub use forks::{find_fork, ForkPoint, ForkSearch};
 pub use hooks::{Events, Misbehaviour, NoEvents, NoScoring, Scoring};
-pub use local::{Digester, LocalChain};
+pub use local::{BackendError, BlockDone, ChainError, Digester, HeaderDone, LocalChain, RolledBack};
 pub use machine::{Connector, Parts, Pause};
 pub use mode::{Mode, ModeHandle};
 pub use progress::{Progress, ProgressHandle};

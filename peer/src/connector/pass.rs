@@ -8,6 +8,11 @@
 //! samples one random block per `sample_every` against the elected peer.
 //!
 //! Who is to blame, when blocks come from several peers:
+//! * nobody, when our own chain is no longer at `n - 1` after block `n` was refused: other
+//!   writers (pushed and produced blocks) extend the chain while the connector fetches, and a
+//!   block judged against a moved tip proves nothing. The height is read again after every
+//!   refusal, before anything else: a block we now hold byte for byte is skipped, anything
+//!   else ends the pass (the next election starts from the new tip);
 //! * a block that fails validation for any reason but its link: its sender
 //!   ([`Misbehaviour::InvalidBlock`]), which is dropped from the pass; the block is fetched
 //!   again from another;
@@ -25,15 +30,15 @@
 //!   from there) and the rest of the pass is fully verified; bitmarkd also turns fast sync off
 //!   for good, we turn it off until the node is next in step (Rebuild).
 
-use super::fetch::{self, Msg, Source};
+use super::fetch::{self, Msg, NeedsDigest, Source};
 use super::hooks::Misbehaviour;
-use super::local::{Digester, LocalChain};
+use super::local::{ChainError, Digester, LocalChain, RolledBack};
 use super::remote::{short_key, PeerKey};
-use super::rng::Rng;
+use super::workers::Workers;
 use super::TARGET;
 use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Fault};
-use bitmark_storage::{StorageError, UndoneBlock};
+use rand::RngCore;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
@@ -81,7 +86,7 @@ pub(crate) struct PassReport {
     /// A fast-sync sample failed.
     pub forgery: bool,
     /// Blocks rolled back during the pass.
-    pub undone: Vec<UndoneBlock>,
+    pub undone: Vec<RolledBack>,
 }
 
 /// A block waiting to be stored.
@@ -93,8 +98,8 @@ struct Got {
 
 /// What a pass reports to and takes from its caller as it goes.
 pub(crate) struct PassHooks<'a> {
-    /// The sampling choices.
-    pub rng: &'a mut Rng,
+    /// Where the sampling choices come from.
+    pub rng: &'a mut dyn RngCore,
     /// Told each height stored.
     pub on_applied: &'a mut dyn FnMut(u64),
     /// Set when the node shuts down: the pass ends after the block being stored.
@@ -104,25 +109,35 @@ pub(crate) struct PassHooks<'a> {
 /// How often the writer looks at the stop flag while it waits for blocks.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
+/// The connector's threads and services a pass runs on.
+pub(crate) struct PassParts<'a> {
+    /// The chain it extends.
+    pub chain: &'a dyn LocalChain,
+    /// Where digests are computed.
+    pub digester: &'a Arc<dyn Digester>,
+    /// The threads the fetchers run on.
+    pub workers: &'a Workers,
+}
+
 /// Run one pass. `sources` must include `reference` (the elected peer).
 pub(crate) fn run(
-    chain: &dyn LocalChain,
-    digester: &Arc<dyn Digester>,
+    parts: PassParts<'_>,
     reference: &Source,
     sources: &[Source],
     plan: PassPlan,
     hooks: PassHooks<'_>,
 ) -> PassReport {
+    let PassParts { chain, digester, workers } = parts;
     let fast_below = Arc::new(AtomicU64::new(plan.fast_below));
     let target = plan.target;
-    let needs_digest: Arc<dyn Fn(u64) -> bool + Send + Sync> = {
+    let needs_digest: NeedsDigest = {
         let fast_below = Arc::clone(&fast_below);
         Arc::new(move |n| n >= fast_below.load(Ordering::SeqCst) || n >= target)
     };
     // Fast sync needs the next block too, so fetch one past the end (never past the target).
     let limit = if plan.fast_below > plan.start { (plan.end + 1).min(plan.target) } else { plan.end };
     let window = if plan.fast_below > plan.start { plan.window.max(2) } else { plan.window };
-    let stage = fetch::start(sources, plan.start, limit, window, Arc::clone(digester), needs_digest);
+    let stage = fetch::start(sources, (plan.start, limit, window), workers, digester, &needs_digest);
     let mut writer = Writer {
         chain,
         digester: digester.as_ref(),
@@ -163,7 +178,7 @@ struct Writer<'a> {
     peers: HashMap<PeerKey, Source>,
     plan: PassPlan,
     stage: fetch::Stage,
-    rng: &'a mut Rng,
+    rng: &'a mut dyn RngCore,
     on_applied: &'a mut dyn FnMut(u64),
     stop: &'a AtomicBool,
     written: u64,
@@ -290,7 +305,7 @@ impl Writer<'_> {
             };
             match result {
                 Ok(()) => self.stored(n, key)?,
-                Err(StorageError::Fault(fault)) => self.refused(n, fault)?,
+                Err(ChainError::Invalid(fault)) => self.refused(n, fault)?,
                 Err(e) => return Err(format!("storing block {n}: {e}")),
             }
         }
@@ -318,11 +333,17 @@ impl Writer<'_> {
 
     /// Validation refused block `n`.
     fn refused(&mut self, n: u64, fault: Fault) -> Step {
+        let Some(got) = self.buffer.remove(&n) else { return Ok(()) };
+        // Our own state first: a block was judged against a tip of n - 1, and other writers
+        // (pushed and produced blocks) may have moved it meanwhile.
+        let height = self.chain.height();
+        if height + 1 != n {
+            return self.moved(n, &got, height);
+        }
         self.failures += 1;
         if self.failures > self.max_failures {
             return Err(format!("too many bad blocks (last: {n}: {fault})"));
         }
-        let Some(got) = self.buffer.remove(&n) else { return Ok(()) };
         if fault != Fault::PreviousBlockDigestDoesNotMatch {
             info!(target: TARGET, peer = short_key(&got.key), block = n, %fault, "invalid block");
             return self.bad_block(n, got.key);
@@ -343,10 +364,30 @@ impl Writer<'_> {
             return Err(format!("elected peer no longer agrees with our block {tip}"));
         };
         self.rollback(tip - 1)?;
-        let undone_digest = self.report.undone.last().map(|u| u.digest).unwrap_or_default();
-        // Block n may well be right; keep it for when the tip is replaced.
+        // Block n may well be right; keep it for when the tip is replaced. What the sender is
+        // held to is the tip it sent, as read before the rollback (`ours`), never what the
+        // rollback reported.
         self.buffer.insert(n, got);
-        self.off_chain(tip, sender, undone_digest)
+        self.off_chain(tip, sender, ours)
+    }
+
+    /// Block `n` was refused while our chain moved from `n - 1` to `height` (another writer
+    /// stored blocks meanwhile), so the refusal says nothing about its sender. A block we now
+    /// hold is skipped; any other leaves the pass to end without blaming anyone: the next
+    /// election starts from the new tip.
+    fn moved(&mut self, n: u64, got: &Got, height: u64) -> Step {
+        if height >= n {
+            let ours = self.chain.block(n).map_err(|e| format!("local block {n}: {e}"))?;
+            if ours.as_deref() == Some(got.block.as_slice()) {
+                debug!(target: TARGET, block = n, "block already stored by another writer; skipped");
+                self.served.remove(&n);
+                self.written = n;
+                self.stage.shared.update(|s| s.written = n);
+                return Ok(());
+            }
+        }
+        info!(target: TARGET, block = n, height, "the chain moved under the fetch; electing again");
+        Err(format!("the local chain moved to height {height} while block {n} was fetched"))
     }
 
     /// A block that failed validation: penalise and drop its sender, fetch it elsewhere.
@@ -401,7 +442,8 @@ impl Writer<'_> {
     /// and against its own Argon2d digest.
     fn sample(&mut self, upto: u64) -> Step {
         self.since_sample = 0;
-        let h = self.last_good + 1 + self.rng.below(upto - self.last_good);
+        // A plain remainder: the span is at most `sample_every`, so the bias is nil.
+        let h = self.last_good + 1 + self.rng.next_u64() % upto.saturating_sub(self.last_good).max(1);
         let stored = self.chain.digest(h).map_err(|e| format!("local digest {h}: {e}"))?;
         let remote =
             self.reference.peer.remote_digest_of_height(h).map_err(|e| format!("elected peer's digest of {h}: {e}"))?;

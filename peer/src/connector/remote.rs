@@ -12,14 +12,12 @@
 //! | [`RemoteError`] | `UpstreamError`: `BlockNotFound` → `NotFound`, `Timeout` → `Timeout`, `NotConnected`/`Banned`/`Closed` → `Unavailable`, `BadReply`/`Remote` → `Malformed`, the rest → `Unavailable` |
 //! | [`PeerFactory::connect`] | `Upstream::start(..)` + `retarget(Target { address, public_key })` (or a kept idle upstream retargeted); dropping the `Arc` closes it |
 
+pub use crate::score::PeerKey;
 use bitmark_record::BlockDigest;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A peer's public key (its CURVE server key), the identity everything is keyed by.
-pub type PeerKey = [u8; 32];
 
 /// Short hex of a key for logs: the first 8 bytes.
 pub fn short_key(key: &PeerKey) -> String {

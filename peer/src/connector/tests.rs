@@ -3,8 +3,8 @@
 
 use super::fakes::{FakeChain, FakeDigester, FakePeer, Misdeeds};
 use super::*;
-use bitmark_storage::UndoneBlock;
-use std::collections::{BTreeSet, HashMap};
+use rand::SeedableRng;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,7 +37,7 @@ impl Events for Seen {
     fn reconnect(&self) {
         self.reconnects.fetch_add(1, Ordering::SeqCst);
     }
-    fn rolled_back(&self, block: UndoneBlock) {
+    fn rolled_back(&self, block: RolledBack) {
         self.undone.lock().unwrap().push(block.number);
     }
 }
@@ -69,6 +69,16 @@ fn small() -> ConnectorConfig {
 impl Net {
     /// Peer `i` gets key `[i + 1; 32]`.
     fn new(local: FakeChain, chains: Vec<Arc<FakeChain>>, config: ConnectorConfig) -> Net {
+        Net::with_rng(local, chains, config, Box::new(rand::rngs::StdRng::seed_from_u64(7)))
+    }
+
+    /// [`Net::new`] with the connector's random choices from `rng`.
+    fn with_rng(
+        local: FakeChain,
+        chains: Vec<Arc<FakeChain>>,
+        config: ConnectorConfig,
+        rng: Box<dyn rand::RngCore + Send>,
+    ) -> Net {
         let local = Arc::new(local);
         let peers: Vec<Arc<FakePeer>> =
             chains.into_iter().enumerate().map(|(i, c)| Arc::new(FakePeer::keyed([i as u8 + 1; 32], c))).collect();
@@ -85,7 +95,7 @@ impl Net {
             scoring: scores.clone(),
             events: seen.clone(),
             mode: ModeHandle::new(),
-            seed: 7,
+            rng,
         };
         Net { local, peers, connector: Connector::new(config, parts), scores, seen, digester, now: Instant::now() }
     }
@@ -320,6 +330,146 @@ fn fast_sync_forgery_rolls_back_to_the_last_good_sample_only() {
     assert_eq!(net.scores.of(1), [Misbehaviour::InvalidBlock]);
     // Fast sync stays off for the rest of the catch-up: every block is then digested.
     assert!(net.digester.computed.load(Ordering::SeqCst) >= 599);
+}
+
+/// Which fast-synced block each sample checks is the injected generator's choice (a node
+/// injects the operating system's, so no peer can predict it): the first block since the last
+/// sample under a generator that always says 0, the last one under one that always says 49.
+/// Passes are 50 blocks here, one sample each.
+#[test]
+fn fast_sync_samples_are_the_injected_generators_choice() {
+    let lowest = [2, 52, 102];
+    let highest = [51, 101, 151];
+    for (says, sampled, not_sampled) in [(0, lowest, highest), (49, highest, lowest)] {
+        let chain = shared(FakeChain::build(1, 600, 600, 0));
+        let config = ConnectorConfig { fast_sync: true, fast_sync_pivot_blocks: 100, fetch_peers: 1, ..small() };
+        let rng = Box::new(rand::rngs::mock::StepRng::new(says, 0));
+        let mut net = Net::with_rng(FakeChain::new(1), vec![chain.clone(); 3], config, rng);
+        net.run(4);
+        assert_eq!((net.local.height(), net.local.tip()), (600, chain.tip()));
+        let asked: BTreeSet<u64> = net.peers.iter().flat_map(|p| p.digests_asked()).collect();
+        assert!(sampled.iter().all(|h| asked.contains(h)), "generator says {says}: asked {asked:?}");
+        assert!(not_sampled.iter().all(|h| !asked.contains(h)), "generator says {says}: asked {asked:?}");
+    }
+}
+
+/// A catch-up of many passes runs on the same few threads: the fetchers' threads are kept
+/// from pass to pass (at most twice the peers fetched from), and digests are computed on the
+/// digester's, none started per pass.
+#[test]
+fn fetch_passes_reuse_their_threads() {
+    let chain = shared(FakeChain::build(1, 1_000, 1_000, 0));
+    let config = ConnectorConfig { fetch_peers: 3, ..small() };
+    let mut net = Net::new(FakeChain::new(1), vec![chain.clone(); 3], config);
+    net.run(4);
+    assert_eq!((net.local.height(), net.local.tip()), (1_000, chain.tip()));
+    let threads: HashSet<std::thread::ThreadId> = net.peers.iter().flat_map(|p| p.fetch_threads()).collect();
+    assert!(threads.len() <= 6, "{} threads fetched 20 passes", threads.len());
+}
+
+/// The connector's own queue for announce's commands is bounded: with its thread busy (here
+/// held inside the state machine), a sender gets [`COMMAND_QUEUE`] commands in and then waits.
+#[test]
+fn the_command_queue_is_bounded() {
+    let gate = Arc::new(Gate {
+        chain: shared(FakeChain::new(1)),
+        open: Mutex::new(false),
+        opened: std::sync::Condvar::new(),
+        entered: std::sync::atomic::AtomicBool::new(false),
+    });
+    let statics: Vec<(SocketAddr, PeerKey)> = Vec::new();
+    let clients = Clients::new([0; 32], &statics, true, false, 25, Box::new(Factory(HashMap::new()))).unwrap();
+    let parts = Parts {
+        chain: gate.clone(),
+        digester: Arc::new(FakeDigester::default()),
+        clients,
+        scoring: Arc::new(NoScoring),
+        events: Arc::new(NoEvents),
+        mode: ModeHandle::new(),
+        rng: Box::new(rand::rngs::StdRng::seed_from_u64(1)),
+    };
+    let config = ConnectorConfig { cycle_interval_ms: 100, ..small() };
+    let handle = spawn(Connector::new(config, parts)).unwrap();
+    // Dropped first, should an assertion fail: the connector's thread must be let go before
+    // the handle joins it.
+    let _release = Released(Arc::clone(&gate));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !gate.entered.load(Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(gate.entered.load(Ordering::SeqCst), "the connector's thread is held");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let (commands, sent) = (handle.commands(), Arc::clone(&sent));
+        std::thread::spawn(move || {
+            for i in 0..100u8 {
+                if !commands.send(Command::Release { public_key: [i; 32] }) {
+                    return;
+                }
+                sent.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    while sent.load(Ordering::SeqCst) < COMMAND_QUEUE && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Give the sender time to queue more, were there room.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(sent.load(Ordering::SeqCst), COMMAND_QUEUE);
+    gate.release();
+    sender.join().unwrap();
+    assert_eq!(sent.load(Ordering::SeqCst), 100, "all taken once the connector moves again");
+    handle.stop();
+}
+
+/// A chain whose height cannot be read until released: holds the connector's thread.
+struct Gate {
+    chain: Arc<FakeChain>,
+    open: Mutex<bool>,
+    opened: std::sync::Condvar,
+    entered: std::sync::atomic::AtomicBool,
+}
+
+impl Gate {
+    fn release(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+/// Releases the gate when dropped.
+struct Released(Arc<Gate>);
+
+impl Drop for Released {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+impl LocalChain for Gate {
+    fn height(&self) -> u64 {
+        self.entered.store(true, Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+        self.chain.height()
+    }
+    fn digest(&self, n: u64) -> Result<bitmark_record::BlockDigest, ChainError> {
+        self.chain.digest(n)
+    }
+    fn block(&self, n: u64) -> Result<Option<Vec<u8>>, ChainError> {
+        self.chain.block(n)
+    }
+    fn apply(&self, block: &[u8], digest: bitmark_record::BlockDigest) -> Result<(), ChainError> {
+        self.chain.apply(block, digest)
+    }
+    fn apply_fast(&self, block: &[u8], next: &[u8]) -> Result<bitmark_record::BlockDigest, ChainError> {
+        self.chain.apply_fast(block, next)
+    }
+    fn rollback_to(&self, height: u64) -> Result<Vec<RolledBack>, ChainError> {
+        self.chain.rollback_to(height)
+    }
 }
 
 #[test]

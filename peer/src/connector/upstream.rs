@@ -146,7 +146,7 @@ mod tests {
             scoring: Arc::new(ScoreHook { board: scores, clock: Arc::new(SystemClock) }),
             events: Arc::new(NoEvents),
             mode,
-            seed: 1,
+            rng: Box::new(<rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1)),
         };
         let connector = Connector::new(
             ConnectorConfig { cycle_interval_ms: 1000, minimum_clients: 3, ..ConnectorConfig::default() },

@@ -1,6 +1,8 @@
 //! The request handler (bitmarkd `peer/listener.go:197-281` and `peer/process.go`).
 
 use super::views::{ChainView, PeerTable, PoolView, Relay};
+use crate::clock::Clock;
+use crate::score::{Offence, PeerKey, ScoreBoard};
 use crate::transport::{PeerInfo, Service};
 use crate::wire::{quote_for_log, Push, Reply, Request, ServerInfo};
 use bitmark_record::Fault;
@@ -16,6 +18,14 @@ pub struct Handler {
     pool: Arc<dyn PoolView>,
     peers: Arc<dyn PeerTable>,
     relay: Arc<dyn Relay>,
+    scores: Option<Scoring>,
+}
+
+/// Where the handler reports what a requester did wrong: the node's score board, shared with
+/// the upstreams (which will not dial a banned key).
+struct Scoring {
+    board: Arc<ScoreBoard>,
+    clock: Arc<dyn Clock>,
 }
 
 /// What became of a push.
@@ -39,7 +49,13 @@ impl Handler {
         peers: Arc<dyn PeerTable>,
         relay: Arc<dyn Relay>,
     ) -> Handler {
-        Handler { version: version.into(), chain, pool, peers, relay }
+        Handler { version: version.into(), chain, pool, peers, relay, scores: None }
+    }
+
+    /// Report requesters' offences to `board`, timed by `clock`.
+    pub fn with_scores(mut self, board: Arc<ScoreBoard>, clock: Arc<dyn Clock>) -> Handler {
+        self.scores = Some(Scoring { board, clock });
+        self
     }
 
     /// The `I` answer.
@@ -61,8 +77,16 @@ impl Handler {
     }
 
     /// `R`: store the requester (the result is ignored, as in bitmarkd), then name a random
-    /// other peer.
-    fn register(&self, public_key: &[u8], listeners: &[u8], timestamp: u64) -> Reply {
+    /// other peer. Refused with bitmarkd's `invalid public key`, and reported as
+    /// [`Offence::Impersonation`], when the key claimed is not the CURVE key the connection
+    /// authenticated with (known when the transport says: the libzmq listener always does).
+    /// bitmarkd binds nothing; but every bitmarkd node registers with its own key, so only a
+    /// node trying to take another's place in our table is refused.
+    fn register(&self, peer: &PeerInfo, public_key: &[u8], listeners: &[u8], timestamp: u64) -> Reply {
+        if let Some(authenticated) = peer.public_key.as_deref().filter(|key| *key != public_key) {
+            self.impersonation(peer, authenticated, public_key);
+            return Reply::from(Fault::InvalidPublicKey);
+        }
         self.peers.add_peer(public_key, listeners, timestamp);
         match self.peers.random_peer(public_key) {
             Some(entry) => Reply::Registered {
@@ -73,6 +97,20 @@ impl Handler {
             },
             None => Reply::from(Fault::InvalidPublicKey),
         }
+    }
+
+    fn impersonation(&self, peer: &PeerInfo, authenticated: &[u8], claimed: &[u8]) {
+        debug!(
+            target: TARGET,
+            address = ?peer.address,
+            authenticated = %hex::encode(authenticated),
+            claimed = %quote_for_log(claimed),
+            "R claims another key than the connection's: refused"
+        );
+        let (Some(scoring), Ok(key)) = (&self.scores, PeerKey::try_from(authenticated)) else {
+            return;
+        };
+        scoring.board.report(&key, Offence::Impersonation, scoring.clock.instant());
     }
 
     /// Process a push as `processSubscription` does, relaying what is accepted.
@@ -146,7 +184,7 @@ impl Service for Handler {
             Request::Block(n) => self.chain.block(n).map_or(Reply::from(Fault::BlockNotFound), Reply::Block),
             Request::Digest(n) => self.digest(n),
             Request::Register { public_key, listeners, timestamp, .. } => {
-                self.register(&public_key, &listeners, timestamp)
+                self.register(peer, &public_key, &listeners, timestamp)
             }
             Request::Push(push) => {
                 self.push(peer, &push);

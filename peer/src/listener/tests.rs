@@ -98,6 +98,33 @@ fn register_adds_the_requester_and_names_another() {
 }
 
 #[test]
+fn register_must_claim_the_key_the_connection_authenticated_with() {
+    let fixture = Fixture::new(CHAIN, 2, FakePool::default());
+    let register = |key: &[u8]| Request::Register {
+        chain: CHAIN,
+        public_key: key.to_vec(),
+        listeners: b"L".to_vec(),
+        timestamp: 10,
+    };
+    let from = |key: [u8; 32]| PeerInfo { public_key: Some(key.to_vec()), ..PeerInfo::default() };
+    let now = std::time::Instant::now();
+    // Its own key: taken, and nothing against it (alone in the table: bitmarkd's refusal).
+    let honest = [1u8; 32];
+    assert_eq!(fixture.handler.handle(&from(honest), register(&honest)), Reply::from(Fault::InvalidPublicKey));
+    assert_eq!(fixture.peers.peers().len(), 1);
+    assert_eq!(fixture.scores.standing(&honest, now).points, 0.0);
+    // Another node's key: refused with the same text, not stored, and its sender banned.
+    let impostor = [2u8; 32];
+    assert_eq!(fixture.handler.handle(&from(impostor), register(&[3; 32])), Reply::from(Fault::InvalidPublicKey));
+    assert_eq!(fixture.handler.handle(&from(impostor), register(&honest)), Reply::from(Fault::InvalidPublicKey));
+    assert_eq!(fixture.peers.peers().len(), 1);
+    assert!(fixture.scores.standing(&impostor, now).is_banned());
+    assert_eq!(fixture.scores.standing(&honest, now).points, 0.0);
+    // A transport that authenticates nobody (in memory, a replay from a file) checks nothing.
+    assert!(matches!(handle(&fixture, register(&[4; 32])), Reply::Registered { .. }));
+}
+
+#[test]
 fn typed_requests_over_the_memory_network() {
     let fixture = Fixture::new(CHAIN, 3, FakePool::default());
     let network = MemoryNetwork::new();

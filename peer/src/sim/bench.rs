@@ -7,7 +7,11 @@
 //! * **bitmarkd's shape**: one peer, one block in flight (window 1), one digest thread: fetch,
 //!   digest, store, next;
 //! * **the Argon2d limit**: `threads` digest threads hashing headers flat out, which no sync
-//!   with full verification can beat (blocks/s = threads / seconds per digest).
+//!   with full verification can beat (blocks/s = threads / seconds per digest). It is sampled
+//!   before the syncs and again after them, `limit_rounds` rounds each (a round: one digest
+//!   on every thread at once), and reported as the mean of every round with its spread: a
+//!   single sample on a shared machine can be off by a tenth either way, enough to make a sync
+//!   look faster than its own ceiling.
 //!
 //! Peers are in memory (no network latency), so the figures measure the node, not the links.
 
@@ -33,6 +37,9 @@ pub struct SyncBenchOptions {
     pub seed: u64,
     /// Records per block besides the foundation.
     pub txs_per_block: usize,
+    /// Rounds of the Argon2d limit before the syncs, and again after (each: one digest per
+    /// thread).
+    pub limit_rounds: usize,
 }
 
 impl Default for SyncBenchOptions {
@@ -43,6 +50,7 @@ impl Default for SyncBenchOptions {
             threads: bitmark_storage::digest_pool::default_threads(),
             seed: 1,
             txs_per_block: 8,
+            limit_rounds: 8,
         }
     }
 }
@@ -66,15 +74,37 @@ impl Measurement {
     }
 }
 
-/// The Argon2d ceiling.
+/// The Argon2d ceiling, from every round before and after the syncs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Argon2dLimit {
     /// Digest threads.
     pub threads: usize,
-    /// Seconds one thread takes per digest.
+    /// Seconds one thread takes per digest (mean over every round).
     pub seconds_per_digest: f64,
     /// `threads / seconds_per_digest`.
+    pub blocks_per_second: f64,
+    /// The rounds before the syncs.
+    pub before: LimitSamples,
+    /// The rounds after the syncs.
+    pub after: LimitSamples,
+    /// Slowest round, blocks per second.
+    pub min_blocks_per_second: f64,
+    /// Fastest round, blocks per second.
+    pub max_blocks_per_second: f64,
+    /// Standard deviation of the rounds' rates over their mean.
+    pub relative_spread: f64,
+}
+
+/// One side's rounds of the Argon2d limit.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitSamples {
+    /// Rounds timed.
+    pub rounds: usize,
+    /// Digests hashed in them.
+    pub digests: usize,
+    /// Blocks per second over all of them.
     pub blocks_per_second: f64,
 }
 
@@ -109,15 +139,19 @@ pub fn sync(options: SyncBenchOptions) -> Result<SyncBenchReport, String> {
     let build_seconds = built.elapsed().as_secs_f64();
 
     let pool = Arc::new(DigestPool::new(threads));
-    let argon2d = argon2d_limit(&pool, &chain, threads);
+    let rounds = options.limit_rounds.max(1);
+    warm(&pool, &chain, threads);
+    let before = limit_rounds(&pool, &chain, threads, rounds);
     let pipeline = ConnectorConfig { minimum_clients: peers, fetch_peers: peers, ..ConnectorConfig::default() };
-    let pipeline = timed_sync(&chain, peers, pipeline, pool)?;
+    let pipeline = timed_sync(&chain, peers, pipeline, Arc::clone(&pool))?;
 
     let single = Arc::new(DigestPool::new(1));
     warm(&single, &chain, 1);
     let bitmarkd =
         ConnectorConfig { minimum_clients: 1, fetch_peers: 1, fetch_window: 1, ..ConnectorConfig::default() };
     let bitmarkd_shape = timed_sync(&chain, 1, bitmarkd, single)?;
+    let after = limit_rounds(&pool, &chain, threads, rounds);
+    let argon2d = argon2d_limit(threads, &before, &after);
 
     let speedup = if bitmarkd_shape.blocks_per_second > 0.0 {
         pipeline.blocks_per_second / bitmarkd_shape.blocks_per_second
@@ -145,18 +179,45 @@ fn warm(pool: &DigestPool, chain: &Blocks, threads: usize) {
     pool.digests(&headers(chain, threads));
 }
 
-/// Hash `4 × threads` headers on warmed workers.
-fn argon2d_limit(pool: &DigestPool, chain: &Blocks, threads: usize) -> Argon2dLimit {
-    warm(pool, chain, threads);
-    let sample = headers(chain, 4 * threads);
-    let started = Instant::now();
-    pool.digests(&sample);
-    let elapsed = started.elapsed().as_secs_f64();
-    let per_digest = if sample.is_empty() { 0.0 } else { elapsed * threads as f64 / sample.len() as f64 };
+/// Time `rounds` rounds of `threads` digests on the (warm) pool: each round's blocks per
+/// second.
+fn limit_rounds(pool: &DigestPool, chain: &Blocks, threads: usize, rounds: usize) -> Vec<f64> {
+    let round = headers(chain, threads);
+    (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            pool.digests(&round);
+            let seconds = started.elapsed().as_secs_f64();
+            if seconds > 0.0 {
+                round.len() as f64 / seconds
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// The limit from the rounds before and after the syncs: the mean rate of every round, its
+/// extremes and its relative standard deviation.
+fn argon2d_limit(threads: usize, before: &[f64], after: &[f64]) -> Argon2dLimit {
+    let mean = |rates: &[f64]| if rates.is_empty() { 0.0 } else { rates.iter().sum::<f64>() / rates.len() as f64 };
+    let side = |rates: &[f64]| LimitSamples {
+        rounds: rates.len(),
+        digests: rates.len() * threads,
+        blocks_per_second: mean(rates),
+    };
+    let all: Vec<f64> = before.iter().chain(after).copied().collect();
+    let blocks_per_second = mean(&all);
+    let variance = all.iter().map(|r| (r - blocks_per_second).powi(2)).sum::<f64>() / all.len().max(1) as f64;
     Argon2dLimit {
         threads,
-        seconds_per_digest: per_digest,
-        blocks_per_second: if per_digest > 0.0 { threads as f64 / per_digest } else { 0.0 },
+        seconds_per_digest: if blocks_per_second > 0.0 { threads as f64 / blocks_per_second } else { 0.0 },
+        blocks_per_second,
+        before: side(before),
+        after: side(after),
+        min_blocks_per_second: all.iter().copied().fold(f64::INFINITY, f64::min).min(blocks_per_second),
+        max_blocks_per_second: all.iter().copied().fold(0.0, f64::max),
+        relative_spread: if blocks_per_second > 0.0 { variance.sqrt() / blocks_per_second } else { 0.0 },
     }
 }
 
@@ -191,11 +252,29 @@ mod tests {
 
     #[test]
     fn bench_sync_reports_all_three_figures() {
-        let r = sync(SyncBenchOptions { blocks: 6, peers: 2, threads: 2, seed: 3, txs_per_block: 2 }).unwrap();
+        let options = SyncBenchOptions { blocks: 6, peers: 2, threads: 2, seed: 3, txs_per_block: 2, limit_rounds: 2 };
+        let r = sync(options).unwrap();
         assert_eq!((r.height, r.peers, r.threads, r.pipeline.blocks, r.bitmarkd_shape.blocks), (6, 2, 2, 5, 5));
         assert!(r.argon2d.seconds_per_digest > 0.0 && r.pipeline.blocks_per_second > 0.0);
+        // The limit, sampled on both sides of the syncs, with its spread.
+        let limit = r.argon2d;
+        assert_eq!((limit.before.rounds, limit.before.digests, limit.after.rounds, limit.after.digests), (2, 4, 2, 4));
+        assert!(limit.min_blocks_per_second <= limit.blocks_per_second);
+        assert!(limit.blocks_per_second <= limit.max_blocks_per_second);
+        assert!(limit.relative_spread >= 0.0 && limit.relative_spread < 1.0, "{limit:?}");
         let json = serde_json::to_value(r).unwrap();
         assert!(json["bitmarkdShape"]["blocksPerSecond"].is_number());
+        assert!(json["argon2d"]["after"]["blocksPerSecond"].is_number());
+    }
+
+    #[test]
+    fn the_limit_is_the_mean_of_every_round_with_its_spread() {
+        let limit = argon2d_limit(2, &[6.0, 8.0], &[5.0, 9.0]);
+        assert_eq!((limit.blocks_per_second, limit.seconds_per_digest), (7.0, 2.0 / 7.0));
+        assert_eq!((limit.before.blocks_per_second, limit.after.blocks_per_second), (7.0, 7.0));
+        assert_eq!((limit.min_blocks_per_second, limit.max_blocks_per_second), (5.0, 9.0));
+        // Deviations 1, 1, 2, 2: variance 2.5.
+        assert!((limit.relative_spread - 2.5f64.sqrt() / 7.0).abs() < 1e-12);
     }
 
     /// The figures for the report: `cargo test --release -p bitmark-peer bench_sync_figures --

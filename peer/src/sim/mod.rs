@@ -25,6 +25,7 @@ pub mod control;
 pub mod link;
 pub mod network;
 pub mod node;
+pub mod store;
 
 #[cfg(test)]
 mod scenarios;

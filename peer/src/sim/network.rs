@@ -6,13 +6,15 @@ use super::control::Control;
 use super::link::{LinkFactory, SimLink};
 use super::node::{Adversary, Behaviour, StoreView};
 use crate::connector::{
-    Clients, Connector, ConnectorConfig, Digester, Events, Misbehaviour, Mode, ModeHandle, Parts, Pause, PeerKey,
-    Progress, Scoring,
+    Clients, Connector, ConnectorConfig, Digester, Events, LocalChain, Misbehaviour, Mode, ModeHandle, Parts, Pause,
+    PeerKey, Progress, RolledBack, Scoring,
 };
 use crate::transport::MemoryNetwork;
 use bitmark_common::lock;
 use bitmark_record::{BlockDigest, Chain};
-use bitmark_storage::{BlockStore, StorageError, UndoneBlock};
+use bitmark_storage::{BlockStore, StorageError};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -37,7 +39,7 @@ impl Scoring for Reports {
 }
 
 impl Events for Reports {
-    fn rolled_back(&self, block: UndoneBlock) {
+    fn rolled_back(&self, block: RolledBack) {
         lock(&self.undone).push(block.number);
     }
 }
@@ -122,6 +124,19 @@ impl Sim {
 
     /// Start node `index`'s connector with `config` and static clients to `peers`.
     pub fn start_connector(&mut self, index: usize, config: ConnectorConfig, peers: &[usize]) -> Result<(), String> {
+        let store = self.nodes.get(index).ok_or("no such node")?.store.clone();
+        self.start_connector_on(index, config, peers, store)
+    }
+
+    /// [`Sim::start_connector`], the connector changing the node's store through `chain` (a
+    /// wrapper that does something to the store around the connector's calls).
+    pub fn start_connector_on(
+        &mut self,
+        index: usize,
+        config: ConnectorConfig,
+        peers: &[usize],
+        chain: Arc<dyn LocalChain>,
+    ) -> Result<(), String> {
         let nodes: HashMap<SocketAddr, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.address, i)).collect();
         let keys: HashMap<PeerKey, usize> = self.nodes.iter().enumerate().map(|(i, n)| (n.key, i)).collect();
         let statics: Vec<(SocketAddr, PeerKey)> =
@@ -138,13 +153,13 @@ impl Sim {
             .map_err(|e| e.to_string())?;
         let reports = Arc::new(Reports { keys, ..Reports::default() });
         let parts = Parts {
-            chain: node.store.clone(),
+            chain,
             digester: Arc::clone(&self.digester),
             clients,
             scoring: reports.clone(),
             events: reports.clone(),
             mode: node.mode.clone(),
-            seed: self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9),
+            rng: Box::new(StdRng::seed_from_u64(self.seed ^ (index as u64).wrapping_mul(0x9e37_79b9))),
         };
         node.connector = Some(Connector::new(config, parts));
         node.reports = Some(reports);

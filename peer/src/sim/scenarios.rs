@@ -2,9 +2,13 @@
 
 use super::chains::{self, upto, Blocks};
 use super::*;
-use crate::connector::{ConnectorConfig, Misbehaviour, Mode};
-use bitmark_storage::DigestPool;
-use std::sync::{Arc, OnceLock};
+use crate::connector::{ChainError, ConnectorConfig, LocalChain, Misbehaviour, Mode, RolledBack};
+use bitmark_record::header::{BlockHeader, HEADER_SIZE};
+use bitmark_record::BlockDigest;
+use bitmark_storage::{BlockStore, DigestPool};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 struct Fixtures {
@@ -178,4 +182,97 @@ fn partition_that_heals_converges_on_the_better_chain() {
     for n in 3..6 {
         assert!(sim.rolled_back(n).is_empty(), "node {n}");
     }
+}
+
+/// A node's store as its connector sees it, with a push that always wins the race: just before
+/// the connector stores block `n` for the first time, `pushed[n]` (if any) is stored as the
+/// push path would store it (through the store's own checks).
+struct PushFirst {
+    store: Arc<BlockStore>,
+    pushed: Mutex<BTreeMap<u64, Vec<u8>>>,
+    pushes: AtomicUsize,
+}
+
+impl PushFirst {
+    fn over(sim: &Sim, node: usize, pushed: BTreeMap<u64, Vec<u8>>) -> Arc<PushFirst> {
+        Arc::new(PushFirst {
+            store: Arc::clone(&sim.node(node).store),
+            pushed: Mutex::new(pushed),
+            pushes: AtomicUsize::new(0),
+        })
+    }
+
+    fn push_first(&self, block: &[u8]) {
+        let head: Option<[u8; HEADER_SIZE]> = block.get(..HEADER_SIZE).and_then(|h| h.try_into().ok());
+        let number = head.and_then(|h| BlockHeader::unpack(&h, u64::MAX / 4).ok()).map(|h| h.number);
+        let pushed = number.and_then(|n| self.pushed.lock().unwrap().remove(&n));
+        if pushed.is_some_and(|b| self.store.apply(&b).is_ok()) {
+            self.pushes.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl LocalChain for PushFirst {
+    fn height(&self) -> u64 {
+        LocalChain::height(self.store.as_ref())
+    }
+    fn digest(&self, n: u64) -> Result<BlockDigest, ChainError> {
+        LocalChain::digest(self.store.as_ref(), n)
+    }
+    fn block(&self, n: u64) -> Result<Option<Vec<u8>>, ChainError> {
+        LocalChain::block(self.store.as_ref(), n)
+    }
+    fn apply(&self, block: &[u8], digest: BlockDigest) -> Result<(), ChainError> {
+        self.push_first(block);
+        LocalChain::apply(self.store.as_ref(), block, digest)
+    }
+    fn apply_fast(&self, block: &[u8], next: &[u8]) -> Result<BlockDigest, ChainError> {
+        self.push_first(block);
+        LocalChain::apply_fast(self.store.as_ref(), block, next)
+    }
+    fn rollback_to(&self, height: u64) -> Result<Vec<RolledBack>, ChainError> {
+        LocalChain::rollback_to(self.store.as_ref(), height)
+    }
+}
+
+/// Block `n` of `blocks` (which start at block 2).
+fn block_of(blocks: &Blocks, n: u64) -> Vec<u8> {
+    blocks[usize::try_from(n - 2).unwrap()].0.clone()
+}
+
+/// A node at 16 catching up on `main` from three peers, every block from the elected peer
+/// (the one bitmarkd's rules would blame), its store changed by `pushed` as it goes.
+fn racing(pushed: impl FnOnce(&Fixtures) -> BTreeMap<u64, Vec<u8>>) -> (Sim, usize, Arc<PushFirst>) {
+    let f = fixtures();
+    let mut sim = Sim::new(pool(), 42);
+    let peers: Vec<usize> = (0..3).map(|_| sim.add_node(&f.main).unwrap()).collect();
+    let node = sim.add_node(upto(&f.main, 16)).unwrap();
+    let chain = PushFirst::over(&sim, node, pushed(f));
+    let one_source = ConnectorConfig { fetch_peers: 1, ..config(3) };
+    sim.start_connector_on(node, one_source, &peers, chain.clone()).unwrap();
+    (sim, node, chain)
+}
+
+/// While the connector fetches a block from its elected peer, the push path stores the
+/// identical block first (twice in the catch-up). The fetched copy no longer fits the tip, and
+/// that is nobody's fault: no penalty, no exclusion, the sync goes on.
+#[test]
+fn a_block_pushed_while_it_is_fetched_is_nobodys_fault() {
+    let (mut sim, node, chain) = racing(|f| [18, 22].map(|n| (n, block_of(&f.main, n))).into());
+    assert!(sim.run_until(LIMIT, |s| s.mode(node) == Mode::Normal));
+    assert_eq!(state(&sim, node), last(&fixtures().main));
+    assert_eq!(chain.pushes.load(Ordering::SeqCst), 2, "both races happened");
+    assert!(sim.penalties(node).is_empty(), "penalised: {:?}", sim.penalties(node));
+}
+
+/// The same race with a block of a competing branch pushed first: the tip moved to a block
+/// the elected peer does not have. Still nobody's fault; the node follows the better chain.
+#[test]
+fn a_competing_block_pushed_while_fetching_is_nobodys_fault() {
+    let (mut sim, node, chain) = racing(|f| [(17, block_of(&f.fork, 17))].into());
+    assert!(sim.run_until(LIMIT, |s| s.mode(node) == Mode::Normal));
+    assert_eq!(state(&sim, node), last(&fixtures().main));
+    assert_eq!(chain.pushes.load(Ordering::SeqCst), 1, "the race happened");
+    assert_eq!(sim.rolled_back(node), [17], "the pushed block gave way to the better chain");
+    assert!(sim.penalties(node).is_empty(), "penalised: {:?}", sim.penalties(node));
 }

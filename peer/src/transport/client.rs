@@ -2,6 +2,7 @@
 //! client and the client of the listener tests.
 
 use super::keys::CurveKeys;
+use super::monitor::LinkMonitor;
 use super::options::{apply_common, millis, require_curve, RECONNECT_INTERVAL, REQUEST_TIMEOUT};
 use super::{PeerInfo, Transport};
 use crate::capture::{Direction, Exchange, Tap};
@@ -9,12 +10,14 @@ use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::debug;
 
 const TARGET: &str = "peer::client";
+
+/// The longest a watched send waits before looking at the link's events again.
+const SEND_POLL_SLICE: Duration = Duration::from_millis(200);
 
 /// How a client talks.
 #[derive(Clone, Debug)]
@@ -30,6 +33,9 @@ pub struct ClientConfig {
     pub receive_timeout: Duration,
     /// Delay before libzmq reconnects a dropped connection (bitmarkd: 2 min, no back-off).
     pub reconnect_interval: Duration,
+    /// Watch the link with a socket monitor, so that [`Transport::link_problem`] can say why
+    /// a request went unanswered (an inproc socket more per client; upstreams use it).
+    pub monitor_link: bool,
 }
 
 impl ClientConfig {
@@ -41,6 +47,7 @@ impl ClientConfig {
             send_timeout: REQUEST_TIMEOUT,
             receive_timeout: REQUEST_TIMEOUT,
             reconnect_interval: RECONNECT_INTERVAL,
+            monitor_link: false,
         }
     }
 }
@@ -52,24 +59,34 @@ impl ClientConfig {
 /// bitmarkd no routing identity is set: libzmq's ROUTER assigns a unique one, where 32 random
 /// bytes could (rarely) collide and make a ROUTER refuse the second connection.
 ///
-/// Unlike bitmarkd, a reply is not awaited on a connection that has gone: libzmq reconnects a
-/// REQ socket by itself but never sends a lost request again, so bitmarkd's upstream waits out
-/// its 60-s timeout after every reset connection. A monitor of the socket ([`LinkWatch`])
-/// reports the disconnection, and [`ZmqClient::receive`] gives the request up at once
-/// ([`PeerError::Disconnected`]).
+/// A watched client ([`ClientConfig::monitor_link`]) also does not wait for a reply on a
+/// connection that has gone: libzmq reconnects a REQ socket by itself but never sends a lost
+/// request again, so bitmarkd's upstream waits out its 60-s timeout after every reset
+/// connection. The monitor reports the disconnection and [`ZmqClient::receive`] gives the
+/// request up at once ([`PeerError::Disconnected`]).
 pub struct ZmqClient {
     context: zmq::Context,
     config: ClientConfig,
     socket: Option<zmq::Socket>,
-    watch: Option<LinkWatch>,
     target: Option<(SocketAddr, [u8; 32])>,
     tap: Option<Arc<dyn Tap>>,
+    monitor: Option<LinkMonitor>,
+    /// The monitor's disconnection count when the request waiting for a reply went out.
+    disconnects_at_send: u64,
 }
 
 impl ZmqClient {
     /// A client with no socket yet (bitmarkd's `NewClient`).
     pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqClient {
-        ZmqClient { context: context.clone(), config, socket: None, watch: None, target: None, tap: None }
+        ZmqClient {
+            context: context.clone(),
+            config,
+            socket: None,
+            target: None,
+            tap: None,
+            monitor: None,
+            disconnects_at_send: 0,
+        }
     }
 
     /// Show every exchange of [`Transport::request`] to `tap` (the raw [`ZmqClient::send`] and
@@ -88,20 +105,16 @@ impl ZmqClient {
 
     /// A fresh socket to the same target (bitmarkd's `Reconnect`).
     pub fn reconnect(&mut self) -> Result<(), PeerError> {
-        self.drop_socket();
+        self.socket = None;
+        self.monitor = None;
         self.open()
     }
 
     /// Close the socket and forget the target.
     pub fn close(&mut self) {
-        self.drop_socket();
-        self.target = None;
-    }
-
-    fn drop_socket(&mut self) {
-        // The socket first: closing it ends its monitor.
         self.socket = None;
-        self.watch = None;
+        self.monitor = None;
+        self.target = None;
     }
 
     /// Whether there is a socket with a target. Says nothing about the TCP link, as in bitmarkd.
@@ -133,25 +146,48 @@ impl ZmqClient {
             return Err(PeerError::EmptyMessage);
         }
         let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
-        // Disconnections before this request do not concern it.
-        if let Some(watch) = &self.watch {
-            watch.disconnected();
+        let Some(monitor) = self.monitor.as_mut() else {
+            return socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(PeerError::io);
+        };
+        // Watched: wait for the link in slices, and give up as soon as the handshake has
+        // failed rather than for the whole send timeout (a wrong key never completes one).
+        let deadline = std::time::Instant::now() + self.config.send_timeout;
+        loop {
+            // Disconnections before this request do not concern it.
+            let before = monitor.disconnects();
+            match socket.send_multipart(frames.iter().map(AsRef::as_ref), zmq::DONTWAIT) {
+                Err(zmq::Error::EAGAIN) => {}
+                Ok(()) => {
+                    self.disconnects_at_send = before;
+                    return Ok(());
+                }
+                Err(e) => return Err(PeerError::io(e)),
+            }
+            let events = monitor.events();
+            if events.handshake_failed && !events.handshake_succeeded {
+                return Err(PeerError::LinkFailed(events.explain().unwrap_or_default().to_string()));
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(PeerError::Timeout);
+            }
+            let mut items = [socket.as_poll_item(zmq::POLLOUT), monitor.socket().as_poll_item(zmq::POLLIN)];
+            zmq::poll(&mut items, millis(left.min(SEND_POLL_SLICE)).into()).map_err(PeerError::Zmq)?;
         }
-        socket.send_multipart(frames.iter().map(AsRef::as_ref), 0).map_err(PeerError::io)
     }
 
-    /// Receive all frames of the next reply: `Timeout` after the receive timeout,
-    /// `Disconnected` as soon as the connection goes down meanwhile.
+    /// Receive all frames of the next reply: `Timeout` after the receive timeout; on a watched
+    /// client, `Disconnected` as soon as the connection goes down meanwhile.
     pub fn receive(&mut self) -> Result<Vec<Vec<u8>>, PeerError> {
         let socket = self.socket.as_ref().ok_or(PeerError::NotConnected)?;
-        let Some(watch) = &self.watch else {
+        let Some(monitor) = self.monitor.as_mut() else {
             return socket.recv_multipart(0).map_err(PeerError::io);
         };
         let deadline = Instant::now() + self.config.receive_timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut items = [socket.as_poll_item(zmq::POLLIN), watch.pair.as_poll_item(zmq::POLLIN)];
-            zmq::poll(&mut items, i64::from(millis(left))).map_err(PeerError::Zmq)?;
+            let mut items = [socket.as_poll_item(zmq::POLLIN), monitor.socket().as_poll_item(zmq::POLLIN)];
+            zmq::poll(&mut items, millis(left).into()).map_err(PeerError::Zmq)?;
             let [reply, event] = &items;
             if reply.is_readable() {
                 match socket.recv_multipart(zmq::DONTWAIT) {
@@ -160,7 +196,7 @@ impl ZmqClient {
                     received => return received.map_err(PeerError::io),
                 }
             }
-            if event.is_readable() && watch.disconnected() {
+            if event.is_readable() && monitor.disconnects() > self.disconnects_at_send {
                 debug!(target: TARGET, target = ?self.target, "connection lost while waiting for a reply");
                 return Err(PeerError::Disconnected);
             }
@@ -186,46 +222,15 @@ impl ZmqClient {
             socket.set_req_correlate(true)?;
             socket.set_req_relaxed(true)?;
             socket.set_reconnect_ivl(millis(c.reconnect_interval))?;
-            socket.set_reconnect_ivl_max(0)?;
-            socket.connect(&format!("tcp://{addr}"))
+            socket.set_reconnect_ivl_max(0)
         };
-        let watch = LinkWatch::start(&self.context, &socket)?;
         set().map_err(PeerError::Zmq)?;
+        // Before the connect, so that its first events are seen.
+        self.monitor = if c.monitor_link { Some(LinkMonitor::start(&self.context, &socket)?) } else { None };
+        socket.connect(&format!("tcp://{addr}")).map_err(PeerError::Zmq)?;
         debug!(target: TARGET, %addr, "connecting");
         self.socket = Some(socket);
-        self.watch = Some(watch);
         Ok(())
-    }
-}
-
-/// The monitor of a client's REQ socket, reporting its disconnections: the PAIR end of libzmq's
-/// socket monitor on a private inproc endpoint.
-struct LinkWatch {
-    pair: zmq::Socket,
-}
-
-impl LinkWatch {
-    /// Monitor `socket` for DISCONNECTED (before it connects, so nothing is missed).
-    fn start(context: &zmq::Context, socket: &zmq::Socket) -> Result<LinkWatch, PeerError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let endpoint = format!("inproc://bitmark-client-watch-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        socket.monitor(&endpoint, i32::from(zmq::SocketEvent::DISCONNECTED.to_raw())).map_err(PeerError::Zmq)?;
-        let pair = context.socket(zmq::PAIR).map_err(PeerError::Zmq)?;
-        pair.set_linger(0).map_err(PeerError::Zmq)?;
-        pair.connect(&endpoint).map_err(PeerError::Zmq)?;
-        Ok(LinkWatch { pair })
-    }
-
-    /// Whether a disconnection was reported since the last call (every pending event is read).
-    fn disconnected(&self) -> bool {
-        let mut seen = false;
-        while let Ok(frames) = self.pair.recv_multipart(zmq::DONTWAIT) {
-            // Frame 0: the u16 event id and a u32 value, native byte order.
-            if let Some(&[a, b]) = frames.first().and_then(|f| f.get(..2)) {
-                seen |= u16::from_ne_bytes([a, b]) == zmq::SocketEvent::DISCONNECTED.to_raw();
-            }
-        }
-        seen
     }
 }
 
@@ -262,6 +267,10 @@ impl Transport for ZmqClient {
         self.tap(&frames, &reply);
         Reply::parse(&reply?, request, self.config.chain)
     }
+
+    fn link_problem(&mut self) -> Option<String> {
+        self.monitor.as_mut().and_then(|m| m.events().explain()).map(str::to_string)
+    }
 }
 
 #[cfg(test)]
@@ -285,13 +294,14 @@ mod tests {
         let mut config = ClientConfig::new(Chain::Testing, CurveKeys::generate().unwrap());
         config.receive_timeout = Duration::from_secs(30);
         config.send_timeout = Duration::from_secs(10);
+        config.monitor_link = true;
         let mut client = ZmqClient::new(context, config);
         client.connect(addr, key).unwrap();
         client
     }
 
     #[test]
-    fn a_request_whose_connection_goes_is_given_up_at_once() {
+    fn a_watched_request_whose_connection_goes_is_given_up_at_once() {
         let context = zmq::Context::new();
         let (server, addr, key) = router(&context);
         let mut client = client(&context, addr, key);

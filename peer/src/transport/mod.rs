@@ -8,7 +8,9 @@ mod lanes;
 #[cfg(any(test, feature = "test-utils"))]
 mod memory;
 mod monitor;
+pub use monitor::LinkEvents;
 pub mod options;
+mod owed;
 mod zap;
 mod zmq_listener;
 
@@ -22,9 +24,10 @@ use crate::error::PeerError;
 use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 
-/// What a transport knows about the sender of a request. Nothing in it is authenticated: bitmarkd
-/// accepts every CURVE key and never binds it to the key a peer claims
-/// (`docs/protocol.md#unauthenticated-announcements`).
+/// What a transport knows about the sender of a request. Only `public_key` is authenticated
+/// (by CURVE). bitmarkd accepts every key and never binds it to the key a peer claims
+/// (`docs/protocol.md#unauthenticated-announcements`); we accept every key too, but an `R` must
+/// claim the key its connection authenticated with (the handler refuses it otherwise).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The remote IP as libzmq reports it (`Peer-Address` metadata, no port), or the name an
@@ -34,9 +37,10 @@ pub struct PeerInfo {
     /// identity the client set); distinguishes connections from the same address.
     pub routing_id: Vec<u8>,
     /// The CURVE key of the connection as libzmq authenticated it: the client's key (known
-    /// only while the listener runs its ZAP handler, which it does when capturing; libzmq
-    /// tells a server the client key through ZAP alone), or for an upstream's exchange the
-    /// server key it dialled. Not the key a peer claims in `R`.
+    /// while the listener's ZAP handler runs, which it always does unless another listener of
+    /// the same context holds the handler; libzmq tells a server the client key through ZAP
+    /// alone), or for an upstream's exchange the server key it dialled. `None` over the
+    /// in-memory transport and in replays from a file.
     pub public_key: Option<Vec<u8>>,
 }
 
@@ -52,6 +56,12 @@ pub trait Transport {
     /// Send `request` and read the reply, checked against the request
     /// ([`Reply::parse`]). A remote `["E"][text]` is `Ok(Reply::Error)`.
     fn request(&mut self, request: &Request) -> Result<Reply, PeerError>;
+
+    /// After a request failed: what is known to be wrong with the link itself (no connection,
+    /// a failed CURVE handshake), if anything. `None` by default.
+    fn link_problem(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// The server side of one exchange on frames: parse as bitmarkd's listener does, let `service`

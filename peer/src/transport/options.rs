@@ -22,8 +22,8 @@ pub const TCP_KEEPALIVE_IDLE: i32 = 60;
 /// Seconds between keep-alive probes (bitmarkd: 60).
 pub const TCP_KEEPALIVE_INTERVAL: i32 = 60;
 
-/// ZAP domain of the peer listener. No ZAP handler runs in our context, so libzmq accepts any
-/// client key, exactly what bitmarkd's `CURVE_ALLOW_ANY` does.
+/// ZAP domain of the peer listener. Our ZAP handler (`zap.rs`) accepts any client key,
+/// exactly what bitmarkd's `CURVE_ALLOW_ANY` does, and tells libzmq which key it was.
 pub const LISTENER_ZAP_DOMAIN: &str = "listen";
 
 /// bitmarkd's `connectorTimeout`: the send and receive timeout of an upstream request. Shorter

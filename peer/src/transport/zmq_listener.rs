@@ -25,19 +25,28 @@
 //!   sees exactly what it would see from bitmarkd; the item comes back through rebroadcast
 //!   (transactions) or sync (blocks).
 //!
+//! Replies are bounded too (`owed.rs`): libzmq queues at most two per connection, a reply it
+//! refuses waits in a small per-connection outbox, and a connection has at most one `B` or `H`
+//! in progress. A REQ client (one request in flight) never meets those bounds; a client that
+//! pipelines `B` and never reads its replies holds a few of them, not libzmq's 1 000.
+//!
 //! With a [`Tap`] ([`ZmqListener::start_tapped`]) every answered request is shown to it with
 //! its reply frames: on the worker that answered, or on the socket thread for parse errors,
-//! inline answers and dropped pushes. The socket thread then also runs a ZAP handler
-//! (`zap.rs`) so that each request carries its sender's CURVE key.
+//! inline answers and dropped pushes.
+//!
+//! The socket thread also runs a ZAP handler (`zap.rs`): it accepts every client key, as
+//! bitmarkd does, and makes libzmq attach that key to each request ([`PeerInfo::public_key`]),
+//! so that the handler can refuse an `R` claiming another key.
 //!
 //! Messages without an empty delimiter in their first 8 frames are dropped silently, as libzmq's
 //! REP drops them. At most 24 frames of a message are kept; the rest are discarded. No request
 //! reads past frame 6, and the parameter-count checks (`!= 1`, `< 3`, `< 4`) give the same
 //! answer on the kept frames, so replies are bitmarkd's.
 
-use super::lanes::{answer, tap_inbound, Job, Lane, LaneLimits};
+use super::lanes::{answer, tap_inbound, tap_unanswered, Job, Lane, LaneLimits, ReplyHeader};
 use super::monitor::Monitor;
 use super::options::{apply_common, endpoint, require_curve, LISTENER_ZAP_DOMAIN};
+use super::owed::{Connection, Owed, OwedLimits, SEND_HWM};
 use super::zap::{ZapHandler, USER_ID};
 use super::{PeerInfo, Service};
 use crate::capture::Tap;
@@ -49,6 +58,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Instant;
 use tracing::{debug, error, info, warn};
 
 const TARGET: &str = "peer::listener";
@@ -86,7 +96,8 @@ pub struct ListenerLimits {
     pub query_workers: usize,
     /// Queries waiting for a worker (default 256); beyond it they are answered inline.
     pub query_queue: usize,
-    /// Payload bytes of waiting queries (default 16 MiB; `R` carries a key and addresses).
+    /// Payload bytes of waiting queries and of the replies workers made until the socket
+    /// thread takes them (default 16 MiB; a `B` reply can be 5 MB).
     pub query_queue_bytes: usize,
     /// Threads processing pushes (default 2). More lets more blocks and transactions be
     /// validated at once, at the cost of CPU shared with sync.
@@ -149,9 +160,12 @@ impl ZmqListener {
         ZmqListener::start_tapped(context, config, service, None)
     }
 
-    /// [`ZmqListener::start`], showing every exchange to `tap` when there is one. With a tap
-    /// the listener binds `context`'s ZAP handler (one per context: a second tapped listener
-    /// in the same context records no client keys).
+    /// [`ZmqListener::start`], showing every exchange to `tap` when there is one.
+    ///
+    /// The listener binds `context`'s ZAP handler. There is one per context: a second listener
+    /// in the same context is served by the first one's handler while it runs, and after that
+    /// its requests carry no client key (logged at start), which leaves `R` unchecked as in
+    /// bitmarkd. A node runs one listener per context.
     pub fn start_tapped(
         context: &zmq::Context,
         config: ListenerConfig,
@@ -167,7 +181,7 @@ impl ZmqListener {
         let inproc = |what: &str| format!("inproc://peer-listener-{id}-{what}");
         let zmq_err = PeerError::Zmq;
         // Before the ROUTERs: a handshake only consults a handler bound when it starts.
-        let zap = tap.as_ref().and_then(|_| ZapHandler::bind(context));
+        let zap = ZapHandler::bind(context);
 
         let mut routers = Vec::new();
         let mut monitors = Vec::new();
@@ -194,10 +208,11 @@ impl ZmqListener {
         control.set_linger(0).map_err(zmq_err)?;
         control.connect(&inproc("control")).map_err(zmq_err)?;
 
-        let lane =
-            |name, limits| Lane::start(name, limits, context, &inproc("replies"), Arc::clone(&service), tap.clone());
-        let query = lane("query", config.limits.query())?;
-        let push = lane("push", config.limits.push())?;
+        let lane = |name, index, limits| {
+            Lane::start(name, index, limits, context, &inproc("replies"), Arc::clone(&service), tap.clone())
+        };
+        let query = lane("query", QUERY_LANE, config.limits.query())?;
+        let push = lane("push", PUSH_LANE, config.limits.push())?;
         let connections = Arc::new(AtomicU64::new(0));
         let socket_loop = SocketLoop {
             chain: config.chain,
@@ -211,6 +226,7 @@ impl ZmqListener {
             tap,
             zap,
             connections: Arc::clone(&connections),
+            owed: Owed::new(OwedLimits::default()),
         };
         let thread = std::thread::Builder::new()
             .name("peer-listener".into())
@@ -260,10 +276,13 @@ impl Drop for ZmqListener {
 }
 
 /// A ROUTER with bitmarkd's listener options: the common ones, CURVE server with our secret
-/// key, ZAP domain `listen`.
+/// key, ZAP domain `listen`; and ours: a send high-water mark of [`SEND_HWM`] replies per
+/// connection, refusing (`ROUTER_MANDATORY`) rather than dropping a reply beyond it.
 fn server_socket(context: &zmq::Context, secret_key: &[u8; 32], ipv6: bool) -> Result<zmq::Socket, PeerError> {
     let socket = context.socket(zmq::ROUTER).map_err(PeerError::Zmq)?;
     apply_common(&socket, ipv6).map_err(PeerError::Zmq)?;
+    socket.set_sndhwm(SEND_HWM).map_err(PeerError::Zmq)?;
+    socket.set_router_mandatory(true).map_err(PeerError::Zmq)?;
     socket.set_curve_server(true).map_err(PeerError::Zmq)?;
     socket.set_curve_secretkey(secret_key).map_err(PeerError::Zmq)?;
     socket.set_zap_domain(LISTENER_ZAP_DOMAIN).map_err(PeerError::Zmq)?;
@@ -305,6 +324,20 @@ struct SocketLoop {
     tap: Option<Arc<dyn Tap>>,
     zap: Option<ZapHandler>,
     connections: Arc<AtomicU64>,
+    owed: Owed,
+}
+
+/// Lane indices in [`ReplyHeader`]s.
+const QUERY_LANE: u8 = 0;
+const PUSH_LANE: u8 = 1;
+
+/// Why a pipelined `B` or `H` gets no reply, for the capture.
+const PIPELINED: &str = "no reply: a B or H of this connection was still being answered";
+
+/// Whether `request` is one of the requests a connection may have only one of in progress:
+/// the ones that can cost a block read or an Argon2d digest and a reply of megabytes.
+fn is_heavy(request: &Request) -> bool {
+    matches!(request, Request::Block(_) | Request::Digest(_))
 }
 
 impl SocketLoop {
@@ -341,6 +374,7 @@ impl SocketLoop {
                     zap.answer();
                 }
             }
+            self.owed.retry(&self.routers, Instant::now());
         }
         self.query.shutdown();
         self.push.shutdown();
@@ -355,32 +389,47 @@ impl SocketLoop {
             .chain(self.routers.iter())
             .chain(self.zap.as_ref().map(ZapHandler::socket));
         let mut items: Vec<zmq::PollItem> = sockets.map(|s| s.as_poll_item(zmq::POLLIN)).collect();
-        zmq::poll(&mut items, -1)?;
+        // Wake up for the outboxes' next retry while replies wait there.
+        // Rounded up: a timeout rounded down to 0 would spin until the retry is due.
+        let timeout = self
+            .owed
+            .timeout(Instant::now())
+            .map_or(-1, |t| i64::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX));
+        zmq::poll(&mut items, timeout)?;
         Ok(items.iter().map(zmq::PollItem::is_readable).collect())
     }
 
-    /// Pass worker replies (`[socket index][envelope][reply]`) to their ROUTER.
-    fn forward_replies(&self) {
+    /// Pass worker replies (`[header][envelope][reply]`) to their connections.
+    fn forward_replies(&mut self) {
         for _ in 0..BATCH {
-            let Ok(message) = self.replies.recv_multipart(zmq::DONTWAIT) else {
+            let Ok(mut message) = self.replies.recv_multipart(zmq::DONTWAIT) else {
                 return;
             };
-            let Some((index, frames)) = message.split_first() else {
+            if message.is_empty() {
+                continue;
+            }
+            let Some(header) = ReplyHeader::decode(&message.remove(0)) else {
+                error!(target: TARGET, "malformed reply from a worker dropped");
                 continue;
             };
-            let router = index.first().and_then(|&i| self.routers.get(usize::from(i)));
-            match router {
-                Some(router) => send(router, frames.iter().map(Vec::as_slice)),
-                None => error!(target: TARGET, "reply for an unknown socket dropped"),
+            match header.lane {
+                QUERY_LANE => self.query.delivered(header.bytes),
+                _ => self.push.delivered(header.bytes),
+            }
+            let connection = (header.socket, message.first().cloned().unwrap_or_default());
+            if header.answered {
+                self.owed.deliver(&self.routers, &connection, message, header.heavy, Instant::now());
+            } else if header.heavy {
+                self.owed.end_heavy(&connection);
             }
         }
     }
 
-    fn receive_requests(&self, socket: usize) {
-        let Some(router) = self.routers.get(socket) else {
-            return;
-        };
+    fn receive_requests(&mut self, socket: usize) {
         for _ in 0..BATCH {
+            let Some(router) = self.routers.get(socket) else {
+                return;
+            };
             match receive(router) {
                 Ok(Some(incoming)) => self.handle(socket, incoming),
                 Ok(None) => return,
@@ -392,7 +441,7 @@ impl SocketLoop {
         }
     }
 
-    fn handle(&self, socket: usize, incoming: Incoming) {
+    fn handle(&mut self, socket: usize, incoming: Incoming) {
         let Incoming { frames: mut envelope, discarded, address, user_id } = incoming;
         let Some(delimiter) = envelope.iter().take(MAX_ENVELOPE).position(Vec::is_empty) else {
             debug!(target: TARGET, ?address, "message without an envelope delimiter dropped");
@@ -418,14 +467,21 @@ impl SocketLoop {
                 debug!(target: TARGET, address = ?peer.address, error, "request refused");
                 let reply = reply.to_frames();
                 tap_inbound(self.tap.as_deref(), &peer, Some(&body), Some(&reply), false);
-                return self.reply(socket, envelope, reply);
+                return self.reply(socket, envelope, reply, false);
             }
         };
         debug!(target: TARGET, address = ?peer.address, function = quote_for_log(request.function()), "request");
-        let lane = if request.is_push() { &self.push } else { &self.query };
         // `socket` < 2: there is one ROUTER per address family.
+        let connection: Connection = (socket as u8, peer.routing_id.clone());
         let raw = self.tap.is_some().then_some(body);
-        let job = Job { socket: socket as u8, envelope, peer, request, raw };
+        let heavy = is_heavy(&request);
+        if heavy && !self.owed.begin_heavy(&connection, Instant::now()) {
+            let (requests, _) = self.owed.dropped();
+            debug!(target: TARGET, address = ?peer.address, dropped = requests, "pipelined B or H dropped");
+            return tap_unanswered(self.tap.as_deref(), &peer, raw.as_deref(), None, PIPELINED, false);
+        }
+        let lane = if request.is_push() { &self.push } else { &self.query };
+        let job = Job { socket: socket as u8, envelope, peer, request, raw, heavy };
         let Some(Job { envelope, peer, request, raw, .. }) = lane.offer(job) else {
             return;
         };
@@ -440,23 +496,17 @@ impl SocketLoop {
         }
         .map(|reply| reply.to_frames());
         tap_inbound(self.tap.as_deref(), &peer, raw.as_deref(), reply.as_deref(), dropped);
-        if let Some(reply) = reply {
-            self.reply(socket, envelope, reply);
+        match reply {
+            Some(reply) => self.reply(socket, envelope, reply, heavy),
+            None if heavy => self.owed.end_heavy(&connection),
+            None => {}
         }
     }
 
-    fn reply(&self, socket: usize, envelope: Vec<Vec<u8>>, reply: Vec<Vec<u8>>) {
-        if let Some(router) = self.routers.get(socket) {
-            send(router, envelope.into_iter().chain(reply));
-        }
-    }
-}
-
-/// Send one message on a ROUTER without blocking. A ROUTER drops messages for peers that have
-/// gone, so errors here are rare and only logged.
-fn send<T: Into<zmq::Message>>(router: &zmq::Socket, frames: impl IntoIterator<Item = T>) {
-    if let Err(e) = router.send_multipart(frames, zmq::DONTWAIT) {
-        warn!(target: TARGET, error = %e, "reply not sent");
+    fn reply(&mut self, socket: usize, mut envelope: Vec<Vec<u8>>, reply: Vec<Vec<u8>>, heavy: bool) {
+        let connection = (socket as u8, envelope.first().cloned().unwrap_or_default());
+        envelope.extend(reply);
+        self.owed.deliver(&self.routers, &connection, envelope, heavy, Instant::now());
     }
 }
 

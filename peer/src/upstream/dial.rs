@@ -72,6 +72,7 @@ impl ZmqDialer {
         client.send_timeout = config.connect_timeout;
         client.receive_timeout = config.request_timeout;
         client.reconnect_interval = LINK_RETRY_INTERVAL.min(config.connect_timeout);
+        client.monitor_link = true;
         ZmqDialer::new(context, client)
     }
 }

@@ -408,6 +408,8 @@ mod tests {
             remote_digest_of_local_height: None,
             last_response: None,
             score: 0.0,
+            last_error: None,
+            last_error_at: None,
         };
         let shared = Shared { inbox: Mutex::new(inbox), wake: Condvar::new(), status: Mutex::new(status) };
         PushQueue { shared: Arc::new(shared) }

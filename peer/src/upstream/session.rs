@@ -37,6 +37,7 @@ pub struct Session<D: Dialer> {
     state: LinkState,
     cache: Cache,
     jitter: Jitter,
+    last_error: Option<(String, Instant)>,
 }
 
 impl<D: Dialer> Session<D> {
@@ -52,6 +53,7 @@ impl<D: Dialer> Session<D> {
             state: LinkState::Idle,
             cache: Cache::default(),
             jitter: Jitter::random(),
+            last_error: None,
         }
     }
 
@@ -197,6 +199,8 @@ impl<D: Dialer> Session<D> {
             remote_digest_of_local_height: self.cache.remote_digest,
             last_response: self.cache.last_response,
             score: self.target.map_or(0.0, |t| self.env.scores.standing(&t.public_key, now).points),
+            last_error: self.last_error.as_ref().map(|(e, _)| e.clone()),
+            last_error_at: self.last_error.as_ref().map(|(_, at)| *at),
         }
     }
 
@@ -214,6 +218,19 @@ impl<D: Dialer> Session<D> {
         self.link = None;
         self.target = None;
         self.cache = Cache::default();
+        self.last_error = None;
+    }
+
+    /// Remember why the link failed. Logged when the reason changes, not at every attempt: a
+    /// dead peer or a wrong key says so once, not every back-off interval.
+    fn failed(&mut self, error: String) {
+        let now = self.env.clock.instant();
+        if self.last_error.as_ref().map(|(e, _)| e) == Some(&error) {
+            debug!(target: TARGET, upstream = %self.name, error, "still failing");
+        } else {
+            warn!(target: TARGET, upstream = %self.name, target = ?self.target, error, "upstream link failed");
+        }
+        self.last_error = Some((error, now));
     }
 
     /// One registration attempt on a fresh link.
@@ -232,7 +249,7 @@ impl<D: Dialer> Session<D> {
         let mut link = match self.dialer.dial(&target) {
             Ok(link) => link,
             Err(e) => {
-                warn!(target: TARGET, upstream = %self.name, error = %e, "cannot open a link");
+                self.failed(format!("cannot open a link: {e}"));
                 return self.retry_later(failures);
             }
         };
@@ -244,6 +261,7 @@ impl<D: Dialer> Session<D> {
             timestamp: self.env.clock.unix_seconds(),
         };
         let outcome = link.request(&request);
+        let problem = if outcome.is_err() { link.link_problem() } else { None };
         self.link = Some(link);
         match outcome {
             Ok(Reply::Registered { public_key, listeners, timestamp, .. }) => {
@@ -256,21 +274,27 @@ impl<D: Dialer> Session<D> {
             Ok(Reply::Error(text)) => {
                 self.responded();
                 if refuses_our_chain(&text) {
+                    self.failed(format!("the peer runs another chain: {text}"));
                     self.offend(Offence::WrongChain, &text);
                 } else {
-                    info!(target: TARGET, upstream = %self.name, error = %text, "registration refused");
+                    self.failed(format!("registration refused: {text}"));
                 }
                 self.retry_later(failures);
             }
             Ok(reply) => {
+                self.failed(format!("malformed reply: {} to R", kind(&reply)));
                 self.offend(Offence::MalformedReply, &format!("{} to R", kind(&reply)));
                 self.retry_later(failures);
             }
             Err(e) => {
+                self.failed(match &problem {
+                    Some(problem) => format!("registration: {problem}"),
+                    None => format!("registration: {e}"),
+                });
                 match &e {
                     PeerError::ChainMismatch { .. } => self.offend(Offence::WrongChain, &e.to_string()),
                     PeerError::BadReply(what) => self.offend(Offence::MalformedReply, what),
-                    _ => debug!(target: TARGET, upstream = %self.name, error = %e, "registration failed"),
+                    _ => {}
                 }
                 self.retry_later(failures);
             }
@@ -357,7 +381,8 @@ impl<D: Dialer> Session<D> {
             Err(PeerError::BadReply(what)) => Err(self.malformed(&what)),
             Err(e) => {
                 let function = quote_for_log(request.function());
-                warn!(target: TARGET, upstream = %self.name, function, error = %e, "request failed; reconnecting");
+                let why = link.link_problem().unwrap_or_else(|| e.to_string());
+                self.failed(format!("{function} request: {why}; reconnecting"));
                 if matches!(e, PeerError::Timeout) {
                     self.offend(Offence::Timeout, &function);
                 }
@@ -400,7 +425,7 @@ impl<D: Dialer> Session<D> {
     }
 
     fn banned(&mut self, until: Instant) {
-        warn!(target: TARGET, upstream = %self.name, target = ?self.target, "peer banned; disconnected");
+        self.failed("banned for misbehaviour (see its score)".into());
         self.link = None;
         self.cache = Cache { last_response: self.cache.last_response, ..Cache::default() };
         self.state = LinkState::Banned { until };

@@ -61,6 +61,11 @@ pub struct UpstreamStatus {
     pub last_response: Option<Instant>,
     /// The peer's misbehaviour points ([`crate::score`]).
     pub score: f64,
+    /// Why the link last failed (cannot connect, a failed CURVE handshake, no reply, a refused
+    /// registration, a ban...), kept after it recovers; cleared by a retarget.
+    pub last_error: Option<String>,
+    /// When that was.
+    pub last_error_at: Option<Instant>,
 }
 
 impl UpstreamStatus {

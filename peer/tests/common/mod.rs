@@ -56,9 +56,20 @@ impl Server {
         fixture: Fixture,
         limits: ListenerLimits,
     ) -> Server {
+        Server::serving_chain(CHAIN, listen, service, fixture, limits)
+    }
+
+    /// [`Server::serving`] on `chain`.
+    pub fn serving_chain(
+        chain: Chain,
+        listen: Vec<SocketAddr>,
+        service: Arc<dyn Service>,
+        fixture: Fixture,
+        limits: ListenerLimits,
+    ) -> Server {
         let context = zmq::Context::new();
         let keys = CurveKeys::generate().unwrap();
-        let config = ListenerConfig { chain: CHAIN, listen, secret_key: keys.secret, limits };
+        let config = ListenerConfig { chain, listen, secret_key: keys.secret, limits };
         let listener = ZmqListener::start(&context, config, service).unwrap();
         Server { context, keys, fixture, listener }
     }
@@ -73,7 +84,12 @@ impl Server {
 
     /// A connected CURVE client with the given timeout.
     pub fn client_to(&self, addr: SocketAddr, timeout: Duration) -> ZmqClient {
-        let mut config = ClientConfig::new(CHAIN, CurveKeys::generate().unwrap());
+        self.client_with(addr, &CurveKeys::generate().unwrap(), timeout)
+    }
+
+    /// A connected CURVE client with the given keys and timeout.
+    pub fn client_with(&self, addr: SocketAddr, keys: &CurveKeys, timeout: Duration) -> ZmqClient {
+        let mut config = ClientConfig::new(CHAIN, keys.clone());
         config.send_timeout = timeout;
         config.receive_timeout = timeout;
         let mut client = ZmqClient::new(&self.context, config);
@@ -94,8 +110,9 @@ pub fn exchange(client: &mut ZmqClient, request: &[Vec<u8>]) -> Frames {
 
 /// Every request and error text of `docs/protocol.md#requests-and-replies` against a fixture with
 /// blocks 2..=4, in an order that matters for `R` (the first registrant has nobody else to be told
-/// about).
-pub fn conformance(fixture: &Fixture, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Frames) {
+/// about). `authenticated`: the CURVE key the client connects with, which its `R` must claim
+/// (`None` over the in-memory transport, which authenticates nobody: any key is taken).
+pub fn conformance(fixture: &Fixture, authenticated: Option<&[u8]>, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Frames) {
     let be = |n: u64| n.to_be_bytes().to_vec();
     let ts = be(1_700_000_000);
     let packed = bitmark_peer::wire::packed_address::pack_all(&["127.0.0.1:2136".parse().unwrap()]);
@@ -129,13 +146,20 @@ pub fn conformance(fixture: &Fixture, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Fr
     check(&[t, b"H", b"123456789"], &[e, b"block not found"]);
     check(&[t, b"H"], &[e, b"missing parameters"]);
 
-    // Registration.
+    // Registration: alone, then once someone else is known (announced with a `peer` push).
+    let me = authenticated.unwrap_or(b"k2");
     check(&[t, b"R"], &[e, b"missing parameters"]);
-    check(&[t, b"R", t, b"k1", &packed], &[e, b"missing parameters"]);
-    check(&[t, b"R", b"local", b"k1", &packed, &ts], &[e, b"incorrect chain"]);
-    check(&[t, b"R", t, b"k1", &packed, b"short"], &[e, b"invalid timestamp"]);
-    check(&[t, b"R", t, b"k1", &packed, &ts], &[e, b"invalid public key"]);
-    check(&[t, b"R", t, b"k2", b"", &be(7), b"extra"], &[b"R", t, b"k1", &packed, &ts]);
+    check(&[t, b"R", t, me, &packed], &[e, b"missing parameters"]);
+    check(&[t, b"R", b"local", me, &packed, &ts], &[e, b"incorrect chain"]);
+    check(&[t, b"R", t, me, &packed, b"short"], &[e, b"invalid timestamp"]);
+    check(&[t, b"R", t, me, &packed, &ts], &[e, b"invalid public key"]);
+    check(&[t, b"peer", b"k1", &packed, &ts], &[b"peer", b"A"]);
+    check(&[t, b"R", t, me, b"", &be(7), b"extra"], &[b"R", t, b"k1", &packed, &ts]);
+    if authenticated.is_some() {
+        // Ours, not bitmarkd's: a key other than the connection's is refused with the text
+        // bitmarkd gives an `R` it cannot serve.
+        check(&[t, b"R", t, b"k1", &packed, &ts], &[e, b"invalid public key"]);
+    }
 
     // Pushes: always [cmd]["A"].
     let pushes: &[&[&[u8]]] = &[
@@ -160,5 +184,5 @@ pub fn conformance(fixture: &Fixture, exchange: &mut dyn FnMut(&[Vec<u8>]) -> Fr
     let kinds: Vec<_> = fixture.pool.submitted().into_iter().map(|(k, _)| k).collect();
     assert_eq!(kinds, ["block", "assets", "issues", "transfer", "proof"]);
     let relayed: Vec<Vec<u8>> = fixture.relay.items().iter().map(|p: &Push| p.command().to_vec()).collect();
-    assert_eq!(relayed, frames(&[b"block", b"assets", b"issues", b"transfer", b"proof", b"rpc", b"peer"]));
+    assert_eq!(relayed, frames(&[b"peer", b"block", b"assets", b"issues", b"transfer", b"proof", b"rpc", b"peer"]));
 }

@@ -16,10 +16,17 @@
 //! reservoir databases) are sampled every `interval`. After the warm-up (the first quarter of
 //! the run, at least 10 s) the samples are cut in two halves: the growth of the mean resident
 //! size from the first half to the second, less the growth of the databases meanwhile, must
-//! stay within 4 MiB or 5 %, whichever is larger. The databases are the reference: sled caches
-//! what the node writes (up to its cache capacity), so memory that grows with the stored chain
-//! is expected, and memory that grows beyond it is what a queue or a leak would show. With
-//! `new_every` off, nothing the node keeps grows at all, and neither may its memory.
+//! stay within 4 MiB or 5 % of what the node holds beyond its fixed allocations, whichever is
+//! larger. The databases are the reference: sled caches what the node writes (up to its cache
+//! capacity), so memory that grows with the stored chain is expected, and memory that grows
+//! beyond it is what a queue or a leak would show. With `new_every` off, nothing the node keeps
+//! grows at all, and neither may its memory.
+//!
+//! The fixed allocations are the producer's Argon2d hasher, 128 MiB allocated once and kept
+//! ([`FIXED_BYTES`]): a slack of 5 % of the whole resident size (about 141 MiB) would be 7 MiB,
+//! wide enough for a leak of 100 KB/s to pass a 180-s run (its halves' means differ by
+//! 6.75 MB); net of the hasher it is the 4 MiB floor, which that leak exceeds. `--simulate-leak
+//! 100000` adds such a leak to the samples before judging them, to show it.
 
 use super::super::child_node::ChildNode;
 use super::{push, wait_until_held};
@@ -38,8 +45,10 @@ const SALT: u64 = 0x50a4;
 const GROUP: u64 = 10;
 /// Growth allowed after warm-up: at least this many bytes...
 const SLACK_BYTES: f64 = 4.0 * (1 << 20) as f64;
-/// ...or this fraction of the resident size, whichever is larger.
+/// ...or this fraction of the resident size beyond [`FIXED_BYTES`], whichever is larger.
 const SLACK_FRACTION: f64 = 0.05;
+/// Allocated once and kept, so no part of the slack: the producer's Argon2d hasher.
+pub const FIXED_BYTES: u64 = super::ARGON2D_BYTES;
 
 /// What to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +60,9 @@ pub struct Options {
     /// Between two new groups of paid issues (`None`: the flood alone, so that nothing the
     /// node keeps grows at all).
     pub new_every: Option<Duration>,
+    /// Bytes per second added to every resident sample before judging (`t × rate` at `t`
+    /// seconds): what the verdict would be had the node leaked that much.
+    pub simulated_leak: Option<u64>,
 }
 
 /// One memory sample.
@@ -77,13 +89,18 @@ pub struct Verdict {
     pub disk_growth: f64,
     /// Least-squares slope of the resident size after warm-up, bytes per minute.
     pub slope_per_minute: f64,
-    /// `second - first - disk_growth` within the allowed slack.
+    /// `second - first - disk_growth` (a shrinking database excuses nothing).
+    pub excess: f64,
+    /// The growth allowed: 4 MiB or 5 % of `first - fixed`, whichever is larger.
+    pub slack: f64,
+    /// `excess` within `slack`.
     pub bounded: bool,
 }
 
-/// Judge `samples` from a run of `seconds` (see the module documentation). Too few samples
-/// after warm-up (fewer than 4) is not a pass.
-pub fn judge(samples: &[Sample], seconds: f64) -> Verdict {
+/// Judge `samples` from a run of `seconds` (see the module documentation), `fixed` bytes of
+/// the resident size being allocations made once. Too few samples after warm-up (fewer than
+/// 4) is not a pass.
+pub fn judge(samples: &[Sample], seconds: f64, fixed: u64) -> Verdict {
     let warmup = (seconds / 4.0).max(10.0_f64.min(seconds / 2.0));
     let after: Vec<&Sample> = samples.iter().filter(|s| s.at >= warmup).collect();
     let mean_of = |part: &[&Sample], f: fn(&Sample) -> f64| {
@@ -105,8 +122,14 @@ pub fn judge(samples: &[Sample], seconds: f64) -> Verdict {
         .fold((0.0, 0.0), |(num, den), s| (num + (s.at - mt) * (s.rss as f64 - mr), den + (s.at - mt) * (s.at - mt)));
     let slope_per_minute = if den > 0.0 { 60.0 * num / den } else { 0.0 };
     let excess = second - first - disk_growth.max(0.0);
-    let bounded = after.len() >= 4 && excess <= SLACK_BYTES.max(SLACK_FRACTION * first);
-    Verdict { warmup, first, second, disk_growth, slope_per_minute, bounded }
+    let slack = SLACK_BYTES.max(SLACK_FRACTION * (first - fixed as f64).max(0.0));
+    let bounded = after.len() >= 4 && excess <= slack;
+    Verdict { warmup, first, second, disk_growth, slope_per_minute, excess, slack, bounded }
+}
+
+/// `samples` with a leak of `rate` bytes per second added.
+pub fn with_leak(samples: &[Sample], rate: u64) -> Vec<Sample> {
+    samples.iter().map(|s| Sample { rss: s.rss.saturating_add((s.at * rate as f64) as u64), ..*s }).collect()
 }
 
 /// Bytes the files under `path` take on disk (allocated blocks, as `du` counts them).
@@ -155,9 +178,10 @@ fn confirm_asset(node: &ChildNode, client: &mut ZmqClient) -> Result<(bitmark_re
 }
 
 /// Run the soak. The report: `seconds`, `pushes`, `newIssues`, `height` (at the end),
-/// `reservoir` (at the end), `samples` (`at`, `rssBytes`, `diskBytes`), `warmupSeconds`,
-/// `firstHalfBytes`, `secondHalfBytes`, `diskGrowthBytes`, `slopeBytesPerMinute`, `bounded` and
-/// `ok` (false makes the command exit 1).
+/// `reservoir` (at the end), `samples` (`at`, `rssBytes`, `diskBytes`, as measured), `warmupSeconds`,
+/// `firstHalfBytes`, `secondHalfBytes`, `diskGrowthBytes`, `slopeBytesPerMinute` (these with
+/// the simulated leak, if any), `fixedBytes`, `excessBytes`, `slackBytes`,
+/// `simulatedLeakBytesPerSecond`, `bounded` and `ok` (false makes the command exit 1).
 pub fn run(options: Options) -> Result<Value> {
     let dir = tempfile::Builder::new()
         .prefix("bitmark-bench-soak-")
@@ -208,7 +232,11 @@ pub fn run(options: Options) -> Result<Value> {
     let status = node.wait_for(Duration::from_secs(30), |s| s["reservoir"]["verified"] == 0)?;
     node.stop();
 
-    let verdict = judge(&samples, seconds);
+    let judged = match options.simulated_leak {
+        Some(rate) => with_leak(&samples, rate),
+        None => samples.clone(),
+    };
+    let verdict = judge(&judged, seconds, FIXED_BYTES);
     Ok(json!({
         "seconds": seconds,
         "pushes": pushes,
@@ -222,6 +250,10 @@ pub fn run(options: Options) -> Result<Value> {
         "secondHalfBytes": verdict.second,
         "diskGrowthBytes": verdict.disk_growth,
         "slopeBytesPerMinute": verdict.slope_per_minute,
+        "fixedBytes": FIXED_BYTES,
+        "excessBytes": verdict.excess,
+        "slackBytes": verdict.slack,
+        "simulatedLeakBytesPerSecond": options.simulated_leak,
         "bounded": verdict.bounded,
         "ok": verdict.bounded,
     }))
@@ -249,13 +281,21 @@ pub fn summary(report: &Value) -> String {
             mib(g("diskBytes"))
         );
     }
+    if let Some(rate) = report["simulatedLeakBytesPerSecond"].as_f64() {
+        out += &format!("\n  judged with a simulated leak of {:.0} KB/s added to every sample", rate / 1000.0);
+    }
     out += &format!(
-        "\n  after {:.0} s of warm-up: {:.1} MiB then {:.1} MiB (slope {:+.2} MiB/min; databases {:+.1} MiB): {}",
+        "\n  after {:.0} s of warm-up: {:.1} MiB then {:.1} MiB (slope {:+.2} MiB/min; databases {:+.1} MiB)\
+         \n  growth beyond the databases {:+.2} MiB, allowed {:.2} MiB (4 MiB or 5 % beyond the {:.0} MiB \
+         of fixed allocations): {}",
         f("warmupSeconds"),
         mib(f("firstHalfBytes")),
         mib(f("secondHalfBytes")),
         mib(f("slopeBytesPerMinute")),
         mib(f("diskGrowthBytes")),
+        mib(f("excessBytes")),
+        mib(f("slackBytes")),
+        mib(f("fixedBytes")),
         if report["bounded"] == true { "bounded" } else { "GROWING (or too few samples)" },
     );
     out
@@ -276,17 +316,41 @@ mod tests {
     #[test]
     fn flat_memory_is_bounded_and_a_leak_is_not() {
         let base = 40.0 * (1 << 20) as f64;
-        let flat = judge(&samples(|t| base + if t < 20.0 { -(20.0 - t) * 1e6 } else { (t % 3.0) * 1e5 }), 120.0);
+        let flat = judge(&samples(|t| base + if t < 20.0 { -(20.0 - t) * 1e6 } else { (t % 3.0) * 1e5 }), 120.0, 0);
         assert!(flat.bounded && flat.slope_per_minute.abs() < 1e6, "{flat:?}");
         assert_eq!(flat.warmup, 30.0);
         // 100 kB/s: 4.5 MB between the halves' means, above the 4 MiB slack.
-        let leak = judge(&samples(|t| base + t * 1e5), 120.0);
+        let leak = judge(&samples(|t| base + t * 1e5), 120.0, 0);
         assert!(!leak.bounded && (leak.slope_per_minute - 6e6).abs() < 1e3, "{leak:?}");
-        assert!(!judge(&samples(|_| base)[..3], 3.0).bounded, "too few samples");
+        assert!(!judge(&samples(|_| base)[..3], 3.0, 0).bounded, "too few samples");
         // The same growth with the databases growing as fast is the cache following the data.
-        let cached = judge(&grown(|t| base + t * 1e5, |t| t * 1e5), 120.0);
+        let cached = judge(&grown(|t| base + t * 1e5, |t| t * 1e5), 120.0, 0);
         assert!(cached.bounded && (cached.disk_growth - 4.5e6).abs() < 1e3, "{cached:?}");
         // A database that shrinks (sled reclaiming segments) excuses nothing.
-        assert!(!judge(&grown(|t| base + t * 1e5, |t| 1e7 - t * 1e5), 120.0).bounded);
+        assert!(!judge(&grown(|t| base + t * 1e5, |t| 1e7 - t * 1e5), 120.0, 0).bounded);
+    }
+
+    /// A producing node as `make soak` measures it (141 MiB resident, 128 MiB of which is the
+    /// producer's hasher), sampled every second for 180 s.
+    fn producing_node(leak: u64) -> Verdict {
+        let base = 141.0 * (1 << 20) as f64;
+        let flat: Vec<Sample> = (0..180)
+            .map(|i| Sample { at: i as f64, rss: (base + f64::from(i % 5) * 2e5) as u64, disk: 40 << 20 })
+            .collect();
+        judge(&with_leak(&flat, leak), 180.0, FIXED_BYTES)
+    }
+
+    #[test]
+    fn a_leak_of_100_kb_per_second_fails_a_producing_nodes_soak() {
+        let flat = producing_node(0);
+        assert!(flat.bounded, "{flat:?}");
+        // The slack is the 4 MiB floor: 5 % of the 13 MiB beyond the hasher is less.
+        assert_eq!(flat.slack, SLACK_BYTES);
+        // 100 KB/s: the halves' means (after 45 s of warm-up) are 67.5 s apart, 6.75 MB; 5 %
+        // of the whole 141 MiB (7.05 MiB) would have let it through.
+        let leak = producing_node(100_000);
+        assert!(!leak.bounded, "{leak:?}");
+        assert!((leak.excess - 6.75e6).abs() < 5e4, "{leak:?}");
+        assert!(leak.excess < SLACK_FRACTION * leak.first);
     }
 }

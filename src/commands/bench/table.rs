@@ -33,18 +33,46 @@ fn rows(r: &Value) -> Vec<Row> {
     let mut rows = Vec::new();
     if r.get("pipeline").is_some() {
         let limit = num(r, &["argon2d", "blocksPerSecond"]);
-        let reference = format!("Argon2d limit {limit:.2} blocks/s ({} threads)", r["threads"]);
+        let (slowest, fastest) =
+            (num(r, &["argon2d", "minBlocksPerSecond"]), num(r, &["argon2d", "maxBlocksPerSecond"]));
+        let (before, after) = (num(r, &["argon2d", "before", "digests"]), num(r, &["argon2d", "after", "digests"]));
         for (name, key) in [("pipeline", "pipeline"), ("bitmarkd's shape", "bitmarkdShape")] {
             let rate = num(r, &[key, "blocksPerSecond"]);
             rows.push(Row {
                 what: format!("sync {} blocks from {} peers, {name}", r["height"], r["peers"]),
                 figure: format!("{rate:.2} blocks/s"),
-                reference: reference.clone(),
+                reference: format!(
+                    "Argon2d limit {limit:.2} blocks/s ({} threads; {before:.0} + {after:.0} digests before and \
+                     after: rounds {slowest:.2}–{fastest:.2}, ±{:.1} %; ratio {:.2}–{:.2})",
+                    r["threads"],
+                    100.0 * num(r, &["argon2d", "relativeSpread"]),
+                    ratio(rate, fastest),
+                    ratio(rate, slowest),
+                ),
                 ratio: ratio(rate, limit),
             });
         }
     }
-    if r.get("echo").is_some() {
+    if r.get("nodeInfo").is_some() {
+        let (ours, echo) = (num(r, &["nodeInfo", "requestsPerSecond"]), num(r, &["echo", "requestsPerSecond"]));
+        rows.push(Row {
+            what: format!("client RPC, `Node.Info` from {} TLS clients", r["clients"]),
+            figure: format!("{ours:.0} requests/s"),
+            reference: format!("bare tokio + rustls echo {echo:.0} requests/s"),
+            ratio: ratio(ours, echo),
+        });
+        let (create, reservoir) = (num(r, &["create", "perSecond"]), num(r, &["reservoir", "perSecond"]));
+        rows.push(Row {
+            what: format!(
+                "client RPC, `Bitmarks.Create` of {} free issues in groups of {}, {} clients",
+                r["create"]["issues"], r["create"]["batch"], r["create"]["threads"]
+            ),
+            figure: format!("{create:.0} issues/s"),
+            reference: format!("bench reservoir {reservoir:.0} issues/s"),
+            ratio: ratio(create, reservoir),
+        });
+    }
+    if r.get("listener").is_some() && r.get("echo").is_some() {
         let (ours, echo) = (num(r, &["listener", "requestsPerSecond"]), num(r, &["echo", "requestsPerSecond"]));
         rows.push(Row {
             what: format!("listener, `N` from {} CURVE clients", r["clients"]),
@@ -71,7 +99,11 @@ fn rows(r: &Value) -> Vec<Row> {
         rows.push(Row {
             what: format!("peak memory, node syncing {} blocks ({:.0} s)", sync["blocks"], num(sync, &["syncSeconds"])),
             figure: mib(peak),
-            reference: format!("Argon2d working set {} ({} × 128 MiB)", mib(argon2d), sync["digestThreads"]),
+            reference: format!(
+                "Argon2d working set {}, computed ({} digest threads × 128 MiB), not measured",
+                mib(argon2d),
+                sync["digestThreads"]
+            ),
             ratio: ratio(peak, argon2d),
         });
     }
@@ -93,15 +125,27 @@ fn rows(r: &Value) -> Vec<Row> {
         let (first, second) = (num(r, &["firstHalfBytes"]), num(r, &["secondHalfBytes"]));
         let disk = num(r, &["diskGrowthBytes"]).max(0.0);
         let verdict = if r["bounded"] == true { "bounded" } else { "GROWING" };
+        let leak = r["simulatedLeakBytesPerSecond"]
+            .as_f64()
+            .map(|rate| format!(", a leak of {:.0} KB/s simulated", rate / 1000.0))
+            .unwrap_or_default();
         rows.push(Row {
             what: format!(
-                "resident memory, soak of {:.0} s at {:.0} pushes/s ({} new issues): {verdict}",
+                "resident memory, soak of {:.0} s at {:.0} pushes/s ({} new issues{leak}): {verdict}",
                 num(r, &["seconds"]),
                 num(r, &["pushesPerSecond"]),
                 r["newIssues"]
             ),
             figure: format!("{} (second half)", mib(second)),
-            reference: format!("{} (first half after warm-up) + {} (databases' growth)", mib(first), mib(disk)),
+            reference: format!(
+                "{} (first half after warm-up) + {} (databases' growth); {} more allowed, {} beyond them \
+                 (slack net of {} fixed)",
+                mib(first),
+                mib(disk),
+                mib(num(r, &["slackBytes"])),
+                mib(num(r, &["excessBytes"])),
+                mib(num(r, &["fixedBytes"])),
+            ),
             ratio: ratio(second, first + disk),
         });
     }
@@ -133,5 +177,23 @@ mod tests {
         assert!(text.contains("| 500 requests/s | bare libzmq CURVE echo 1000 requests/s | 0.50 |"), "{text}");
         assert!(text.contains("| 30 issues/s | raw Ed25519 verify 120/s | 0.25 |"), "{text}");
         assert!(text.contains("| 3.0 MiB | the same node idle 2.0 MiB | 1.50 |"), "{text}");
+        let sync = json!({"height": 6, "peers": 2, "threads": 2, "pipeline": {"blocksPerSecond": 5.0},
+            "bitmarkdShape": {"blocksPerSecond": 2.5},
+            "argon2d": {"blocksPerSecond": 5.0, "minBlocksPerSecond": 4.0, "maxBlocksPerSecond": 6.25,
+                "relativeSpread": 0.1, "before": {"digests": 16}, "after": {"digests": 16}}});
+        let synced = json!({"sync": {"blocks": 500, "syncSeconds": 77.0, "digestThreads": 2,
+            "argon2dBytes": 256 << 20, "syncing": {"peakBytes": 512 << 20}}});
+        let text = table(&[sync, synced]);
+        assert!(
+            text.contains("| 5.00 blocks/s | Argon2d limit 5.00 blocks/s (2 threads; 16 + 16 digests before and after: rounds 4.00–6.25, ±10.0 %; ratio 0.80–1.25) | 1.00 |"),
+            "{text}"
+        );
+        assert!(text.contains("| 512.0 MiB | Argon2d working set 256.0 MiB, computed (2 digest threads × 128 MiB), not measured | 2.00 |"), "{text}");
+        let soak = json!({"samples": [], "seconds": 180.0, "pushesPerSecond": 3600.0, "newIssues": 1800,
+            "firstHalfBytes": 144 << 20, "secondHalfBytes": 150 << 20, "diskGrowthBytes": 1 << 20,
+            "slackBytes": 4 << 20, "excessBytes": 5 << 20, "fixedBytes": 128 << 20,
+            "simulatedLeakBytesPerSecond": 100000, "bounded": false});
+        let text = table(&[soak]);
+        assert!(text.contains("(1800 new issues, a leak of 100 KB/s simulated): GROWING | 150.0 MiB (second half) | 144.0 MiB (first half after warm-up) + 1.0 MiB (databases' growth); 4.0 MiB more allowed, 5.0 MiB beyond them (slack net of 128.0 MiB fixed) |"), "{text}");
     }
 }
