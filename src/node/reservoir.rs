@@ -61,13 +61,12 @@ pub fn open_capped(data_dir: &Path, store: &Arc<BlockStore>, cache_bytes: u64) -
     let path = reservoir_path(data_dir, chain);
     let state = Arc::clone(store) as Arc<dyn bitmark_reservoir::ConfirmedState>;
     let options = Options { cache_bytes, ..Options::for_chain(chain) };
-    let (reservoir, report) =
-        Reservoir::open(&path, chain, state, options).map_err(|e| NodeError::Database {
-            what: "reservoir database",
-            path: path.display().to_string(),
-            error: e.to_string(),
-            recovery: RESERVOIR_RECOVERY,
-        })?;
+    let (reservoir, report) = Reservoir::open(&path, chain, state, options).map_err(|e| NodeError::Database {
+        what: "reservoir database",
+        path: path.display().to_string(),
+        error: e.to_string(),
+        recovery: RESERVOIR_RECOVERY,
+    })?;
     if report.corrupt > 0 {
         warn!(target: TARGET, corrupt = report.corrupt, "undecodable reservoir entries removed");
     }
