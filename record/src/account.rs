@@ -176,10 +176,12 @@ fn verify(key: &ed25519_dalek::VerifyingKey, message: &[u8], signature: &[u8]) -
 /// decompresses its key once instead of a hundred times (a tenth of a verification each).
 ///
 /// It deliberately checks every signature on its own. Ed25519 batch verification (one random
-/// linear combination of all the equations) accepts signatures whose `R` carries a small-order
-/// component, which bitmarkd's cofactorless verification refuses; no batch equation agrees
-/// with the cofactorless check without per-signature work as costly as the check itself, and
-/// a node must refuse exactly what bitmarkd refuses.
+/// linear combination of all the equations) can accept a signature whose `R` carries a
+/// small-order component, which bitmarkd's cofactorless verification refuses: a cofactored batch
+/// always, ed25519-dalek's `verify_batch` whenever its coefficient (derived from the inputs, so
+/// a submitter can grind for it) cancels that component. No batch equation agrees with the
+/// cofactorless check without per-signature work as costly as the check itself, and a node must
+/// refuse exactly what bitmarkd refuses.
 #[derive(Default)]
 pub struct SignatureChecker {
     /// Decoded keys by their bytes (`None`: not a curve point), at most [`Self::MAX_KEYS`].

@@ -356,8 +356,9 @@ fn one_bad_signature_among_a_hundred_refuses_the_group_with_bitmarkds_fault() {
 }
 
 /// A signature whose R carries a small-order component satisfies Ed25519's cofactored equation
-/// (the one batch verification checks, `[8]([s]B - R - [k]A) = 0`) but not the cofactorless one
-/// bitmarkd's Go verification checks (`[s]B - [k]A = R`). Such an issue must be refused with
+/// (`[8]([s]B - R - [k]A) = 0`, what a cofactored batch verification checks; ed25519-dalek's
+/// batch accepts it whenever its random coefficient cancels the component) but not the
+/// cofactorless one bitmarkd's Go verification checks (`[s]B - [k]A = R`). Such an issue must be refused with
 /// bitmarkd's `invalid signature`: accepting it would hold and relay an issue every bitmarkd node
 /// refuses (and a block holding it would be refused by them).
 #[test]
