@@ -114,9 +114,11 @@ bench-criterion: deps
 	$(CARGO) bench --workspace
 
 # Long runs: a node under a steady stream of pushes for SOAK_SECONDS (its memory must stay flat
-# after warm-up), the crash loop with 100 kills, and the hostile-peer suites at full size
+# after warm-up), the crash loop with 100 kills, the hostile-peer suites at full size
 # (floods of 100 000 messages, 10 000 reconnecting clients, a push flood past the reservoir's
-# 20 000 free issues, eight clients pipelining 10 000 `B` of a 1.6 MB block and never reading).
+# 20 000 free issues, eight clients pipelining 10 000 `B` of a 1.6 MB block and never reading),
+# and the emulated-link scenarios at full size (six nodes in three regions, a partition of six
+# producing and following nodes, 200 blocks behind a 300 ms link that stalls and resets).
 SOAK_SECONDS ?= 180
 soak: build
 	$(BIN) bench soak --seconds $(SOAK_SECONDS)
@@ -124,6 +126,7 @@ soak: build
 	$(CARGO) test --locked -p bitmark-peer --test it -- --ignored --nocapture hostile::
 	$(CARGO) test --locked -p bitmark-peer --test reply_bound -- --ignored --nocapture
 	$(CARGO) test --locked -p bitmark-tests --test it -- --ignored --nocapture hostile::
+	$(CARGO) test --locked -p bitmark-tests --test it -- --ignored --nocapture links::
 
 clean:
 	$(CARGO) clean

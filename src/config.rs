@@ -45,6 +45,9 @@ pub const MIN_SYNC_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest `sync_interval`.
 pub const MAX_SYNC_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// The smallest `reservoir_cache_bytes`: below it sled would reread its pages on every write.
+pub const MIN_RESERVOIR_CACHE_BYTES: u64 = 1 << 20;
+
 /// The client RPC port on the live chain (bitmarkd's 2130); the HTTPS API's is 2131.
 pub const BASE_RPC_PORT: u16 = 2130;
 /// bitmarkd's default `maximum_connections` of both RPC listeners.
@@ -112,6 +115,10 @@ pub struct ConfigFile {
     pub capture_max_bytes: Option<u64>,
     /// Rotated capture files kept, `FILE.1` (newest) to `FILE.<N>` (default 4; 0 keeps none).
     pub capture_keep: Option<usize>,
+    /// The most memory the reservoir database's page cache may take, in bytes (default 16 MiB,
+    /// at least 1 MiB). sled's own default is 1 GiB; the reservoir keeps what it holds in
+    /// memory anyway and reads its database back only when the node starts.
+    pub reservoir_cache_bytes: Option<u64>,
     /// Local chain only: build a block of the reservoir's verified items this often, e.g.
     /// `"10s"` (default: never).
     #[serde(with = "humantime_serde")]
@@ -457,6 +464,8 @@ pub struct Settings {
     pub capture_max_bytes: u64,
     /// Rotated capture files kept.
     pub capture_keep: usize,
+    /// The reservoir database's page cache cap, in bytes.
+    pub reservoir_cache_bytes: u64,
     /// Block production interval.
     pub produce_blocks: Option<Duration>,
     /// Between two runs of the connector's state machine.
@@ -549,6 +558,13 @@ impl Settings {
             return Err(ConfigError::new(
                 field_or_flag(args.capture_max_bytes.is_some(), "capture_max_bytes"),
                 format!("must be at least {}", capture::MIN_MAX_BYTES),
+            ));
+        }
+        let reservoir_cache_bytes = file.reservoir_cache_bytes.unwrap_or(bitmark_reservoir::DEFAULT_CACHE_BYTES);
+        if reservoir_cache_bytes < MIN_RESERVOIR_CACHE_BYTES {
+            return Err(ConfigError::new(
+                "reservoir_cache_bytes",
+                format!("must be at least {MIN_RESERVOIR_CACHE_BYTES}"),
             ));
         }
         let produce_blocks = args.produce_blocks.or(file.produce_blocks);
@@ -644,6 +660,7 @@ impl Settings {
             capture: args.capture.as_ref().map(|p| cwd.join(p)).or_else(|| file.capture.map(|p| data_dir.join(p))),
             capture_max_bytes,
             capture_keep: args.capture_keep.or(file.capture_keep).unwrap_or(capture::DEFAULT_KEEP),
+            reservoir_cache_bytes,
             data_dir,
             nodes,
             fast_sync: args.fast_sync || file.fast_sync,
@@ -1103,6 +1120,14 @@ mod tests {
     }
 
     #[test]
+    fn the_reservoir_cache_is_capped_at_16_mib_unless_the_file_says() {
+        let s = resolve_text("", &RunArgs::default()).unwrap();
+        assert_eq!(s.reservoir_cache_bytes, 16 << 20);
+        let s = resolve_text("reservoir_cache_bytes = 2097152", &RunArgs::default()).unwrap();
+        assert_eq!(s.reservoir_cache_bytes, 2 << 20);
+    }
+
+    #[test]
     fn capture_settings_resolve_from_the_file_and_the_flags() {
         let s = resolve_text("", &RunArgs::default()).unwrap();
         assert_eq!((s.capture.as_ref(), s.capture_max_bytes, s.capture_keep), (None, 64 << 20, 4));
@@ -1182,6 +1207,7 @@ mod tests {
             ("produce_blocks = \"5s\"".into(), RunArgs::default(), "produce_blocks", "only be produced on the local"),
             ("capture_max_bytes = 100".into(), RunArgs::default(), "capture_max_bytes", "at least 4096"),
             ("capture_keep = -1".into(), RunArgs::default(), "capture_keep", "invalid"),
+            ("reservoir_cache_bytes = 4096".into(), RunArgs::default(), "reservoir_cache_bytes", "at least 1048576"),
             (
                 String::new(),
                 RunArgs { capture_max_bytes: Some(1), ..RunArgs::default() },

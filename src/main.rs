@@ -5,6 +5,7 @@
 //! text is bitmarkd's fault text, so tools can compare our answers with bitmarkd's.
 
 use bitmark_capture::replay::ReplayOptions;
+use bitmark_netem::regions::Regions;
 use bitmark_node::commands;
 use bitmark_node::config::RunArgs;
 use bitmark_node::error::{NodeError, Result};
@@ -58,6 +59,15 @@ enum Command {
         /// Records per block besides the foundation record.
         #[arg(long, default_value_t = 8)]
         txs_per_block: usize,
+        /// Take the blocks from the generated-chain cache, making and adding there what it
+        /// lacks, and store them with their known digests (no Argon2d). The cache is
+        /// `--cache-dir`, else `$BITMARK_CHAIN_CACHE`, else `testchains` in the cargo target
+        /// directory.
+        #[arg(long)]
+        cache: bool,
+        /// The generated-chain cache directory (implies `--cache`).
+        #[arg(long, value_name = "DIR")]
+        cache_dir: Option<PathBuf>,
     },
     /// A local network in one command: build a test chain for node 0, start K nodes peered over
     /// CURVE on loopback, show their heights until all agree on node 0's tip, print a summary.
@@ -83,6 +93,17 @@ enum Command {
         /// Give up after this long (e.g. `10m`, `90s`).
         #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
+        /// Put the nodes in this many regions (node i in region i mod R) and connect them
+        /// through emulated links with the round trips below (default: direct loopback).
+        #[arg(long)]
+        regions: Option<usize>,
+        /// With --regions: the round trip between two nodes of one region.
+        #[arg(long, default_value = "20ms", value_parser = humantime::parse_duration)]
+        inside_rtt: std::time::Duration,
+        /// With --regions: the round trip between two regions, drawn per pair of regions from
+        /// this range (`80ms-150ms`) or fixed (`100ms`).
+        #[arg(long, default_value = "80ms-150ms", value_parser = commands::links::parse_rtt_range)]
+        between_rtt: (std::time::Duration, std::time::Duration),
     },
     /// Move unconfirmed transactions between the reservoir and bitmarkd's `reservoir.cache`
     /// (the node must be stopped).
@@ -435,11 +456,15 @@ fn run(cli: &Cli) -> Result<Output> {
             Output::Line(encode::tx(*chain, &arg_or_stdin("-")?, signer.as_deref())?)
         }
         Command::Keygen { dir } => Output::Json(keygen::run(dir)?),
-        Command::Testchain { chain, blocks, data_dir, seed, txs_per_block } => Output::Json(testchain::run(
-            data_dir,
-            testchain::Options { chain: *chain, blocks: *blocks, seed: *seed, txs_per_block: *txs_per_block },
-        )?),
-        Command::Testnet { nodes, blocks, dir, base_port, keep, timeout } => {
+        Command::Testchain { chain, blocks, data_dir, seed, txs_per_block, cache, cache_dir } => {
+            let cache = cache_dir.clone().or_else(|| cache.then(testchain::default_cache_dir));
+            Output::Json(testchain::run_cached(
+                data_dir,
+                testchain::Options { chain: *chain, blocks: *blocks, seed: *seed, txs_per_block: *txs_per_block },
+                cache.as_deref(),
+            )?)
+        }
+        Command::Testnet { nodes, blocks, dir, base_port, keep, timeout, regions, inside_rtt, between_rtt } => {
             Output::Json(testnet::run(&testnet::Options {
                 nodes: *nodes,
                 blocks: *blocks,
@@ -447,6 +472,12 @@ fn run(cli: &Cli) -> Result<Output> {
                 base_port: *base_port,
                 keep: *keep,
                 timeout: *timeout,
+                regions: regions.map(|count| Regions {
+                    count: count.max(1),
+                    inside: *inside_rtt,
+                    between: *between_rtt,
+                    ..Regions::default()
+                }),
             })?)
         }
         Command::Reservoir(ReservoirCommand::Import { data_dir, chain, file }) => {

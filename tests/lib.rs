@@ -31,10 +31,26 @@ pub fn node_binary() -> &'static Path {
     })
 }
 
+/// Have the kernel kill the child started by `command` when the thread that starts it ends
+/// (`PR_SET_PDEATHSIG`), so that a test killed half-way leaves no node behind. Every test
+/// starts its children from the thread that owns them for their whole life.
+pub fn tied_to_parent(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
 /// Run the binary with `args`, feeding `stdin`, and return its output.
 pub fn run_node(args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
-    let mut child = Command::new(node_binary())
+    let mut child = tied_to_parent(&mut Command::new(node_binary()))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -111,7 +127,7 @@ impl RunningNode {
     pub fn start(args: &[&str], log: &Path) -> RunningNode {
         use std::io::BufRead;
         let log_file = std::fs::File::create(log).expect("log file");
-        let mut child = Command::new(node_binary())
+        let mut child = tied_to_parent(&mut Command::new(node_binary()))
             .arg("run")
             .args(args)
             .env("RUST_LOG", "debug")

@@ -28,7 +28,7 @@ pub mod text;
 pub mod transaction;
 pub mod varint;
 
-pub use account::{Account, Algorithm};
+pub use account::{Account, Algorithm, SignatureChecker};
 pub use asset_id::AssetId;
 pub use chain::Chain;
 pub use currency::{Currency, CurrencyMap};

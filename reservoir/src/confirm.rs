@@ -53,13 +53,29 @@ impl Reservoir {
 
     /// Blocks were rolled back and these were their records: as bitmarkd's `DeleteDownToBlock`,
     /// any reservoir copy of an undone record is dropped (undone records are not returned to
-    /// the reservoir) and undone assets leave the cache; then everything left is re-checked
-    /// against the rolled-back chain, so a transfer spending an undone record goes too.
+    /// the reservoir); then everything left is re-checked against the rolled-back chain, so a
+    /// transfer spending an undone record goes too.
+    ///
+    /// Where we differ: an undone asset is cached again, as pending, where bitmarkd drops it.
+    /// Its registration is as valid as before the block, and issues of it that are still
+    /// pending (acknowledged to their clients) would otherwise be dropped by the rescan: in a
+    /// partition, the side that rolls back would lose every pending issue of an asset its
+    /// branch had confirmed.
     pub fn blocks_rolled_back<'a>(&self, records: impl IntoIterator<Item = (&'a Link, &'a Transaction)>) -> Result<()> {
         let now = self.now_ms();
         let mut pool = self.lock();
         for (tx_id, tx) in records {
-            forget(&mut pool, tx_id, tx, now, false);
+            match tx {
+                Transaction::AssetData(asset) => {
+                    let packed = tx.pack(&asset.registrant)?;
+                    let id = asset.asset_id();
+                    // A cached copy under the same id holds the same data: nothing to change.
+                    if pool.assets.insert(id, asset.clone(), packed, now).is_ok() {
+                        pool.dirty.assets.insert(id);
+                    }
+                }
+                _ => forget(&mut pool, tx_id, tx, now, false),
+            }
         }
         self.rescan(&mut pool, now)?;
         self.store.write(&mut pool)?;

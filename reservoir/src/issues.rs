@@ -7,7 +7,7 @@ use crate::reservoir::Reservoir;
 use crate::{MAXIMUM_ISSUES, MAXIMUM_PENDING_FREE_ISSUES, MAXIMUM_PENDING_PAID_ISSUES, RESERVOIR_TIMEOUT};
 use bitmark_record::pay::{pay_nonce_height, proof_digest, proof_heights, proof_meets, scaled_difficulty};
 use bitmark_record::transaction::BitmarkIssue;
-use bitmark_record::{genesis, Difficulty, Fault, Link, PayId, PayNonce, Transaction};
+use bitmark_record::{genesis, Difficulty, Fault, Link, PayId, PayNonce, SignatureChecker, Transaction};
 
 /// What an issue submission gave (`IssueInfo` with bitmarkd's duplicate flag).
 #[derive(Clone, Debug)]
@@ -87,6 +87,9 @@ impl Reservoir {
         let mut free = true;
         let mut overlap = false;
         let mut items = Vec::with_capacity(issues.len());
+        // Each signature is checked on its own, as bitmarkd does (see `SignatureChecker` for why
+        // not in a batch); an owner's key is decoded once for the whole submission.
+        let mut checker = SignatureChecker::default();
         for issue in issues {
             if issue.owner.is_testnet() != testnet {
                 return Err(Fault::WrongNetworkForPublicKey.into());
@@ -95,7 +98,7 @@ impl Reservoir {
                 free = false;
             }
             let tx = Transaction::BitmarkIssue(issue.clone());
-            let packed = tx.pack(&issue.owner)?;
+            let packed = tx.pack_checked(&issue.owner, &mut checker)?;
             if !self.asset_exists(&issue.asset_id)? {
                 return Err(Fault::AssetNotFound.into());
             }

@@ -57,7 +57,9 @@ pub use issues::{IssueInfo, TrackingStatus};
 pub use memory::{AppendedBlock, MemoryChain};
 pub use payment::{AutoVerify, PaymentAlternative, PaymentDetail, PaymentVerifier, RequirePayment};
 pub use pool::GroupKind;
-pub use reservoir::{AssetOutcome, Broadcaster, LoadReport, Options, Reservoir, Stats, TransactionState, TREE_NAME};
+pub use reservoir::{
+    AssetOutcome, Broadcaster, LoadReport, Options, Reservoir, Stats, TransactionState, DEFAULT_CACHE_BYTES, TREE_NAME,
+};
 pub use schedule::{Background, DueReport, ASSET_CHECK_INTERVAL};
 pub use state::{ConfirmedState, Owned, OwnerRecord, ShareTotal, StateResult};
 pub use transfers::{BalanceInfo, GrantInfo, SwapInfo, TransferInfo, TransferOutcome};

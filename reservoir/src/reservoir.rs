@@ -30,7 +30,17 @@ pub struct Options {
     /// Flush sled to disk before a submit returns (default true). Turning it off keeps writes
     /// ordered and atomic but lets a crash lose the last half second of accepted items.
     pub durable: bool,
+    /// The most memory sled's page cache of a database opened by path ([`Reservoir::open`])
+    /// may take (default [`DEFAULT_CACHE_BYTES`]). sled's own default is 1 GiB, which a
+    /// reservoir never needs: everything it holds is also in memory in its pool, and sled reads
+    /// it back only on open.
+    pub cache_bytes: u64,
 }
+
+/// The default cap of the reservoir database's page cache: 16 MiB, room for bitmarkd's bound
+/// of 20 000 pending free issues several times over (a pending issue takes well under 1 KiB
+/// in sled).
+pub const DEFAULT_CACHE_BYTES: u64 = 16 << 20;
 
 impl Options {
     /// bitmarkd's defaults for a chain: auto-verify on `local` and `testing`, payments required
@@ -38,7 +48,7 @@ impl Options {
     pub fn for_chain(chain: Chain) -> Options {
         let verifier: Arc<dyn PaymentVerifier> =
             if chain.is_testing() { Arc::new(AutoVerify) } else { Arc::new(RequirePayment) };
-        Options { verifier, clock: Arc::new(SystemClock), durable: true }
+        Options { verifier, clock: Arc::new(SystemClock), durable: true, cache_bytes: DEFAULT_CACHE_BYTES }
     }
 
     /// Replace the verifier.
@@ -151,15 +161,15 @@ pub struct Reservoir {
 pub const TREE_NAME: &str = "reservoir";
 
 impl Reservoir {
-    /// Open (or create) a reservoir database in directory `path` and reload it: see
-    /// [`Reservoir::with_tree`].
+    /// Open (or create) a reservoir database in directory `path`, its page cache capped at
+    /// `options.cache_bytes`, and reload it: see [`Reservoir::with_tree`].
     pub fn open(
         path: impl AsRef<Path>,
         chain: Chain,
         state: Arc<dyn ConfirmedState>,
         options: Options,
     ) -> Result<(Reservoir, LoadReport)> {
-        let db = sled::open(path.as_ref())?;
+        let db = sled::Config::new().path(path.as_ref()).cache_capacity(options.cache_bytes).open()?;
         let tree = db.open_tree(TREE_NAME)?;
         let (mut reservoir, report) = Reservoir::build(tree, Some(db), chain, state, options)?;
         reservoir.path = Some(path.as_ref().to_path_buf());

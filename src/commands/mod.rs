@@ -7,6 +7,7 @@ pub mod child_node;
 pub mod decode;
 pub mod encode;
 pub mod keygen;
+pub mod links;
 pub mod replay;
 pub mod reservoir_cache;
 pub mod run;

@@ -11,6 +11,7 @@
 //! command itself dies (`PR_SET_PDEATHSIG`), which covers even SIGKILL.
 
 use super::child_node::{get_json, read_ready, run_command, signal, terminate, STOP_GRACE};
+use super::links::Router;
 use super::testchain;
 use crate::error::{NodeError, Result};
 use crate::progress;
@@ -48,6 +49,9 @@ pub struct Options {
     pub keep: bool,
     /// Give up (exit 1) if the nodes have not converged by then.
     pub timeout: Duration,
+    /// Emulated links between the nodes (a relay per connection, with the round trip between
+    /// the two nodes' regions); none: they dial each other directly.
+    pub regions: Option<bitmark_netem::regions::Regions>,
 }
 
 /// Run the network and return the summary: `{"converged","nodes","blocks","height","digest",
@@ -76,8 +80,9 @@ pub fn run(options: &Options) -> Result<Value> {
     }
 
     let mut fleet = Fleet { nodes: Vec::new(), keep: false };
+    let mut router = options.regions.map(Router::new).transpose()?;
     for i in 0..options.nodes {
-        let node = fleet.start(&root, i, options)?;
+        let node = fleet.start(&root, i, options, router.as_mut())?;
         fleet.nodes.push(node);
         if interrupted.load(Ordering::Relaxed) {
             return Err(NodeError::Io("interrupted".into()));
@@ -127,6 +132,9 @@ pub fn run(options: &Options) -> Result<Value> {
             map.insert(key.into(), value);
         }
     };
+    if let Some(router) = &router {
+        set("links", router.describe());
+    }
     if !converged {
         set("ok", Value::Bool(false));
         set("timeoutSeconds", json!(options.timeout.as_secs()));
@@ -317,8 +325,9 @@ struct Fleet {
 }
 
 impl Fleet {
-    /// Start node `i`, peered with every node already running, and wait for its ready line.
-    fn start(&self, root: &Path, i: usize, options: &Options) -> Result<Node> {
+    /// Start node `i`, peered with every node already running (through `router`'s links if
+    /// any), and wait for its ready line.
+    fn start(&self, root: &Path, i: usize, options: &Options, mut router: Option<&mut Router>) -> Result<Node> {
         let dir = node_dir(root, i);
         std::fs::create_dir_all(&dir).map_err(|e| NodeError::io(dir.display(), e))?;
         let log = dir.join("node.log");
@@ -333,9 +342,13 @@ impl Fleet {
             // Node 0 makes a block of whatever its reservoir verifies (the RPC round trip below).
             command.args(["--standalone", "--produce-blocks", "1"]);
         } else {
-            for peer in &self.nodes {
+            for (j, peer) in self.nodes.iter().enumerate() {
                 let key = str_of(peer.ready.get("publicKey"));
-                let addr = peer.ready.pointer("/listening/0").and_then(Value::as_str).unwrap_or_default();
+                let mut addr =
+                    peer.ready.pointer("/listening/0").and_then(Value::as_str).unwrap_or_default().to_string();
+                if let (Some(router), Ok(listener)) = (router.as_deref_mut(), addr.parse()) {
+                    addr = router.route(i, j, listener)?.to_string();
+                }
                 command.args(["--connect", &format!("{key}@{addr}")]);
             }
             command.args(["--min-clients", "1", "--sync-interval", SYNC_INTERVAL]);

@@ -255,7 +255,7 @@ impl Node {
         }
         let recorder = TipRecorderThread::spawn(Arc::clone(&store), RECORD_EVERY)
             .map_err(|e| NodeError::io("tip recorder thread", e))?;
-        let (hooks, _) = reservoir::open(&settings.data_dir, &store)?;
+        let (hooks, _) = reservoir::open_capped(&settings.data_dir, &store, settings.reservoir_cache_bytes)?;
         // Checked here too, not only by the configuration: a block producer on a chain whose
         // blocks need proof of work would only make blocks every peer refuses.
         let producer_key = match settings.produce_blocks {

@@ -38,16 +38,22 @@ pub fn reservoir_path(data_dir: &Path, chain: Chain) -> PathBuf {
 /// items that expired while the node was down, or that the chain confirmed meanwhile, are
 /// dropped. Returns the hooks every chain change must go through, and what the reload found.
 pub fn open(data_dir: &Path, store: &Arc<BlockStore>) -> Result<(ChainHooks, LoadReport)> {
+    open_capped(data_dir, store, bitmark_reservoir::DEFAULT_CACHE_BYTES)
+}
+
+/// [`open`] with the reservoir database's page cache capped at `cache_bytes` (the setting
+/// `reservoir_cache_bytes`).
+pub fn open_capped(data_dir: &Path, store: &Arc<BlockStore>, cache_bytes: u64) -> Result<(ChainHooks, LoadReport)> {
     let chain = store.chain();
     let path = reservoir_path(data_dir, chain);
     let state = Arc::clone(store) as Arc<dyn bitmark_reservoir::ConfirmedState>;
-    let (reservoir, report) =
-        Reservoir::open(&path, chain, state, Options::for_chain(chain)).map_err(|e| NodeError::Database {
-            what: "reservoir database",
-            path: path.display().to_string(),
-            error: e.to_string(),
-            recovery: RESERVOIR_RECOVERY,
-        })?;
+    let options = Options { cache_bytes, ..Options::for_chain(chain) };
+    let (reservoir, report) = Reservoir::open(&path, chain, state, options).map_err(|e| NodeError::Database {
+        what: "reservoir database",
+        path: path.display().to_string(),
+        error: e.to_string(),
+        recovery: RESERVOIR_RECOVERY,
+    })?;
     if report.corrupt > 0 {
         warn!(target: TARGET, corrupt = report.corrupt, "undecodable reservoir entries removed");
     }

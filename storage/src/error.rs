@@ -29,6 +29,9 @@ pub enum StorageError {
     /// The version key holds other than 4 bytes; bitmarkd refuses to open (storage/setup.go:293).
     #[error("incompatible database version length: expected: 4  actual: {0}")]
     VersionLength(usize),
+    /// A file beside the database could not be read or written (the generated-chain cache).
+    #[error("{0}")]
+    Io(String),
 }
 
 impl StorageError {

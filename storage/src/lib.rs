@@ -10,6 +10,8 @@
 //!   back lower.
 
 mod apply;
+#[cfg(any(test, feature = "testchain"))]
+pub mod chain_cache;
 mod check;
 pub mod db;
 pub mod digest_pool;

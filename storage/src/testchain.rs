@@ -16,7 +16,9 @@ use bitmark_record::transaction::{
     AssetData, BitmarkIssue, BitmarkShare, BitmarkTransferCountersigned, BitmarkTransferUnratified, BlockFoundation,
     BlockOwnerTransfer, ShareGrant, ShareSwap, FOUNDATION_VERSION,
 };
-use bitmark_record::{Account, AssetId, Chain, Currency, CurrencyMap, Fault, Link, PrivateKey, Transaction};
+use bitmark_record::{
+    Account, AssetId, BlockDigest, Chain, Currency, CurrencyMap, Fault, Link, PrivateKey, Transaction,
+};
 use std::collections::BTreeMap;
 
 /// Timestamp of the first generated block when the tip is genesis (2020-09-13T12:26:40Z);
@@ -169,15 +171,37 @@ impl TestChain {
     /// Build and apply blocks until `store` reaches `height`, calling `progress` after each.
     /// The store must be on chain `local` and hold only blocks this generator made.
     pub fn extend(&mut self, store: &BlockStore, height: u64, mut progress: impl FnMut(&Applied)) -> Result<()> {
+        self.extend_reusing(store, height, &[], |applied, _| progress(applied))
+    }
+
+    /// As [`TestChain::extend`], taking digests from `known` (`known[i]` is block `i + 2` and its
+    /// digest, as an earlier run of the same generator made them) instead of computing Argon2d
+    /// for every block the generator makes again byte for byte. From the first block that
+    /// differs (a cache written by another generator), digests are computed. `progress` also
+    /// sees each packed block.
+    pub fn extend_reusing(
+        &mut self,
+        store: &BlockStore,
+        height: u64,
+        known: &[(Vec<u8>, BlockDigest)],
+        mut progress: impl FnMut(&Applied, &[u8]),
+    ) -> Result<()> {
         if store.chain() != Chain::Local {
             return Err(StorageError::Fault(Fault::InvalidChain));
         }
+        let mut reuse = true;
         while store.height() < height {
             let (block, mut next, miner) = self.next_block(store)?;
-            let applied = store.apply(&block)?;
+            let index = usize::try_from(store.height().saturating_sub(1)).unwrap_or(usize::MAX);
+            let same = known.get(index).filter(|(bytes, _)| reuse && *bytes == block);
+            reuse = same.is_some();
+            let applied = match same {
+                Some((_, digest)) => store.apply_with_digest(&block, *digest)?,
+                None => store.apply(&block)?,
+            };
             next.blocks.push((header::foundation_tx_id(applied.number, &applied.digest), miner));
             self.model = next;
-            progress(&applied);
+            progress(&applied, &block);
         }
         Ok(())
     }

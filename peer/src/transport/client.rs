@@ -11,7 +11,7 @@ use crate::wire::{Reply, Request};
 use bitmark_record::Chain;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::debug;
 
 const TARGET: &str = "peer::client";
@@ -58,6 +58,12 @@ impl ClientConfig {
 /// once and a late reply to the abandoned one is discarded by libzmq, as in bitmarkd. Unlike
 /// bitmarkd no routing identity is set: libzmq's ROUTER assigns a unique one, where 32 random
 /// bytes could (rarely) collide and make a ROUTER refuse the second connection.
+///
+/// A watched client ([`ClientConfig::monitor_link`]) also does not wait for a reply on a
+/// connection that has gone: libzmq reconnects a REQ socket by itself but never sends a lost
+/// request again, so bitmarkd's upstream waits out its 60-s timeout after every reset
+/// connection. The monitor reports the disconnection and [`ZmqClient::receive`] gives the
+/// request up at once ([`TransportError::Disconnected`]).
 pub struct ZmqClient {
     context: zmq::Context,
     config: ClientConfig,
@@ -65,12 +71,22 @@ pub struct ZmqClient {
     target: Option<(SocketAddr, [u8; 32])>,
     tap: Option<Arc<dyn Tap>>,
     monitor: Option<LinkMonitor>,
+    /// The monitor's disconnection count when the request waiting for a reply went out.
+    disconnects_at_send: u64,
 }
 
 impl ZmqClient {
     /// A client with no socket yet (bitmarkd's `NewClient`).
     pub fn new(context: &zmq::Context, config: ClientConfig) -> ZmqClient {
-        ZmqClient { context: context.clone(), config, socket: None, target: None, tap: None, monitor: None }
+        ZmqClient {
+            context: context.clone(),
+            config,
+            socket: None,
+            target: None,
+            tap: None,
+            monitor: None,
+            disconnects_at_send: 0,
+        }
     }
 
     /// Show every exchange of [`Transport::request`] to `tap` (the raw [`ZmqClient::send`] and
@@ -137,9 +153,15 @@ impl ZmqClient {
         // failed rather than for the whole send timeout (a wrong key never completes one).
         let deadline = std::time::Instant::now() + self.config.send_timeout;
         loop {
+            // Disconnections before this request do not concern it.
+            let before = monitor.disconnects();
             match socket.send_multipart(frames.iter().map(AsRef::as_ref), zmq::DONTWAIT) {
                 Err(zmq::Error::EAGAIN) => {}
-                other => return other.map_err(TransportError::io),
+                Ok(()) => {
+                    self.disconnects_at_send = before;
+                    return Ok(());
+                }
+                Err(e) => return Err(TransportError::io(e)),
             }
             let events = monitor.events();
             if events.handshake_failed && !events.handshake_succeeded {
@@ -154,10 +176,34 @@ impl ZmqClient {
         }
     }
 
-    /// Receive all frames of the next reply.
+    /// Receive all frames of the next reply: `Timeout` after the receive timeout; on a watched
+    /// client, `Disconnected` as soon as the connection goes down meanwhile.
     pub fn receive(&mut self) -> Result<Vec<Vec<u8>>, TransportError> {
         let socket = self.socket.as_ref().ok_or(TransportError::NotConnected)?;
-        socket.recv_multipart(0).map_err(TransportError::io)
+        let Some(monitor) = self.monitor.as_mut() else {
+            return socket.recv_multipart(0).map_err(TransportError::io);
+        };
+        let deadline = Instant::now() + self.config.receive_timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut items = [socket.as_poll_item(zmq::POLLIN), monitor.socket().as_poll_item(zmq::POLLIN)];
+            zmq::poll(&mut items, millis(left).into()).map_err(TransportError::Zmq)?;
+            let [reply, event] = &items;
+            if reply.is_readable() {
+                match socket.recv_multipart(zmq::DONTWAIT) {
+                    // A late reply to an abandoned request, which REQ_CORRELATE discarded.
+                    Err(zmq::Error::EAGAIN) => {}
+                    received => return received.map_err(TransportError::io),
+                }
+            }
+            if event.is_readable() && monitor.disconnects() > self.disconnects_at_send {
+                debug!(target: TARGET, target = ?self.target, "connection lost while waiting for a reply");
+                return Err(TransportError::Disconnected);
+            }
+            if left.is_zero() {
+                return Err(TransportError::Timeout);
+            }
+        }
     }
 
     fn open(&mut self) -> Result<(), TransportError> {
@@ -224,5 +270,59 @@ impl Transport for ZmqClient {
 
     fn link_problem(&mut self) -> Option<String> {
         self.monitor.as_mut().and_then(|m| m.events().explain()).map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CURVE ROUTER on a free loopback port; its address and public key.
+    fn router(context: &zmq::Context) -> (zmq::Socket, SocketAddr, [u8; 32]) {
+        let keys = CurveKeys::generate().unwrap();
+        let socket = context.socket(zmq::ROUTER).unwrap();
+        socket.set_curve_server(true).unwrap();
+        socket.set_curve_secretkey(&keys.secret).unwrap();
+        socket.set_linger(0).unwrap();
+        socket.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = socket.get_last_endpoint().unwrap().unwrap();
+        let addr = endpoint.trim_start_matches("tcp://").parse().unwrap();
+        (socket, addr, keys.public)
+    }
+
+    fn client(context: &zmq::Context, addr: SocketAddr, key: [u8; 32]) -> ZmqClient {
+        let mut config = ClientConfig::new(Chain::Testing, CurveKeys::generate().unwrap());
+        config.receive_timeout = Duration::from_secs(30);
+        config.send_timeout = Duration::from_secs(10);
+        config.monitor_link = true;
+        let mut client = ZmqClient::new(context, config);
+        client.connect(addr, key).unwrap();
+        client
+    }
+
+    #[test]
+    fn a_watched_request_whose_connection_goes_is_given_up_at_once() {
+        let context = zmq::Context::new();
+        let (server, addr, key) = router(&context);
+        let mut client = client(&context, addr, key);
+        // A slow reply on a live connection is still waited for.
+        let answering = std::thread::spawn(move || {
+            let request = server.recv_multipart(0).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            // The envelope (routing id, REQ_CORRELATE's request id, delimiter), then the reply.
+            let delimiter = request.iter().position(Vec::is_empty).unwrap();
+            let mut reply = request[..=delimiter].to_vec();
+            reply.extend(Reply::Height(7).to_frames());
+            server.send_multipart(reply, 0).unwrap();
+            // The next request is read, and then the server goes away without answering.
+            server.recv_multipart(0).unwrap();
+            drop(server);
+        });
+        assert_eq!(client.request(&Request::Height).unwrap(), Reply::Height(7));
+        let started = Instant::now();
+        let lost = client.request(&Request::Height);
+        assert!(matches!(lost, Err(TransportError::Disconnected)), "{lost:?}");
+        assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+        answering.join().unwrap();
     }
 }

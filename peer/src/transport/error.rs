@@ -21,6 +21,11 @@ pub enum TransportError {
     /// `fault.NotConnected` text).
     #[error("not connected")]
     NotConnected,
+    /// The connection carrying a request went down before the reply came. libzmq does not
+    /// send the request again, so the client gives it up at once instead of waiting out the
+    /// receive timeout; a link that broke is not the peer's fault, so it is no offence.
+    #[error("connection lost")]
+    Disconnected,
     /// libzmq refused an operation (socket creation, an option, connect...).
     #[error("zmq: {0}")]
     Zmq(zmq::Error),
@@ -74,8 +79,9 @@ mod tests {
     /// The texts others see (logs, `/status`, command errors): bitmarkd's where it has one.
     #[test]
     fn texts() {
-        let cases: [(TransportError, &str); 7] = [
+        let cases: [(TransportError, &str); 8] = [
             (TransportError::Timeout, "timed out"),
+            (TransportError::Disconnected, "connection lost"),
             (TransportError::NotConnected, "not connected"),
             (TransportError::BadReply("short".into()), "invalid peer response: short"),
             (TransportError::EmptyMessage, "empty message"),

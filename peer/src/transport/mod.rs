@@ -46,7 +46,8 @@ pub struct PeerInfo {
 }
 
 /// The server side: answers one parsed request. Called from several worker threads at once,
-/// so it must be `Sync`; it must not panic (a panic costs the requester its reply).
+/// so it must be `Sync`; it must not panic (a panic costs the requester its reply). The
+/// listener asks for `N` on its socket thread: that answer must come from memory, never wait.
 pub trait Service: Send + Sync {
     /// The reply to `request` from `peer`.
     fn handle(&self, peer: &PeerInfo, request: Request) -> Reply;

@@ -92,6 +92,8 @@ impl LinkEvents {
 pub(crate) struct LinkMonitor {
     pair: zmq::Socket,
     seen: LinkEvents,
+    /// Connections that went down since the socket was made.
+    disconnects: u64,
 }
 
 impl LinkMonitor {
@@ -106,6 +108,7 @@ impl LinkMonitor {
             SocketEvent::HANDSHAKE_FAILED_PROTOCOL,
             SocketEvent::HANDSHAKE_FAILED_AUTH,
             SocketEvent::HANDSHAKE_SUCCEEDED,
+            SocketEvent::DISCONNECTED,
         ]
         .iter()
         .fold(0u16, |all, e| all | e.to_raw());
@@ -113,12 +116,18 @@ impl LinkMonitor {
         let pair = context.socket(zmq::PAIR).map_err(TransportError::Zmq)?;
         pair.set_linger(0).map_err(TransportError::Zmq)?;
         pair.connect(&endpoint).map_err(TransportError::Zmq)?;
-        Ok(LinkMonitor { pair, seen: LinkEvents::default() })
+        Ok(LinkMonitor { pair, seen: LinkEvents::default(), disconnects: 0 })
     }
 
     /// The socket to poll for events.
     pub fn socket(&self) -> &zmq::Socket {
         &self.pair
+    }
+
+    /// How many connections went down so far (pending events read first).
+    pub fn disconnects(&mut self) -> u64 {
+        self.events();
+        self.disconnects
     }
 
     /// Everything seen so far (pending events read first).
@@ -129,7 +138,9 @@ impl LinkMonitor {
             };
             let event = u16::from_ne_bytes([a, b]);
             let seen = &mut self.seen;
-            if event == SocketEvent::CONNECTED.to_raw() {
+            if event == SocketEvent::DISCONNECTED.to_raw() {
+                self.disconnects += 1;
+            } else if event == SocketEvent::CONNECTED.to_raw() {
                 seen.connected = true;
             } else if event == SocketEvent::CONNECT_RETRIED.to_raw() {
                 seen.retried = true;

@@ -11,10 +11,12 @@
 //! frame is the envelope, put back in front of the reply.
 //!
 //! One socket thread owns every socket (libzmq sockets are not thread-safe). It parses each
-//! request; parse errors are answered at once. Parsed requests go to one of two bounded lanes:
-//! *query* (`I N B H R`) and *push* (everything else), each with its own worker threads, so
-//! pushes can occupy all push workers while queries still flow. Workers hand replies back over
-//! an inproc PUSH socket to a PULL socket the socket thread polls next to the ROUTERs.
+//! request; parse errors are answered at once, and so is `N`, a read of the height the service
+//! holds in memory, for which the trip through a lane (to a worker and back over inproc) would
+//! cost more than the answer. The other requests go to one of two bounded lanes: *query*
+//! (`I B H R`) and *push* (everything else), each with its own worker threads, so pushes can
+//! occupy all push workers while queries still flow. Workers hand replies back over an inproc
+//! PUSH socket to a PULL socket the socket thread polls next to the ROUTERs.
 //!
 //! When a lane is full (by count or by queued payload bytes):
 //! * a query is answered inline on the socket thread. Queries are small and never dropped; the
@@ -475,6 +477,14 @@ impl SocketLoop {
         // `socket` < 2: there is one ROUTER per address family.
         let connection: Connection = (socket as u8, peer.routing_id.clone());
         let raw = self.tap.is_some().then_some(body);
+        if matches!(request, Request::Height) {
+            let reply = answer(self.service.as_ref(), &peer, request).map(|reply| reply.to_frames());
+            tap_inbound(self.tap.as_deref(), &peer, raw.as_deref(), reply.as_deref(), false);
+            if let Some(reply) = reply {
+                self.reply(socket, envelope, reply, false);
+            }
+            return;
+        }
         let heavy = is_heavy(&request);
         if heavy && !self.owed.begin_heavy(&connection, Instant::now()) {
             let (requests, _) = self.owed.dropped();

@@ -305,6 +305,23 @@ fn full_query_queue_answers_inline() {
 }
 
 #[test]
+fn n_is_answered_at_once_while_every_query_worker_is_busy() {
+    // Room in the queue: before `N` was answered on the socket thread it waited there for
+    // the worker.
+    let limits = ListenerLimits { query_workers: 1, query_queue: 8, ..ListenerLimits::default() };
+    let slow = Duration::from_secs(1);
+    let (server, service) = scripted(slow, limits);
+    let mut digester = server.client();
+    let digest = std::thread::spawn(move || digester.request(&Request::Digest(5)).unwrap());
+    eventually("the H to reach the service", || service.seen.lock().unwrap().len() == 1);
+    let mut poller = server.client();
+    let asked = Instant::now();
+    assert_eq!(poller.request(&Request::Height).unwrap(), Reply::Height(4));
+    assert!(asked.elapsed() < slow / 2, "N took {:?}", asked.elapsed());
+    assert_eq!(digest.join().unwrap(), Reply::Digest(BlockDigest([1; 32])));
+}
+
+#[test]
 fn a_panicking_service_costs_only_that_reply() {
     let (server, _) = scripted(Duration::ZERO, ListenerLimits::default());
     let mut client = server.client_to(server.addr(), SILENCE);

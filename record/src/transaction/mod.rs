@@ -22,7 +22,7 @@ pub use bitmark::{AssetData, BitmarkIssue, BitmarkTransferCountersigned, Bitmark
 pub use block_owner::{check_payments, BaseData, BlockFoundation, BlockOwnerTransfer, FOUNDATION_VERSION};
 pub use share::{BitmarkShare, ShareGrant, ShareSwap};
 
-use crate::account::Account;
+use crate::account::{Account, SignatureChecker};
 use crate::currency::Currency;
 use crate::digest::Link;
 use crate::fault::Fault;
@@ -339,10 +339,16 @@ impl Transaction {
     /// network. For transfers the signer is the current owner of `link`, which only the caller
     /// can look up.
     pub fn pack(&self, signer: &Account) -> Result<Vec<u8>, Fault> {
+        self.pack_checked(signer, &mut SignatureChecker::default())
+    }
+
+    /// [`Transaction::pack`], checking the signatures with `checker`, which decodes each
+    /// distinct key once over all the records it checks (a submission of many records).
+    pub fn pack_checked(&self, signer: &Account, checker: &mut SignatureChecker) -> Result<Vec<u8>, Fault> {
         if signer.is_zero() || self.named_signer().is_some_and(|named| named != signer) {
             return Err(Fault::InvalidOwnerOrRegistrant);
         }
-        self.assemble(signer.is_testnet(), Some(signer))
+        self.assemble(signer.is_testnet(), Some((signer, checker)))
     }
 
     /// Pack with every field check but no signature verification (for records read from JSON,
@@ -354,16 +360,16 @@ impl Transaction {
 
     /// The message, the signature, then any countersignature; with a signer, both are verified
     /// (the signature under the signer, the countersignature under the countersigner).
-    fn assemble(&self, testnet: bool, signer: Option<&Account>) -> Result<Vec<u8>, Fault> {
+    fn assemble(&self, testnet: bool, mut signer: Option<(&Account, &mut SignatureChecker)>) -> Result<Vec<u8>, Fault> {
         let mut packed = self.message(testnet)?;
         let signature = self.signature();
-        if let Some(signer) = signer {
-            signer.check_signature(&packed, signature)?;
+        if let Some((signer, checker)) = signer.as_mut() {
+            checker.check(signer, &packed, signature)?;
         }
         codec::put_bytes(&mut packed, signature);
         if let Some((countersigner, countersignature)) = self.countersigned() {
-            if signer.is_some() {
-                countersigner.check_signature(&packed, countersignature)?;
+            if let Some((_, checker)) = signer.as_mut() {
+                checker.check(countersigner, &packed, countersignature)?;
             }
             codec::put_bytes(&mut packed, countersignature);
         }

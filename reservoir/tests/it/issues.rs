@@ -319,3 +319,93 @@ on_each_backend! {
     paid_issues_are_verified_at_once_with_auto_verify: Fixture::auto;
     issues_already_confirmed_are_refused: Fixture::auto;
 }
+
+/// The fault of a submission is the first failing issue's, in bitmarkd's per-issue order,
+/// however the signatures are checked: one bad signature among a hundred issues of one owner
+/// is `invalid signature`, an unknown asset before it wins, and nothing is stored either way.
+#[test]
+fn one_bad_signature_among_a_hundred_refuses_the_group_with_bitmarkds_fault() {
+    let f = Fixture::new();
+    let r = &f.reservoir;
+    let k = key(1);
+    let a = asset(&k, "hundred, one forged");
+    f.confirm(&[packed(&Transaction::AssetData(a.clone()))]);
+    let mut group = issues(&k, a.asset_id(), 1, 100);
+    group[57].signature[5] ^= 0x20;
+    assert_eq!(fault(r.store_issues(&group)), Fault::InvalidSignature);
+    assert_eq!(Fault::InvalidSignature.to_string(), "invalid signature");
+    // Owners all different: the same.
+    let mut mixed: Vec<_> = (0..100u8).map(|n| issue(&key(n.wrapping_add(20)), a.asset_id(), 1)).collect();
+    mixed[99].signature[60] ^= 0x01;
+    assert_eq!(fault(r.store_issues(&mixed)), Fault::InvalidSignature);
+    // An earlier issue of an unknown asset is reported instead; a later one is not.
+    let unknown = asset(&k, "never cached").asset_id();
+    let mut first_unknown = group.clone();
+    first_unknown[10] = issue(&k, unknown, 1000);
+    assert_eq!(fault(r.store_issues(&first_unknown)), Fault::AssetNotFound);
+    let mut later_unknown = group.clone();
+    later_unknown[90] = issue(&k, unknown, 1000);
+    assert_eq!(fault(r.store_issues(&later_unknown)), Fault::InvalidSignature);
+    assert_eq!(r.counters(), (0, 0), "nothing of a refused group is held");
+    // Mended, the same group is accepted (paid and auto-verified).
+    group[57] = issue(&k, a.asset_id(), 58);
+    assert_eq!(r.store_issues(&group).unwrap().tx_ids.len(), 100);
+    assert_eq!(r.counters(), (0, 100));
+}
+
+/// A signature whose R carries a small-order component satisfies Ed25519's cofactored equation
+/// (`[8]([s]B - R - [k]A) = 0`, what a cofactored batch verification checks; ed25519-dalek's
+/// batch accepts it whenever its random coefficient cancels the component) but not the
+/// cofactorless one bitmarkd's Go verification checks (`[s]B - [k]A = R`). Such an issue must be refused with
+/// bitmarkd's `invalid signature`: accepting it would hold and relay an issue every bitmarkd node
+/// refuses (and a block holding it would be refused by them).
+#[test]
+fn a_signature_only_a_cofactored_check_accepts_is_refused() {
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+    use curve25519_dalek::edwards::CompressedEdwardsY;
+    use curve25519_dalek::traits::IsIdentity;
+    use curve25519_dalek::Scalar;
+    use sha2::{Digest, Sha512};
+
+    let f = Fixture::new();
+    let r = &f.reservoir;
+    let seed = [7u8; 32];
+    let k = PrivateKey::from_ed25519_seed(seed, true);
+    let a = asset(&k, "torsion");
+    f.confirm(&[packed(&Transaction::AssetData(a.clone()))]);
+    let mut tx = Transaction::BitmarkIssue(bitmark_record::transaction::BitmarkIssue {
+        asset_id: a.asset_id(),
+        owner: account(&k),
+        nonce: 1,
+        signature: vec![],
+    });
+    let message = tx.signing_message().unwrap();
+    let secret = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let public = secret.verifying_key();
+    // The point of order 2, (0, -1).
+    let mut minus_one = [0xff; 32];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    let torsion = CompressedEdwardsY(minus_one).decompress().unwrap();
+    assert!(torsion.is_small_order() && !torsion.is_identity());
+    let nonce = Scalar::from(0x5eed_u64);
+    let big_r = (B * nonce + torsion).compress();
+    let challenge = Scalar::from_hash(
+        Sha512::new().chain_update(big_r.as_bytes()).chain_update(public.as_bytes()).chain_update(&message),
+    );
+    let s = nonce + challenge * secret.to_scalar();
+    // The cofactored equation holds, the cofactorless one does not.
+    let a_point = CompressedEdwardsY(public.to_bytes()).decompress().unwrap();
+    let residue = B * s - big_r.decompress().unwrap() - a_point * challenge;
+    assert!(residue.mul_by_cofactor().is_identity() && !residue.is_identity());
+    let signature = [big_r.to_bytes(), s.to_bytes()].concat();
+    tx.set_signature(signature.clone());
+    assert!(public.verify_strict(&message, &ed25519_dalek::Signature::from_slice(&signature).unwrap()).is_err());
+    let Transaction::BitmarkIssue(forged) = tx else { unreachable!() };
+    // Alone, and among honest issues.
+    assert_eq!(fault(r.store_issues(std::slice::from_ref(&forged))), Fault::InvalidSignature);
+    let mut group = issues(&k, a.asset_id(), 100, 50);
+    group[20] = forged;
+    assert_eq!(fault(r.store_issues(&group)), Fault::InvalidSignature);
+    assert_eq!(r.counters(), (0, 0));
+}

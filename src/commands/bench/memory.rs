@@ -10,8 +10,11 @@
 //!   bitmarkd's bound), pushed over CURVE in groups of 100, one owner each. Its reference is
 //!   the same process idle, just after it started.
 //!
-//! Either part is skipped when its count is 0. Building a 500-block chain costs an Argon2d
-//! digest per block on one core (about 3 minutes), so this belongs to `make bench`.
+//! The sync part also reports what the synced chain takes on disk per block against the raw
+//! block bytes (sled's space amplification). Either part is skipped when its count is 0. The
+//! chain comes from the generated-chain cache (`testchain --cache`): building a 500-block chain
+//! the first time costs an Argon2d digest per block (about 3 minutes), so this belongs to
+//! `make bench`.
 
 use super::super::child_node::{ChildNode, Memory};
 use super::super::testchain;
@@ -73,7 +76,8 @@ pub fn run(options: Options) -> Result<Value> {
 
 fn sync(root: &Path, blocks: u64) -> Result<Value> {
     let (a_dir, b_dir) = (root.join("serving"), root.join("syncing"));
-    let built = testchain::run(&a_dir, testchain::Options { chain: Chain::Local, blocks, seed: 1, txs_per_block: 8 })?;
+    let options = testchain::Options { chain: Chain::Local, blocks, seed: 1, txs_per_block: 8 };
+    let built = testchain::run_cached(&a_dir, options, Some(&testchain::default_cache_dir()))?;
     let mut a = ChildNode::start(node_args(&a_dir, &["--standalone"]), &root.join("serving.log"))?;
     let connect = a.connect_arg().ok_or_else(|| NodeError::Io("no listener on the serving node".into()))?;
     let mut b = ChildNode::start(
@@ -89,6 +93,7 @@ fn sync(root: &Path, blocks: u64) -> Result<Value> {
     let (syncing, serving) = (b.memory()?, a.memory()?);
     b.stop();
     a.stop();
+    let disk = disk_usage(&b_dir, blocks)?;
     let threads = bitmark_storage::digest_pool::default_threads() as u64;
     Ok(json!({
         "blocks": blocks,
@@ -100,6 +105,48 @@ fn sync(root: &Path, blocks: u64) -> Result<Value> {
         "idle": memory_json(idle),
         "syncing": memory_json(syncing),
         "serving": memory_json(serving),
+        "disk": disk,
+    }))
+}
+
+/// What the synced chain takes on disk against its raw block bytes (sled's space
+/// amplification): `rawBytes` (every packed block, genesis included), `fileBytes` (the
+/// database directory's file lengths), `allocatedBytes` (blocks the file system gave them),
+/// and each per block and as a ratio to the raw bytes. Read after the node stopped.
+fn disk_usage(data_dir: &Path, blocks: u64) -> Result<Value> {
+    let path = bitmark_storage::database_path(data_dir, Chain::Local);
+    let (mut file_bytes, mut allocated) = (0u64, 0u64);
+    let mut dirs = vec![path.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| NodeError::io(dir.display(), e))? {
+            let entry = entry.map_err(|e| NodeError::io(dir.display(), e))?;
+            let meta = entry.metadata().map_err(|e| NodeError::io(entry.path().display(), e))?;
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else {
+                use std::os::unix::fs::MetadataExt;
+                file_bytes += meta.len();
+                allocated += meta.blocks() * 512;
+            }
+        }
+    }
+    let store = crate::node::datadir::open_at(&path, Chain::Local, bitmark_storage::StoreOptions::default())?;
+    let mut raw = 0u64;
+    for number in 1..=store.height() {
+        let block = store.block(number).map_err(|e| crate::node::datadir::Databases::of_store(&store).chain(e))?;
+        raw += block.map_or(0, |b| b.len() as u64);
+    }
+    let per = |bytes: u64| bytes as f64 / blocks.max(1) as f64;
+    let ratio = |bytes: u64| if raw > 0 { bytes as f64 / raw as f64 } else { 0.0 };
+    Ok(json!({
+        "rawBytes": raw,
+        "fileBytes": file_bytes,
+        "allocatedBytes": allocated,
+        "rawBytesPerBlock": per(raw),
+        "fileBytesPerBlock": per(file_bytes),
+        "allocatedBytesPerBlock": per(allocated),
+        "fileOverRaw": ratio(file_bytes),
+        "allocatedOverRaw": ratio(allocated),
     }))
 }
 
@@ -159,6 +206,17 @@ pub fn summary(report: &Value) -> String {
             sync["digestThreads"],
             mib(sync.pointer("/syncing/peakBytes")) - mib(sync.get("argon2dBytes")),
             mib(sync.pointer("/serving/peakBytes")),
+        );
+        let disk = &sync["disk"];
+        let f = |key: &str| disk[key].as_f64().unwrap_or(0.0);
+        out += &format!(
+            "\n  on disk per block    {:>8.0} bytes in files, {:.0} allocated; raw block {:.0} bytes \
+             (x{:.1} files, x{:.1} allocated)",
+            f("fileBytesPerBlock"),
+            f("allocatedBytesPerBlock"),
+            f("rawBytesPerBlock"),
+            f("fileOverRaw"),
+            f("allocatedOverRaw"),
         );
     }
     let pending = &report["pending"];

@@ -109,6 +109,16 @@ fn rows(r: &Value) -> Vec<Row> {
             ),
             ratio: ratio(peak, argon2d),
         });
+        let disk = &sync["disk"];
+        if disk.is_object() {
+            let (allocated, raw) = (num(disk, &["allocatedBytesPerBlock"]), num(disk, &["rawBytesPerBlock"]));
+            rows.push(Row {
+                what: format!("disk per block, the synced chain's database ({} blocks)", sync["blocks"]),
+                figure: format!("{allocated:.0} bytes allocated ({:.0} in files)", num(disk, &["fileBytesPerBlock"])),
+                reference: format!("raw packed block {raw:.0} bytes"),
+                ratio: ratio(allocated, raw),
+            });
+        }
     }
     let pending = &r["pending"];
     if pending.is_object() {
@@ -185,13 +195,15 @@ mod tests {
             "argon2d": {"blocksPerSecond": 5.0, "minBlocksPerSecond": 4.0, "maxBlocksPerSecond": 6.25,
                 "relativeSpread": 0.1, "before": {"digests": 16}, "after": {"digests": 16}}});
         let synced = json!({"sync": {"blocks": 500, "syncSeconds": 77.0, "digestThreads": 2,
-            "argon2dBytes": 256 << 20, "syncing": {"peakBytes": 512 << 20}}});
+            "argon2dBytes": 256 << 20, "syncing": {"peakBytes": 512 << 20},
+            "disk": {"allocatedBytesPerBlock": 9000.0, "fileBytesPerBlock": 12000.0, "rawBytesPerBlock": 3000.0}}});
         let text = table(&[sync, synced]);
         assert!(
             text.contains("| 5.00 blocks/s | Argon2d limit 5.00 blocks/s (2 threads; 16 + 16 digests before and after: rounds 4.00–6.25, ±10.0 %; ratio 0.80–1.25) | 1.00 |"),
             "{text}"
         );
         assert!(text.contains("| 512.0 MiB | Argon2d working set 256.0 MiB, computed (2 digest threads × 128 MiB), not measured | 2.00 |"), "{text}");
+        assert!(text.contains("| disk per block, the synced chain's database (500 blocks) | 9000 bytes allocated (12000 in files) | raw packed block 3000 bytes | 3.00 |"), "{text}");
         let soak = json!({"samples": [], "seconds": 180.0, "pushesPerSecond": 3600.0, "newIssues": 1800,
             "firstHalfBytes": 144 << 20, "secondHalfBytes": 150 << 20, "diskGrowthBytes": 1 << 20,
             "slackBytes": 4 << 20, "excessBytes": 5 << 20, "fixedBytes": 128 << 20,

@@ -14,6 +14,7 @@ mod data_safety;
 mod docs;
 mod docs_links;
 mod hostile;
+mod links;
 mod migration;
 mod network;
 mod peering_status;
