@@ -358,12 +358,17 @@ enum BenchCommand {
     /// holding pending issues.
     Memory {
         /// Height of the chain synced (0: skip this part). 500 takes minutes: an Argon2d
-        /// digest per block to build it, and again to verify it.
+        /// digest per block to build it (once: the chain is kept in the generated-chain cache),
+        /// and again to verify it.
         #[arg(long, default_value_t = 500)]
         blocks: u64,
         /// Pending free issues held (0: skip this part; at most 20 000).
         #[arg(long, default_value_t = 20_000)]
         pending: usize,
+        /// The syncing node fast-syncs (bitmarkd's `fast_sync`: digests from the next header,
+        /// sampled) instead of verifying every block.
+        #[arg(long)]
+        fast_sync: bool,
         /// Print the JSON report instead of a summary.
         #[arg(long)]
         json: bool,
@@ -506,8 +511,8 @@ fn run(cli: &Cli) -> Result<Output> {
                 bench::rpc::Options { clients: *clients, seconds: *seconds, issues: *issues, batch: *batch, threads };
             report(*json, bench::rpc::run(options)?, bench::rpc::summary)
         }
-        Command::Bench(BenchCommand::Memory { blocks, pending, json }) => {
-            let options = bench::memory::Options { blocks: *blocks, pending: *pending };
+        Command::Bench(BenchCommand::Memory { blocks, pending, fast_sync, json }) => {
+            let options = bench::memory::Options { blocks: *blocks, pending: *pending, fast_sync: *fast_sync };
             report(*json, bench::memory::run(options)?, bench::memory::summary)
         }
         Command::Bench(BenchCommand::Soak { seconds, interval, new_every, simulate_leak, json }) => {

@@ -37,6 +37,8 @@ pub struct Options {
     pub blocks: u64,
     /// Free issues the other node holds (0: skip).
     pub pending: usize,
+    /// The syncing node fast-syncs instead of verifying every block.
+    pub fast_sync: bool,
 }
 
 fn memory_json(m: Memory) -> Value {
@@ -66,7 +68,7 @@ pub fn run(options: Options) -> Result<Value> {
         .map_err(|e| NodeError::io("temporary directory", e))?;
     let mut report = serde_json::Map::new();
     if options.blocks > 1 {
-        report.insert("sync".into(), sync(dir.path(), options.blocks)?);
+        report.insert("sync".into(), sync(dir.path(), options.blocks, options.fast_sync)?);
     }
     if options.pending > 0 {
         report.insert("pending".into(), pending(dir.path(), options.pending)?);
@@ -74,16 +76,17 @@ pub fn run(options: Options) -> Result<Value> {
     Ok(Value::Object(report))
 }
 
-fn sync(root: &Path, blocks: u64) -> Result<Value> {
+fn sync(root: &Path, blocks: u64, fast_sync: bool) -> Result<Value> {
     let (a_dir, b_dir) = (root.join("serving"), root.join("syncing"));
     let options = testchain::Options { chain: Chain::Local, blocks, seed: 1, txs_per_block: 8 };
     let built = testchain::run_cached(&a_dir, options, Some(&testchain::default_cache_dir()))?;
     let mut a = ChildNode::start(node_args(&a_dir, &["--standalone"]), &root.join("serving.log"))?;
     let connect = a.connect_arg().ok_or_else(|| NodeError::Io("no listener on the serving node".into()))?;
-    let mut b = ChildNode::start(
-        node_args(&b_dir, &["--connect", &connect, "--min-clients", "1", "--sync-interval", "1s"]),
-        &root.join("syncing.log"),
-    )?;
+    let mut extra = vec!["--connect", connect.as_str(), "--min-clients", "1", "--sync-interval", "1s"];
+    if fast_sync {
+        extra.push("--fast-sync");
+    }
+    let mut b = ChildNode::start(node_args(&b_dir, &extra), &root.join("syncing.log"))?;
     let idle = b.memory()?;
     let started = Instant::now();
     // Generous: an Argon2d digest per block, on a machine that may be busy.
@@ -97,6 +100,7 @@ fn sync(root: &Path, blocks: u64) -> Result<Value> {
     let threads = bitmark_storage::digest_pool::default_threads() as u64;
     Ok(json!({
         "blocks": blocks,
+        "fastSync": fast_sync,
         "buildSeconds": built.get("seconds"),
         "syncSeconds": seconds,
         "digestThreads": threads,
@@ -194,11 +198,12 @@ pub fn summary(report: &Value) -> String {
     let sync = &report["sync"];
     if sync.is_object() {
         out += &format!(
-            "\n  syncing {} blocks    {:>8.1} MiB peak ({:.0} s; idle before: {:.1} MiB)\
+            "\n  syncing {} blocks{}    {:>8.1} MiB peak ({:.0} s; idle before: {:.1} MiB)\
              \n  Argon2d working set  {:>8.1} MiB (computed, not measured: {} digest threads x 128 MiB)\
              \n  beyond Argon2d       {:>8.1} MiB\
              \n  serving node         {:>8.1} MiB peak",
             sync["blocks"],
+            if sync.get("fastSync") == Some(&Value::Bool(true)) { " (fast sync)" } else { "" },
             mib(sync.pointer("/syncing/peakBytes")),
             sync["syncSeconds"].as_f64().unwrap_or(0.0),
             mib(sync.pointer("/idle/peakBytes")),

@@ -100,7 +100,12 @@ fn rows(r: &Value) -> Vec<Row> {
     if sync.is_object() {
         let (peak, argon2d) = (num(sync, &["syncing", "peakBytes"]), num(sync, &["argon2dBytes"]));
         rows.push(Row {
-            what: format!("peak memory, node syncing {} blocks ({:.0} s)", sync["blocks"], num(sync, &["syncSeconds"])),
+            what: format!(
+                "peak memory, node {} {} blocks ({:.0} s)",
+                if sync["fastSync"] == true { "fast-syncing" } else { "syncing" },
+                sync["blocks"],
+                num(sync, &["syncSeconds"])
+            ),
             figure: mib(peak),
             reference: format!(
                 "Argon2d working set {}, computed ({} digest threads × 128 MiB), not measured",
