@@ -255,10 +255,11 @@ fn shutdown_releases_the_port() {
     eventually("the port to be free", || std::net::TcpListener::bind(addr).is_ok());
 }
 
-/// A service with scripted behaviour: `H` is slow, `B 666` panics, `N` is quick; it records
-/// who asked.
+/// A service with scripted behaviour: `H` is slow, `B 666` panics, `N` is quick (and answered
+/// at once, without a worker, when `at_once`); it records who asked.
 struct Scripted {
     slow: Duration,
+    at_once: bool,
     seen: Mutex<Vec<PeerInfo>>,
 }
 
@@ -275,10 +276,18 @@ impl Service for Scripted {
             _ => Reply::Error("unexpected".into()),
         }
     }
+
+    fn answers_at_once(&self, request: &Request) -> bool {
+        self.at_once && matches!(request, Request::Height)
+    }
 }
 
 fn scripted(slow: Duration, limits: ListenerLimits) -> (Server, Arc<Scripted>) {
-    let service = Arc::new(Scripted { slow, seen: Mutex::new(vec![]) });
+    scripted_with(slow, limits, false)
+}
+
+fn scripted_with(slow: Duration, limits: ListenerLimits, at_once: bool) -> (Server, Arc<Scripted>) {
+    let service = Arc::new(Scripted { slow, at_once, seen: Mutex::new(vec![]) });
     let fixture = Fixture::new(CHAIN, 0, FakePool::default());
     (Server::serving(vec![loopback(false)], service.clone(), fixture, limits), service)
 }
@@ -306,6 +315,30 @@ fn full_query_queue_answers_inline() {
     }
     // The service saw the sender's address and a routing id.
     let seen = service.seen.lock().unwrap();
+    assert!(seen.iter().all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()), "{seen:?}");
+}
+
+#[test]
+fn what_the_service_answers_at_once_never_waits_for_a_worker() {
+    // The one query worker is busy with a slow H and another H waits in a queue with room to
+    // spare: an N through the lane would wait for both (about two seconds).
+    let limits = ListenerLimits { query_workers: 1, query_queue: 8, ..ListenerLimits::default() };
+    let slow = Duration::from_secs(1);
+    let (server, service) = scripted_with(slow, limits, true);
+    let spawn_digest = |mut client: ZmqClient| std::thread::spawn(move || client.request(&Request::Digest(5)).unwrap());
+    let first = spawn_digest(server.client());
+    eventually("the first H to reach the service", || service.seen.lock().unwrap().len() == 1);
+    let second = spawn_digest(server.client());
+    std::thread::sleep(Duration::from_millis(200));
+    let mut poller = server.client();
+    let asked = Instant::now();
+    assert_eq!(poller.request(&Request::Height).unwrap(), Reply::Height(4));
+    assert!(asked.elapsed() < slow / 2, "N took {:?}", asked.elapsed());
+    for handle in [first, second] {
+        assert_eq!(handle.join().unwrap(), Reply::Digest(BlockDigest([1; 32])));
+    }
+    let seen = service.seen.lock().unwrap();
+    assert_eq!(seen.len(), 3, "the N reached the service too");
     assert!(seen.iter().all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()), "{seen:?}");
 }
 

@@ -10,11 +10,15 @@
 //! `[routing id][REQ correlation id][""][body...]`: everything up to and including the first empty
 //! frame is the envelope, put back in front of the reply.
 //!
-//! One socket thread owns every socket (libzmq sockets are not thread-safe). It parses each
-//! request; parse errors are answered at once. Parsed requests go to one of two bounded lanes:
-//! *query* (`I N B H R`) and *push* (everything else), each with its own worker threads, so
-//! pushes can occupy all push workers while queries still flow. Workers hand replies back over
-//! an inproc PUSH socket to a PULL socket the socket thread polls next to the ROUTERs.
+//! One socket thread owns the ROUTERs (libzmq sockets are not thread-safe). It parses each
+//! request; parse errors are answered at once, and so is what the service answers from memory
+//! ([`Service::answers_at_once`]: the handler's `N` and `I`), since a round trip through a
+//! worker would cost more than the answer. Other parsed requests go to one of two bounded
+//! lanes: *query* (`B H R`, and `I N` of a service that does not answer them at once) and *push*
+//! (everything else), each with its own worker threads, so pushes can occupy all push workers
+//! while queries still flow. Workers hand replies back over an inproc PUSH socket to a PULL
+//! socket the socket thread watches next to the ROUTERs. It sleeps in one `poll` of their
+//! descriptors, and only once each has said it has nothing (`readiness.rs`).
 //!
 //! When a lane is full (by count or by queued payload bytes):
 //! * a query is answered inline on the socket thread. Queries are small and never dropped; the
@@ -34,17 +38,19 @@
 //! its reply frames: on the worker that answered, or on the socket thread for parse errors,
 //! inline answers and dropped pushes.
 //!
-//! The socket thread also runs a ZAP handler (`zap.rs`): it accepts every client key, as
-//! bitmarkd does, and makes libzmq attach that key to each request ([`PeerInfo::public_key`]),
-//! so that the handler can refuse an `R` claiming another key.
+//! A second thread (`connection_events.rs`) runs a ZAP handler (`zap.rs`): it accepts every
+//! client key, as bitmarkd does, and makes libzmq attach that key to each request
+//! ([`PeerInfo::public_key`]), so that the handler can refuse an `R` claiming another key. It
+//! also counts connections from the ROUTERs' monitors. Both happen once per connection, and
+//! off the socket thread they cost the requests nothing.
 //!
 //! Messages without an empty delimiter in their first 8 frames are dropped silently, as libzmq's
 //! REP drops them. At most 24 frames of a message are kept; the rest are discarded. No request
 //! reads past frame 6, and the parameter-count checks (`!= 1`, `< 3`, `< 4`) give the same
 //! answer on the kept frames, so replies are bitmarkd's.
 
-use super::lanes::{answer, tap_inbound, tap_unanswered, Job, Lane, LaneLimits, ReplyHeader};
 use super::connection_events::ConnectionEvents;
+use super::lanes::{answer, tap_inbound, tap_unanswered, Job, Lane, LaneLimits, ReplyHeader};
 use super::monitor::Monitor;
 use super::options::{apply_common, endpoint, require_curve, LISTENER_ZAP_DOMAIN};
 use super::owed::{Connection, Owed, OwedLimits, SEND_HWM};
@@ -96,8 +102,9 @@ pub struct ListenerConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListenerLimits {
-    /// Threads answering `I N B H R` (default 2). `H` can mean an Argon2d digest when the
-    /// digest cache misses, so more than one keeps `N` quick.
+    /// Threads answering `B H R` (default 2), and `I N` when the service does not answer them
+    /// at once. `H` can mean an Argon2d digest when the digest cache misses, so more than one
+    /// keeps the other queries quick.
     pub query_workers: usize,
     /// Queries waiting for a worker (default 256); beyond it they are answered inline.
     pub query_queue: usize,
