@@ -292,39 +292,12 @@ fn scripted_with(slow: Duration, limits: ListenerLimits, at_once: bool) -> (Serv
     (Server::serving(vec![loopback(false)], service.clone(), fixture, limits), service)
 }
 
-#[test]
-fn full_query_queue_answers_inline() {
-    let limits = ListenerLimits { query_workers: 1, query_queue: 1, ..ListenerLimits::default() };
+/// The one query worker busy with a slow `H` and a second `H` waiting behind it: an `N` asked
+/// meanwhile is answered at once, both `H` in the end, and the service saw each sender's
+/// address and routing id. What the service saw.
+fn n_beside_two_slow_digests(limits: ListenerLimits, at_once: bool) -> Vec<PeerInfo> {
     let slow = Duration::from_secs(1);
-    let (server, service) = scripted(slow, limits);
-    let spawn_digest = |client: ZmqClient| {
-        let mut client = client;
-        std::thread::spawn(move || client.request(&Request::Digest(5)).unwrap())
-    };
-    let first = spawn_digest(server.client());
-    eventually("the first H to reach the service", || service.seen.lock().unwrap().len() == 1);
-    let second = spawn_digest(server.client());
-    std::thread::sleep(Duration::from_millis(200));
-    // The one worker is busy and the queue holds the second H: N is answered inline, at once.
-    let mut poller = server.client();
-    let asked = Instant::now();
-    assert_eq!(poller.request(&Request::Height).unwrap(), Reply::Height(4));
-    assert!(asked.elapsed() < slow / 2, "N took {:?}", asked.elapsed());
-    for handle in [first, second] {
-        assert_eq!(handle.join().unwrap(), Reply::Digest(BlockDigest([1; 32])));
-    }
-    // The service saw the sender's address and a routing id.
-    let seen = service.seen.lock().unwrap();
-    assert!(seen.iter().all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()), "{seen:?}");
-}
-
-#[test]
-fn what_the_service_answers_at_once_never_waits_for_a_worker() {
-    // The one query worker is busy with a slow H and another H waits in a queue with room to
-    // spare: an N through the lane would wait for both (about two seconds).
-    let limits = ListenerLimits { query_workers: 1, query_queue: 8, ..ListenerLimits::default() };
-    let slow = Duration::from_secs(1);
-    let (server, service) = scripted_with(slow, limits, true);
+    let (server, service) = scripted_with(slow, limits, at_once);
     let spawn_digest = |mut client: ZmqClient| std::thread::spawn(move || client.request(&Request::Digest(5)).unwrap());
     let first = spawn_digest(server.client());
     eventually("the first H to reach the service", || service.seen.lock().unwrap().len() == 1);
@@ -337,9 +310,23 @@ fn what_the_service_answers_at_once_never_waits_for_a_worker() {
     for handle in [first, second] {
         assert_eq!(handle.join().unwrap(), Reply::Digest(BlockDigest([1; 32])));
     }
-    let seen = service.seen.lock().unwrap();
-    assert_eq!(seen.len(), 3, "the N reached the service too");
+    let seen = service.seen.lock().unwrap().clone();
     assert!(seen.iter().all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()), "{seen:?}");
+    seen
+}
+
+#[test]
+fn full_query_queue_answers_inline() {
+    // The queue holds one, the second H: N is answered inline.
+    n_beside_two_slow_digests(ListenerLimits { query_workers: 1, query_queue: 1, ..ListenerLimits::default() }, false);
+}
+
+#[test]
+fn what_the_service_answers_at_once_never_waits_for_a_worker() {
+    // The queue has room to spare: an N through the lane would wait for both H (two seconds).
+    let limits = ListenerLimits { query_workers: 1, query_queue: 8, ..ListenerLimits::default() };
+    let seen = n_beside_two_slow_digests(limits, true);
+    assert_eq!(seen.len(), 3, "the N reached the service too");
 }
 
 #[test]
