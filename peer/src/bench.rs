@@ -1,8 +1,8 @@
 //! Listener throughput: requests per second of `N` from concurrent CURVE REQ clients against
 //! the real [`ZmqListener`] and [`Handler`](crate::listener::Handler), beside a bare libzmq
 //! CURVE ROUTER that echoes each request, measured in the same run on the same machine. The
-//! ratio says what the listener's parsing, lanes and hand-back cost over libzmq and CURVE
-//! themselves. The node's `bench listener` command and `cargo bench -p bitmark-peer` call
+//! ratio says what the listener's socket thread (parsing, the handler, watching its sockets
+//! and the workers' replies) costs over libzmq and CURVE themselves. The node's `bench listener` command and `cargo bench -p bitmark-peer` call
 //! [`listener`]; [`listener_tapped`] measures what a capture tap costs the same listener.
 
 // Test support (the `test-utils` feature, never in the product): a failed unwrap, expect, index

@@ -344,6 +344,9 @@ impl Service for CountingService {
         }
         reply
     }
+    fn answers_at_once(&self, request: &Request) -> bool {
+        self.inner.answers_at_once(request)
+    }
 }
 
 #[cfg(test)]

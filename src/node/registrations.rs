@@ -82,6 +82,9 @@ impl Service for RegistrationLog {
         }
         self.inner.handle(peer, request)
     }
+    fn answers_at_once(&self, request: &Request) -> bool {
+        self.inner.answers_at_once(request)
+    }
 }
 
 #[cfg(test)]

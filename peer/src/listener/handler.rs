@@ -192,4 +192,9 @@ impl Service for Handler {
             }
         }
     }
+
+    /// `N` and `I`: the height, the mode and the version, held in memory by every view.
+    fn answers_at_once(&self, request: &Request) -> bool {
+        matches!(request, Request::Height | Request::Info)
+    }
 }

@@ -5,7 +5,9 @@
 use crate::wire::Push;
 use bitmark_record::{BlockDigest, Chain, Fault};
 
-/// Read access to the local chain.
+/// Read access to the local chain. [`ChainView::height`], [`ChainView::is_normal`] and
+/// [`ChainView::chain`] must answer from memory: the handler answers `N` and `I` with them on the
+/// listener's socket thread ([`Service::answers_at_once`](crate::transport::Service::answers_at_once)).
 pub trait ChainView: Send + Sync {
     /// The height of the last stored block.
     fn height(&self) -> u64;

@@ -3,6 +3,7 @@
 //! behind one server-side trait ([`Service`]) and one client-side trait ([`Transport`]).
 
 mod client;
+mod connection_events;
 mod error;
 mod keys;
 mod lanes;
@@ -12,6 +13,7 @@ mod monitor;
 pub use monitor::LinkEvents;
 pub mod options;
 mod owed;
+mod readiness;
 mod zap;
 mod zmq_listener;
 
@@ -46,11 +48,19 @@ pub struct PeerInfo {
 }
 
 /// The server side: answers one parsed request. Called from several worker threads at once,
-/// so it must be `Sync`; it must not panic (a panic costs the requester its reply). The
-/// listener asks for `N` on its socket thread: that answer must come from memory, never wait.
+/// so it must be `Sync`; it must not panic (a panic costs the requester its reply).
 pub trait Service: Send + Sync {
     /// The reply to `request` from `peer`.
     fn handle(&self, peer: &PeerInfo, request: Request) -> Reply;
+
+    /// Whether [`Service::handle`] answers `request` at once: from memory, without I/O, without
+    /// waiting on a lock held for long. The libzmq listener answers such a request on its socket
+    /// thread instead of handing it to a worker and the reply back, which costs two thread
+    /// wake-ups per request (most of what `N` cost beside a bare CURVE echo); anything slow there
+    /// would hold up every connection. `false` (through the workers) unless a service says so.
+    fn answers_at_once(&self, _request: &Request) -> bool {
+        false
+    }
 }
 
 /// The client side: one request, one reply, as over a REQ socket.

@@ -248,11 +248,11 @@ impl Owed {
     }
 
     /// Retry the waiting replies if it is time: each connection's, oldest first, until its
-    /// queue is full again.
-    pub fn retry(&mut self, sink: &dyn ReplySink, now: Instant) {
+    /// queue is full again. Whether it was time (and replies were offered to `sink`).
+    pub fn retry(&mut self, sink: &dyn ReplySink, now: Instant) -> bool {
         match self.next_retry {
             Some(at) if at <= now => {}
-            _ => return,
+            _ => return false,
         }
         let mut moved = false;
         let mut ended = Vec::new();
@@ -282,6 +282,7 @@ impl Owed {
         }
         self.retry = if moved { RETRY_FIRST } else { self.retry.saturating_mul(2).min(RETRY_LAST) };
         self.next_retry = (!self.outboxes.is_empty()).then(|| now + self.retry);
+        true
     }
 
     /// Requests dropped because the connection had a `B` or `H` in progress, and replies

@@ -5,12 +5,13 @@
 //! the handler refuse an `R` that claims another key.
 //!
 //! One handler serves a whole libzmq context (the endpoint is fixed by the RFC); the listener
-//! binds it before it binds its ROUTERs, and polls it on its socket thread. A ROUTER rather
-//! than REP: it has no send/receive state to get stuck in.
+//! binds it before it binds its ROUTERs, and answers it on the thread that also counts
+//! connections (`connection_events.rs`). A ROUTER rather than REP: it has no send/receive state
+//! to get stuck in.
 //!
-//! Cost: one ZAP round trip through the socket thread per CURVE handshake (a few
-//! microseconds beside the handshake's own key exchange), and a metadata lookup per request;
-//! `bench listener` measures the listener with it.
+//! Cost: one ZAP round trip through that thread per CURVE handshake (a few microseconds beside
+//! the handshake's own key exchange), and a metadata lookup per request; `bench listener`
+//! measures the listener with it.
 
 use tracing::{debug, warn};
 

@@ -10,13 +10,15 @@
 //! `[routing id][REQ correlation id][""][body...]`: everything up to and including the first empty
 //! frame is the envelope, put back in front of the reply.
 //!
-//! One socket thread owns every socket (libzmq sockets are not thread-safe). It parses each
-//! request; parse errors are answered at once, and so is `N`, a read of the height the service
-//! holds in memory, for which the trip through a lane (to a worker and back over inproc) would
-//! cost more than the answer. The other requests go to one of two bounded lanes: *query*
-//! (`I B H R`) and *push* (everything else), each with its own worker threads, so pushes can
-//! occupy all push workers while queries still flow. Workers hand replies back over an inproc
-//! PUSH socket to a PULL socket the socket thread polls next to the ROUTERs.
+//! One socket thread owns the ROUTERs (libzmq sockets are not thread-safe). It parses each
+//! request; parse errors are answered at once, and so is what the service answers from memory
+//! ([`Service::answers_at_once`]: the handler's `N` and `I`), since a round trip through a
+//! worker would cost more than the answer. Other parsed requests go to one of two bounded
+//! lanes: *query* (`B H R`, and `I N` of a service that does not answer them at once) and *push*
+//! (everything else), each with its own worker threads, so pushes can occupy all push workers
+//! while queries still flow. Workers hand replies back over an inproc PUSH socket to a PULL
+//! socket the socket thread watches next to the ROUTERs. It sleeps in one `poll` of their
+//! descriptors, and only once each has said it has nothing (`readiness.rs`).
 //!
 //! When a lane is full (by count or by queued payload bytes):
 //! * a query is answered inline on the socket thread. Queries are small and never dropped; the
@@ -36,19 +38,23 @@
 //! its reply frames: on the worker that answered, or on the socket thread for parse errors,
 //! inline answers and dropped pushes.
 //!
-//! The socket thread also runs a ZAP handler (`zap.rs`): it accepts every client key, as
-//! bitmarkd does, and makes libzmq attach that key to each request ([`PeerInfo::public_key`]),
-//! so that the handler can refuse an `R` claiming another key.
+//! A second thread (`connection_events.rs`) runs a ZAP handler (`zap.rs`): it accepts every
+//! client key, as bitmarkd does, and makes libzmq attach that key to each request
+//! ([`PeerInfo::public_key`]), so that the handler can refuse an `R` claiming another key. It
+//! also counts connections from the ROUTERs' monitors. Both happen once per connection, and
+//! off the socket thread they cost the requests nothing.
 //!
 //! Messages without an empty delimiter in their first 8 frames are dropped silently, as libzmq's
 //! REP drops them. At most 24 frames of a message are kept; the rest are discarded. No request
 //! reads past frame 6, and the parameter-count checks (`!= 1`, `< 3`, `< 4`) give the same
 //! answer on the kept frames, so replies are bitmarkd's.
 
+use super::connection_events::ConnectionEvents;
 use super::lanes::{answer, tap_inbound, tap_unanswered, Job, Lane, LaneLimits, ReplyHeader};
 use super::monitor::Monitor;
 use super::options::{apply_common, endpoint, require_curve, LISTENER_ZAP_DOMAIN};
 use super::owed::{Connection, Owed, OwedLimits, SEND_HWM};
+use super::readiness::Readiness;
 use super::zap::{ZapHandler, USER_ID};
 use super::TransportError;
 use super::{PeerInfo, Service};
@@ -72,6 +78,9 @@ const MAX_FRAMES: usize = 24;
 const MAX_ENVELOPE: usize = 8;
 /// Messages taken from one socket before the others get a turn.
 const BATCH: usize = 64;
+/// The message [`ZmqListener::shutdown`] sends the socket thread, among the workers' replies
+/// (whose first frame, a [`ReplyHeader`], is longer).
+const STOP: &[u8] = b"stop";
 
 /// Numbers the listeners of this process, so their inproc endpoints never collide.
 static NEXT_LISTENER: AtomicUsize = AtomicUsize::new(0);
@@ -94,8 +103,9 @@ pub struct ListenerConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ListenerLimits {
-    /// Threads answering `I N B H R` (default 2). `H` can mean an Argon2d digest when the
-    /// digest cache misses, so more than one keeps `N` quick.
+    /// Threads answering `B H R` (default 2), and `I N` when the service does not answer them
+    /// at once. `H` can mean an Argon2d digest when the digest cache misses, so more than one
+    /// keeps the other queries quick.
     pub query_workers: usize,
     /// Queries waiting for a worker (default 256); beyond it they are answered inline.
     pub query_queue: usize,
@@ -202,33 +212,30 @@ impl ZmqListener {
             routers.push(router);
         }
 
+        let connections = Arc::new(AtomicU64::new(0));
+        let events = ConnectionEvents::start(context, &inproc("events"), monitors, zap, Arc::clone(&connections))?;
         let replies = context.socket(zmq::PULL).map_err(zmq_err)?;
         replies.set_linger(0).map_err(zmq_err)?;
         replies.bind(&inproc("replies")).map_err(zmq_err)?;
-        let control_rx = context.socket(zmq::PAIR).map_err(zmq_err)?;
-        control_rx.bind(&inproc("control")).map_err(zmq_err)?;
-        let control = context.socket(zmq::PAIR).map_err(zmq_err)?;
+        // The stop signal travels with the workers' replies: one socket fewer to poll.
+        let control = context.socket(zmq::PUSH).map_err(zmq_err)?;
         control.set_linger(0).map_err(zmq_err)?;
-        control.connect(&inproc("control")).map_err(zmq_err)?;
+        control.connect(&inproc("replies")).map_err(zmq_err)?;
 
         let lane = |name, index, limits| {
             Lane::start(name, index, limits, context, &inproc("replies"), Arc::clone(&service), tap.clone())
         };
         let query = lane("query", QUERY_LANE, config.limits.query())?;
         let push = lane("push", PUSH_LANE, config.limits.push())?;
-        let connections = Arc::new(AtomicU64::new(0));
         let socket_loop = SocketLoop {
             chain: config.chain,
             routers,
-            monitors,
             replies,
-            control: control_rx,
             query,
             push,
             service,
             tap,
-            zap,
-            connections: Arc::clone(&connections),
+            events,
             owed: Owed::new(OwedLimits::default()),
         };
         let thread = std::thread::Builder::new()
@@ -260,7 +267,7 @@ impl ZmqListener {
             return;
         };
         let control = lock(&self.control);
-        if let Err(e) = control.send("stop", 0) {
+        if let Err(e) = control.send(STOP, 0) {
             error!(target: TARGET, error = %e, "cannot signal the listener thread to stop");
             return;
         }
@@ -318,15 +325,14 @@ struct Incoming {
 struct SocketLoop {
     chain: Chain,
     routers: Vec<zmq::Socket>,
-    monitors: Vec<Monitor>,
+    /// The workers' replies, and [`STOP`] from [`ZmqListener::shutdown`].
     replies: zmq::Socket,
-    control: zmq::Socket,
     query: Lane,
     push: Lane,
     service: Arc<dyn Service>,
     tap: Option<Arc<dyn Tap>>,
-    zap: Option<ZapHandler>,
-    connections: Arc<AtomicU64>,
+    /// The ZAP handler and the monitors, on a thread of their own; stopped when this is dropped.
+    events: ConnectionEvents,
     owed: Owed,
 }
 
@@ -345,69 +351,71 @@ fn is_heavy(request: &Request) -> bool {
 
 impl SocketLoop {
     fn run(mut self) {
+        // Index 0: the replies; 1 + k: ROUTER k.
+        let mut readiness = match Readiness::new(std::iter::once(&self.replies).chain(self.routers.iter())) {
+            Ok(readiness) => readiness,
+            Err(e) => {
+                error!(target: TARGET, error = %e, "cannot poll the listener's sockets; listener stops");
+                return self.stop();
+            }
+        };
         loop {
-            let readable = match self.poll() {
-                Ok(readable) => readable,
-                Err(zmq::Error::EINTR) => continue,
+            if readiness.is_unchecked(0) {
+                let (handled, stop) = self.forward_replies();
+                if stop {
+                    break;
+                }
+                readiness.received(0, handled < BATCH);
+                if handled > 0 {
+                    (1..=self.routers.len()).for_each(|k| readiness.sent(k));
+                }
+            }
+            if self.owed.retry(&self.routers, Instant::now()) {
+                (1..=self.routers.len()).for_each(|k| readiness.sent(k));
+            }
+            for socket in 0..self.routers.len() {
+                if readiness.is_unchecked(1 + socket) {
+                    let taken = self.receive_requests(socket);
+                    readiness.received(1 + socket, taken < BATCH);
+                }
+            }
+            if readiness.any_unchecked() {
+                continue;
+            }
+            // Rounded up: a timeout rounded down to 0 would spin until the retry is due.
+            let timeout = self
+                .owed
+                .timeout(Instant::now())
+                .map_or(-1, |t| i64::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX));
+            match readiness.wait(timeout) {
+                Ok(()) | Err(zmq::Error::EINTR) => {}
                 Err(e) => {
                     error!(target: TARGET, error = %e, "poll failed; listener stops");
                     break;
                 }
-            };
-            let is = |k: usize| readable.get(k).copied().unwrap_or(false);
-            if is(0) {
-                break;
             }
-            if is(1) {
-                self.forward_replies();
-            }
-            let first_router = 2 + self.monitors.len();
-            for (k, monitor) in self.monitors.iter().enumerate() {
-                if is(2 + k) {
-                    monitor.drain(&self.connections);
-                }
-            }
-            for socket in 0..self.routers.len() {
-                if is(first_router + socket) {
-                    self.receive_requests(socket);
-                }
-            }
-            if let Some(zap) = &self.zap {
-                if is(first_router + self.routers.len()) {
-                    zap.answer();
-                }
-            }
-            self.owed.retry(&self.routers, Instant::now());
         }
+        self.stop();
+    }
+
+    /// Let the workers finish and stop the connection events thread.
+    fn stop(mut self) {
         self.query.shutdown();
         self.push.shutdown();
+        self.events.shutdown();
         // Replies of the last jobs are dropped with the sockets; their requesters time out.
     }
 
-    /// Poll order: control, replies, monitors, routers, the ZAP handler.
-    fn poll(&self) -> zmq::Result<Vec<bool>> {
-        let sockets = [&self.control, &self.replies]
-            .into_iter()
-            .chain(self.monitors.iter().map(Monitor::socket))
-            .chain(self.routers.iter())
-            .chain(self.zap.as_ref().map(ZapHandler::socket));
-        let mut items: Vec<zmq::PollItem> = sockets.map(|s| s.as_poll_item(zmq::POLLIN)).collect();
-        // Wake up for the outboxes' next retry while replies wait there.
-        // Rounded up: a timeout rounded down to 0 would spin until the retry is due.
-        let timeout = self
-            .owed
-            .timeout(Instant::now())
-            .map_or(-1, |t| i64::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(i64::MAX));
-        zmq::poll(&mut items, timeout)?;
-        Ok(items.iter().map(zmq::PollItem::is_readable).collect())
-    }
-
-    /// Pass worker replies (`[header][envelope][reply]`) to their connections.
-    fn forward_replies(&mut self) {
-        for _ in 0..BATCH {
+    /// Pass worker replies (`[header][envelope][reply]`) to their connections: how many, and
+    /// whether [`STOP`] came.
+    fn forward_replies(&mut self) -> (usize, bool) {
+        for handled in 0..BATCH {
             let Ok(mut message) = self.replies.recv_multipart(zmq::DONTWAIT) else {
-                return;
+                return (handled, false);
             };
+            if message.len() == 1 && message.first().is_some_and(|frame| frame == STOP) {
+                return (handled, true);
+            }
             if message.is_empty() {
                 continue;
             }
@@ -426,22 +434,25 @@ impl SocketLoop {
                 self.owed.end_heavy(&connection);
             }
         }
+        (BATCH, false)
     }
 
-    fn receive_requests(&mut self, socket: usize) {
-        for _ in 0..BATCH {
+    /// Answer or queue the requests waiting on ROUTER `socket`: how many were taken.
+    fn receive_requests(&mut self, socket: usize) -> usize {
+        for taken in 0..BATCH {
             let Some(router) = self.routers.get(socket) else {
-                return;
+                return taken;
             };
             match receive(router) {
                 Ok(Some(incoming)) => self.handle(socket, incoming),
-                Ok(None) => return,
+                Ok(None) => return taken,
                 Err(e) => {
                     warn!(target: TARGET, error = %e, "receive failed");
-                    return;
+                    return taken;
                 }
             }
         }
+        BATCH
     }
 
     fn handle(&mut self, socket: usize, incoming: Incoming) {
@@ -477,32 +488,35 @@ impl SocketLoop {
         // `socket` < 2: there is one ROUTER per address family.
         let connection: Connection = (socket as u8, peer.routing_id.clone());
         let raw = self.tap.is_some().then_some(body);
-        if matches!(request, Request::Height) {
-            let reply = answer(self.service.as_ref(), &peer, request).map(|reply| reply.to_frames());
-            tap_inbound(self.tap.as_deref(), &peer, raw.as_deref(), reply.as_deref(), false);
-            if let Some(reply) = reply {
-                self.reply(socket, envelope, reply, false);
-            }
-            return;
-        }
         let heavy = is_heavy(&request);
         if heavy && !self.owed.begin_heavy(&connection, Instant::now()) {
             let (requests, _) = self.owed.dropped();
             debug!(target: TARGET, address = ?peer.address, dropped = requests, "pipelined B or H dropped");
             return tap_unanswered(self.tap.as_deref(), &peer, raw.as_deref(), None, PIPELINED, false);
         }
-        let lane = if request.is_push() { &self.push } else { &self.query };
+        // What the service answers at once is answered here, without the round trip through a
+        // worker; the rest goes to its lane and comes back here only when the lane is full.
+        let at_once = self.service.answers_at_once(&request);
         let job = Job { socket: socket as u8, envelope, peer, request, raw, heavy };
-        let Some(Job { envelope, peer, request, raw, .. }) = lane.offer(job) else {
-            return;
+        let Job { envelope, peer, request, raw, .. } = if at_once {
+            job
+        } else {
+            let lane = if job.request.is_push() { &self.push } else { &self.query };
+            let Some(job) = lane.offer(job) else {
+                return;
+            };
+            let function = quote_for_log(job.request.function());
+            if job.request.is_push() {
+                warn!(target: TARGET, address = ?job.peer.address, command = function, "push queue full: acknowledged and dropped");
+            } else {
+                debug!(target: TARGET, lane = lane.name(), function, "queue full: answering inline");
+            }
+            job
         };
-        let command = quote_for_log(request.function());
-        let dropped = request.is_push();
+        let dropped = request.is_push() && !at_once;
         let reply = if dropped {
-            warn!(target: TARGET, address = ?peer.address, command, "push queue full: acknowledged and dropped");
             Some(Reply::Ack(request.function().to_vec()))
         } else {
-            debug!(target: TARGET, lane = lane.name(), function = command, "queue full: answering inline");
             answer(self.service.as_ref(), &peer, request)
         }
         .map(|reply| reply.to_frames());

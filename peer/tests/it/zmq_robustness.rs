@@ -250,10 +250,11 @@ fn shutdown_releases_the_port() {
     eventually("the port to be free", || std::net::TcpListener::bind(addr).is_ok());
 }
 
-/// A service with scripted behaviour: `H` is slow, `B 666` panics, `N` is quick; it records
-/// who asked.
+/// A service with scripted behaviour: `H` is slow, `B 666` panics, `N` is quick (and answered
+/// at once, without a worker, when `at_once`); it records who asked.
 struct Scripted {
     slow: Duration,
+    at_once: bool,
     seen: Mutex<Vec<PeerInfo>>,
 }
 
@@ -270,28 +271,33 @@ impl Service for Scripted {
             _ => Reply::Error("unexpected".into()),
         }
     }
+
+    fn answers_at_once(&self, request: &Request) -> bool {
+        self.at_once && matches!(request, Request::Height)
+    }
 }
 
 fn scripted(slow: Duration, limits: ListenerLimits) -> (Server, Arc<Scripted>) {
-    let service = Arc::new(Scripted { slow, seen: Mutex::new(vec![]) });
+    scripted_with(slow, limits, false)
+}
+
+fn scripted_with(slow: Duration, limits: ListenerLimits, at_once: bool) -> (Server, Arc<Scripted>) {
+    let service = Arc::new(Scripted { slow, at_once, seen: Mutex::new(vec![]) });
     let fixture = Fixture::new(CHAIN, 0, FakePool::default());
     (Server::serving(vec![loopback(false)], service.clone(), fixture, limits), service)
 }
 
-#[test]
-fn full_query_queue_answers_inline() {
-    let limits = ListenerLimits { query_workers: 1, query_queue: 1, ..ListenerLimits::default() };
+/// The one query worker busy with a slow `H` and a second `H` waiting behind it: an `N` asked
+/// meanwhile is answered at once, both `H` in the end, and the service saw each sender's
+/// address and routing id. What the service saw.
+fn n_beside_two_slow_digests(limits: ListenerLimits, at_once: bool) -> Vec<PeerInfo> {
     let slow = Duration::from_secs(1);
-    let (server, service) = scripted(slow, limits);
-    let spawn_digest = |client: ZmqClient| {
-        let mut client = client;
-        std::thread::spawn(move || client.request(&Request::Digest(5)).unwrap())
-    };
+    let (server, service) = scripted_with(slow, limits, at_once);
+    let spawn_digest = |mut client: ZmqClient| std::thread::spawn(move || client.request(&Request::Digest(5)).unwrap());
     let first = spawn_digest(server.client());
     eventually("the first H to reach the service", || service.seen.lock().unwrap().len() == 1);
     let second = spawn_digest(server.client());
     std::thread::sleep(Duration::from_millis(200));
-    // The one worker is busy and the queue holds the second H: N is answered inline, at once.
     let mut poller = server.client();
     let asked = Instant::now();
     assert_eq!(poller.request(&Request::Height).unwrap(), Reply::Height(4));
@@ -299,26 +305,23 @@ fn full_query_queue_answers_inline() {
     for handle in [first, second] {
         assert_eq!(handle.join().unwrap(), Reply::Digest(BlockDigest([1; 32])));
     }
-    // The service saw the sender's address and a routing id.
-    let seen = service.seen.lock().unwrap();
+    let seen = service.seen.lock().unwrap().clone();
     assert!(seen.iter().all(|p| p.address.as_deref() == Some("127.0.0.1") && !p.routing_id.is_empty()), "{seen:?}");
+    seen
 }
 
 #[test]
-fn n_is_answered_at_once_while_every_query_worker_is_busy() {
-    // Room in the queue: before `N` was answered on the socket thread it waited there for
-    // the worker.
+fn full_query_queue_answers_inline() {
+    // The queue holds one, the second H: N is answered inline.
+    n_beside_two_slow_digests(ListenerLimits { query_workers: 1, query_queue: 1, ..ListenerLimits::default() }, false);
+}
+
+#[test]
+fn what_the_service_answers_at_once_never_waits_for_a_worker() {
+    // The queue has room to spare: an N through the lane would wait for both H (two seconds).
     let limits = ListenerLimits { query_workers: 1, query_queue: 8, ..ListenerLimits::default() };
-    let slow = Duration::from_secs(1);
-    let (server, service) = scripted(slow, limits);
-    let mut digester = server.client();
-    let digest = std::thread::spawn(move || digester.request(&Request::Digest(5)).unwrap());
-    eventually("the H to reach the service", || service.seen.lock().unwrap().len() == 1);
-    let mut poller = server.client();
-    let asked = Instant::now();
-    assert_eq!(poller.request(&Request::Height).unwrap(), Reply::Height(4));
-    assert!(asked.elapsed() < slow / 2, "N took {:?}", asked.elapsed());
-    assert_eq!(digest.join().unwrap(), Reply::Digest(BlockDigest([1; 32])));
+    let seen = n_beside_two_slow_digests(limits, true);
+    assert_eq!(seen.len(), 3, "the N reached the service too");
 }
 
 #[test]
