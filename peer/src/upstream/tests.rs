@@ -388,15 +388,13 @@ fn a_peer_of_another_chain_is_banned_at_once() {
     assert!(matches!(session.state(), LinkState::Banned { .. }));
 }
 
-#[test]
-fn a_peer_that_came_down_between_n_and_h_is_not_blamed() {
+/// A peer without a block at our height 3, answering `N` with `heights(k)` on its k-th `N`,
+/// polled twice (register, then the poll's `N` and `H 3`).
+fn polled_without_block_3(heights: impl Fn(u64) -> u64 + Send + Sync + 'static) -> (Local, Session<MemoryDialer>) {
     let local = Local::new();
-    // Claims 100 at the poll's `N`, rolls back to 2 (switching branches) before the `H 3`.
-    let heights = std::sync::atomic::AtomicU64::new(0);
+    let asked = std::sync::atomic::AtomicU64::new(0);
     local.scripted(1, move |request| match request {
-        Request::Height => {
-            Some(Reply::Height(if heights.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 { 100 } else { 2 }))
-        }
+        Request::Height => Some(Reply::Height(heights(asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst)))),
         Request::Digest(3) => Some(Reply::Error("block not found".into())),
         _ => None,
     });
@@ -405,25 +403,22 @@ fn a_peer_that_came_down_between_n_and_h_is_not_blamed() {
     session.run_due();
     session.run_due();
     assert_eq!(session.status().remote_digest_of_local_height, None);
+    (local, session)
+}
+
+#[test]
+fn a_peer_that_came_down_between_n_and_h_is_not_blamed() {
+    // Claims 100 at the poll's `N`, rolls back to 2 (switching branches) before the `H 3`.
+    let (local, _session) = polled_without_block_3(|k| if k == 0 { 100 } else { 2 });
     assert_eq!(local.points(1), 0.0);
 }
 
 #[test]
 fn a_height_the_peer_cannot_back_up_is_a_lie() {
-    let local = Local::new();
     // Claims height 100, but has no block at our height 3.
-    local.scripted(1, |request| match request {
-        Request::Height => Some(Reply::Height(100)),
-        Request::Digest(3) => Some(Reply::Error("block not found".into())),
-        _ => None,
-    });
-    let mut session = local.session();
-    session.retarget(target(1));
-    session.run_due();
-    session.run_due();
+    let (local, mut session) = polled_without_block_3(|_| 100);
     let status = session.status();
     assert_eq!((status.remote_height, status.local_height), (Some(100), Some(3)));
-    assert_eq!(status.remote_digest_of_local_height, None);
     assert_eq!(local.points(1), Offence::LyingAboutChain.points());
     local.step(&mut session);
     local.step(&mut session);
@@ -432,17 +427,7 @@ fn a_height_the_peer_cannot_back_up_is_a_lie() {
 
 #[test]
 fn a_peer_behind_us_has_no_digest_of_our_height_and_that_is_fine() {
-    let local = Local::new();
-    local.scripted(1, |request| match request {
-        Request::Height => Some(Reply::Height(2)),
-        Request::Digest(3) => Some(Reply::Error("block not found".into())),
-        _ => None,
-    });
-    let mut session = local.session();
-    session.retarget(target(1));
-    session.run_due();
-    session.run_due();
-    assert_eq!(session.status().remote_digest_of_local_height, None);
+    let (local, _session) = polled_without_block_3(|_| 2);
     assert_eq!(local.points(1), 0.0);
 }
 
