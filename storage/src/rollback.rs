@@ -123,7 +123,9 @@ impl BlockStore {
         ws.delete_transaction(&foundation_tx_id);
         match &block_owner {
             Some(owner) => ws.remove_ownership(&foundation_tx_id, owner)?,
-            None => tracing::error!(target: "storage::block", number, "rolled-back block has no owner record"),
+            None => tracing::error!(target: "storage::block", number,
+                database = %self.db().path().map(|p| p.display().to_string()).unwrap_or_default(),
+                "rolled-back block has no owner record; to recover: restore the chain database from a backup or delete it and re-sync"),
         }
         ws.delete_block_owner_tx(&foundation_tx_id);
         ws.delete_block_owner_payment(header.number);

@@ -111,7 +111,7 @@ impl BlockStore {
             }
             Ok(_) => None,
             Err(e) => {
-                tracing::warn!(target: "storage", error = %e, "the durable-tip record cannot be read; it will be rewritten");
+                tracing::warn!(target: "storage", path = %path.display(), error = %e, "the durable-tip record cannot be read; it will be rewritten");
                 None
             }
         });
@@ -140,7 +140,10 @@ impl BlockStore {
     pub fn record_tip(&self) -> std::io::Result<()> {
         let Some(recorder) = &self.recorder else { return Ok(()) };
         let _writer = self.lock_writer();
-        recorder.record_tip(&self.tip(), unix_now())
+        // The error names the record's file: the operator reading it must know which one.
+        recorder
+            .record_tip(&self.tip(), unix_now())
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", recorder.path().display())))
     }
 
     /// Lower the durable-tip record to `height` before a rollback to it (the caller holds the

@@ -226,5 +226,11 @@ mod tests {
         let store = open("b");
         let lowered = store.lowered().unwrap();
         assert_eq!((lowered.height, lowered.recorded.height, lowered.lost()), (2, 3, 1));
+        // A record that cannot be written: the error names its file.
+        TestChain::new(config).extend(&store, 4, |_| {}).unwrap();
+        std::fs::remove_file(&record).unwrap();
+        std::fs::create_dir(&record).unwrap();
+        let error = store.record_tip().unwrap_err().to_string();
+        assert!(error.contains(&record.display().to_string()), "{error}");
     }
 }
