@@ -13,7 +13,7 @@ use crate::limit::Limiter;
 use crate::service;
 use bitmark_common::lock;
 use bitmark_record::Fault;
-use bitmark_reservoir::ReservoirError;
+use bitmark_reservoir::{Reservoir, ReservoirError};
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -92,9 +92,19 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Err(format!("internal error: {e}")))
 }
 
-/// The text a reservoir refusal travels as: bitmarkd's fault, or the local failure.
-pub(crate) fn reservoir_text(e: ReservoirError) -> String {
-    e.fault().map_or_else(|| e.to_string(), |f| f.to_string())
+/// The text a refusal of `reservoir` travels as: bitmarkd's fault, or the local failure. A
+/// local failure (the database, not the record) is also logged for the operator, naming the
+/// database and the recovery step, as the node's own storage errors do.
+pub(crate) fn reservoir_text(reservoir: &Reservoir) -> impl Fn(ReservoirError) -> String + '_ {
+    move |e| match e.fault() {
+        Some(fault) => fault.to_string(),
+        None => {
+            let path = reservoir.path().map(|p| p.display().to_string()).unwrap_or_default();
+            tracing::error!(target: "rpc", error = %e, database = %path,
+                "reservoir database failure serving a client; to recover: stop the node and delete the reservoir database (unconfirmed records come back from peers)");
+            e.to_string()
+        }
+    }
 }
 
 /// A fault as an error text.

@@ -22,7 +22,9 @@ pub async fn transaction_status(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome
     let tx_id = a.text("txId", "merkle.Digest", Link::from_raw_hex)?.unwrap_or_default();
     rpc.limits.transaction.limit().await.map_err(fault)?;
     let backend = Arc::clone(&rpc.backend);
-    let state = blocking(move || backend.reservoir().transaction_status(&tx_id).map_err(reservoir_text)).await?;
+    let state =
+        blocking(move || backend.reservoir().transaction_status(&tx_id).map_err(reservoir_text(backend.reservoir())))
+            .await?;
     Ok(json!({"status": state.as_str()}))
 }
 

@@ -89,11 +89,12 @@ fn create(backend: &dyn Backend, assets: &[AssetData], issues: &[BitmarkIssue]) 
     let mut statuses = Vec::with_capacity(assets.len());
     let mut new_assets = Vec::new();
     for asset in assets {
-        let outcome = reservoir.cache_asset(asset).map_err(reservoir_text)?;
+        let outcome = reservoir.cache_asset(asset).map_err(reservoir_text(reservoir))?;
         statuses.push(json!({"id": outcome.asset_id, "duplicate": outcome.packed.is_none()}));
         new_assets.extend(outcome.packed.unwrap_or_default());
     }
-    let stored = if issues.is_empty() { None } else { Some(reservoir.store_issues(issues).map_err(reservoir_text)?) };
+    let stored =
+        if issues.is_empty() { None } else { Some(reservoir.store_issues(issues).map_err(reservoir_text(reservoir))?) };
     if !new_assets.is_empty() {
         backend.broadcast("assets", vec![new_assets]);
     }
@@ -146,7 +147,7 @@ pub async fn bitmarks_proof(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     let backend = Arc::clone(&rpc.backend);
     let status = blocking(move || {
         backend.broadcast("proof", vec![[pay_id.0.as_slice(), &nonce].concat()]);
-        backend.reservoir().try_proof(&pay_id, &nonce).map_err(reservoir_text)
+        backend.reservoir().try_proof(&pay_id, &nonce).map_err(reservoir_text(backend.reservoir()))
     })
     .await?;
     let status = match status {
@@ -185,7 +186,7 @@ async fn store<I: Stored>(
 ) -> Result<I, String> {
     let backend = Arc::clone(&rpc.backend);
     blocking(move || {
-        let info = submit(backend.reservoir()).map_err(reservoir_text)?;
+        let info = submit(backend.reservoir()).map_err(reservoir_text(backend.reservoir()))?;
         if !info.duplicate() {
             backend.broadcast("transfer", vec![info.packed().to_vec()]);
         }
@@ -288,7 +289,7 @@ pub async fn share_balance(rpc: &Arc<Rpc>, args: Option<&Value>) -> Outcome {
     network(&*rpc.backend, &owner)?;
     let backend = Arc::clone(&rpc.backend);
     let balances = blocking(move || {
-        let balances = backend.reservoir().share_balance(&owner, &share_id, count).map_err(reservoir_text)?;
+        let balances = backend.reservoir().share_balance(&owner, &share_id, count).map_err(reservoir_text(backend.reservoir()))?;
         Ok(balances
             .iter()
             .map(|b| {
