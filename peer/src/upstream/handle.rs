@@ -10,7 +10,7 @@ use crate::bus::{BroadcastSink, Bus, Item, ItemQueue, QueueStats};
 use crate::clock::Clock;
 use crate::score::{PeerKey, ScoreBoard};
 use crate::transport::TransportError;
-use bitmark_common::{lock, wait, wait_timeout};
+use bitmark_common::{lock, wait_timeout};
 use bitmark_record::BlockDigest;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -171,7 +171,7 @@ impl Upstream {
         let thread_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(session.status().name)
-            .spawn(move || Runner { session, shared: thread_shared }.run())
+            .spawn(move || Runner { session, shared: thread_shared, drained: Instant::now() }.run())
             .map_err(UpstreamError::Thread)?;
         Ok(Upstream { shared, scores, clock, own_key, thread: Some(thread), call_timeout: config.request_timeout })
     }
@@ -299,11 +299,19 @@ enum Work {
     Due,
     Item(Item),
     Close,
+    /// Nothing to do for `DRAIN_EVERY`: read the link's monitor.
+    Idle,
 }
+
+/// How long an idle upstream leaves its link's monitor unread at most. A peer that refuses
+/// every connection makes a few events per reconnect interval; libzmq queues a thousand.
+const DRAIN_EVERY: Duration = Duration::from_secs(1);
 
 struct Runner<D: Dialer> {
     session: Session<D>,
     shared: Arc<Shared>,
+    /// When the link's monitor was last read while idle.
+    drained: Instant,
 }
 
 impl<D: Dialer> Runner<D> {
@@ -319,6 +327,10 @@ impl<D: Dialer> Runner<D> {
                     }
                 }
                 Work::Close => break,
+                Work::Idle => {
+                    self.session.drain_link_events();
+                    self.drained = Instant::now();
+                }
             }
             self.publish();
         }
@@ -349,13 +361,13 @@ impl<D: Dialer> Runner<D> {
             if let Some(item) = inbox.items.pop() {
                 return Work::Item(item);
             }
-            inbox = match due {
-                Some(at) => {
-                    let wait = at.saturating_duration_since(now);
-                    wait_timeout(&self.shared.wake, inbox, wait)
-                }
-                None => wait(&self.shared.wake, inbox),
-            };
+            // Never asleep longer than `DRAIN_EVERY`: the link's monitor must be read.
+            let drain_in = (self.drained + DRAIN_EVERY).saturating_duration_since(Instant::now());
+            if drain_in.is_zero() {
+                return Work::Idle;
+            }
+            let wait = due.map_or(drain_in, |at| at.saturating_duration_since(now).min(drain_in));
+            inbox = wait_timeout(&self.shared.wake, inbox, wait);
         }
     }
 

@@ -81,6 +81,17 @@ impl<D: Dialer> Session<D> {
         self.state = LinkState::Connecting { failures: 0, next_attempt: self.env.clock.instant() };
     }
 
+    /// Read what the link's socket monitor has queued, while nothing else uses the link. libzmq
+    /// sends monitor events from its I/O thread and blocks there when a monitor is not read:
+    /// a peer that keeps failing to connect (reconnect attempts every interval) would otherwise
+    /// fill the queue and stall every socket of the context, the listener's included.
+    pub fn drain_link_events(&mut self) {
+        if let Some(link) = self.link.as_mut() {
+            // The events are kept (what `link_problem` explains); only the queue empties.
+            let _ = link.link_problem();
+        }
+    }
+
     /// Forget the target (bitmarkd's `ResetServer`, the connector's answer to an expired peer).
     pub fn release(&mut self) {
         if self.state == LinkState::Closed {
