@@ -227,9 +227,11 @@ fn a_call_that_times_out_drops_the_registration_and_is_penalised() {
     eventually("the penalty", || {
         node.scores.standing(&silent.keys.public, Instant::now()).points > 0.9 * Offence::Timeout.points()
     });
-    // The registration was dropped with the link; a fresh attempt registers again.
+    // The registration was dropped with the link; a fresh attempt registers again and answers.
+    // (Asked until it does: right after registering, the fresh link can still be replaced once,
+    // which answers this call `NotConnected`; seen one run in three on a loaded machine.)
     eventually("registered again", || upstream.is_registered());
-    assert_eq!(upstream.remote_height().unwrap(), 1);
+    eventually("a height over the fresh link", || upstream.remote_height().is_ok_and(|h| h == 1));
 }
 
 #[test]
