@@ -395,10 +395,10 @@ impl Writer<'_> {
     /// new blocks), so it is asked its height again: only a peer still claiming `n` and still
     /// without it is lying. Either way it is dropped from the pass.
     fn missing_block(&mut self, n: u64, key: PeerKey) {
-        let peer = self.peers.get(&key).map(|s| s.peer.clone());
-        let still_claims = peer.as_ref().and_then(|p| p.remote_height().ok()).is_some_and(|h| h >= n);
-        let still_missing = still_claims
-            && peer.is_some_and(|p| p.remote_digest_of_height(n) == Err(super::remote::RemoteError::NotFound));
+        let still_missing = self.peers.get(&key).is_some_and(|s| {
+            s.peer.remote_height().is_ok_and(|h| h >= n)
+                && s.peer.remote_digest_of_height(n) == Err(super::remote::RemoteError::NotFound)
+        });
         if still_missing {
             warn!(target: TARGET, peer = short_key(&key), block = n, "peer has no block at a height it still claims");
             self.offend(key, Misbehaviour::LyingAboutChain);
