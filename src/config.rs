@@ -379,6 +379,10 @@ pub struct RunArgs {
     /// Benchmarks only (`bench rpc`): no RPC rate limits, so the RPC path itself is measured.
     #[arg(long, hide = true)]
     pub rpc_unlimited: bool,
+    /// Benchmarks only (`bench scale`): fetch and verify as bitmarkd does, one peer, one block
+    /// in flight, one digest thread, so that its shape is measured by the same process.
+    #[arg(long, hide = true)]
+    pub bitmarkd_shape: bool,
 }
 
 /// The client RPC, resolved.
@@ -492,6 +496,8 @@ pub struct Settings {
     pub read_only: bool,
     /// No RPC rate limits (`bench rpc` only).
     pub rpc_unlimited: bool,
+    /// Sync in bitmarkd's shape (`bench scale` only).
+    pub bitmarkd_shape: bool,
     /// The client RPC, when on.
     pub client_rpc: Option<ClientRpc>,
     /// The HTTPS API, when on.
@@ -654,6 +660,7 @@ impl Settings {
         let settings = Settings {
             read_only: args.read_only || file.read_only,
             rpc_unlimited: args.rpc_unlimited,
+            bitmarkd_shape: args.bitmarkd_shape,
             client_rpc,
             https_rpc,
             chain,

@@ -354,6 +354,32 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Real nodes syncing a generated chain of thousands of blocks over loopback and emulated
+    /// links: blocks/s of full verification, fast sync and bitmarkd's shape at each round trip,
+    /// beside the store's apply rate and the Argon2d limit.
+    Scale {
+        /// Height of the chain (genesis is block 1). Generated once into the generated-chain
+        /// cache: an Argon2d digest per block, about half an hour for 5 000.
+        #[arg(long, default_value_t = 5001)]
+        blocks: u64,
+        /// Nodes serving the chain.
+        #[arg(long, default_value_t = 3)]
+        peers: usize,
+        /// Round trips of the emulated links, comma-separated; 0 dials directly over loopback.
+        #[arg(long, value_delimiter = ',', default_value = "0,50ms,150ms,300ms", value_parser = parse_rtt)]
+        rtt: Vec<std::time::Duration>,
+        /// The modes measured at each round trip, comma-separated.
+        #[arg(long, value_delimiter = ',', value_enum, default_value = "full,fast,bitmarkd")]
+        mode: Vec<commands::bench::scale::Mode>,
+        /// Blocks synced by the full-verification modes, the last of the chain (0: all of it;
+        /// the syncing node then needs an Argon2d digest per block: a quarter of an hour per
+        /// 5 000-block run on two cores, bitmarkd's shape twice that).
+        #[arg(long, default_value_t = 0)]
+        tail: u64,
+        /// Print the JSON report instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Peak resident memory of real node processes: one syncing a generated chain, one
     /// holding pending issues.
     Memory {
@@ -417,6 +443,14 @@ enum EncodeCommand {
 }
 
 /// The argument itself, or stdin when it is `-`; surrounding white space removed.
+/// A round trip: `0` (no emulated link) or a duration such as `150ms`.
+fn parse_rtt(text: &str) -> std::result::Result<std::time::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    humantime::parse_duration(text.trim()).map_err(|e| e.to_string())
+}
+
 fn arg_or_stdin(arg: &str) -> Result<String> {
     if arg != "-" {
         return Ok(arg.trim().to_string());
@@ -510,6 +544,16 @@ fn run(cli: &Cli) -> Result<Output> {
             let options =
                 bench::rpc::Options { clients: *clients, seconds: *seconds, issues: *issues, batch: *batch, threads };
             report(*json, bench::rpc::run(options)?, bench::rpc::summary)
+        }
+        Command::Bench(BenchCommand::Scale { blocks, peers, rtt, mode, tail, json }) => {
+            let options = bench::scale::Options {
+                blocks: *blocks,
+                peers: *peers,
+                rtts: rtt.clone(),
+                modes: mode.clone(),
+                tail: *tail,
+            };
+            report(*json, bench::scale::run(&options)?, bench::scale::summary)
         }
         Command::Bench(BenchCommand::Memory { blocks, pending, fast_sync, json }) => {
             let options = bench::memory::Options { blocks: *blocks, pending: *pending, fast_sync: *fast_sync };

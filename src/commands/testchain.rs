@@ -93,8 +93,7 @@ pub fn run_cached(data_dir: &Path, options: Options, cache: Option<&Path>) -> Re
         }
     };
     bar.finish_and_clear();
-    store.db().flush().map_err(|e| Databases::of_store(&store).chain(e))?;
-    store.record_tip().map_err(|e| NodeError::io("durable-tip record", e))?;
+    seal(&store)?;
     let seconds = started.elapsed().as_secs_f64();
     let built = store.height().saturating_sub(1);
     let mut report = json!({
@@ -113,6 +112,12 @@ pub fn run_cached(data_dir: &Path, options: Options, cache: Option<&Path>) -> Re
     Ok(report)
 }
 
+/// Make what [`store_blocks`] stored durable, and record the tip for the node's start-up check.
+pub fn seal(store: &BlockStore) -> Result<()> {
+    store.db().flush().map_err(|e| Databases::of_store(store).chain(e))?;
+    store.record_tip().map_err(|e| NodeError::io("durable-tip record", e))
+}
+
 fn refuse_non_empty(data_dir: &Path, store: &BlockStore) -> Result<()> {
     if store.height() > 1 {
         return Err(NodeError::Input(format!(
@@ -129,7 +134,17 @@ fn refuse_non_empty(data_dir: &Path, store: &BlockStore) -> Result<()> {
 /// after every block; `progress` sees each height stored. The caller holds the data
 /// directory's lock.
 pub fn store_blocks(data_dir: &Path, blocks: &[chain_cache::Block], progress: impl Fn(u64)) -> Result<BlockStore> {
-    let options = OpenOptions { durability: Durability::Background, ..OpenOptions::default() };
+    store_blocks_with(data_dir, blocks, Durability::Background, progress)
+}
+
+/// As [`store_blocks`] with `durability` (the node's own is a flush per commit).
+pub fn store_blocks_with(
+    data_dir: &Path,
+    blocks: &[chain_cache::Block],
+    durability: Durability,
+    progress: impl Fn(u64),
+) -> Result<BlockStore> {
+    let options = OpenOptions { durability, ..OpenOptions::default() };
     let path = database_path(data_dir, Chain::Local);
     let store_options =
         StoreOptions { tip_record: Some(tip_record_path(data_dir, Chain::Local)), ..StoreOptions::default() };

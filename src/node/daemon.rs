@@ -381,6 +381,7 @@ impl Node {
                     dynamic_connections: settings.dynamic_connections,
                     prefer_ipv6: settings.prefer_ipv6,
                     cycle_interval: settings.sync_interval,
+                    bitmarkd_shape: settings.bitmarkd_shape,
                 },
             },
             settings.standalone,

@@ -61,6 +61,9 @@ pub struct SyncSettings {
     pub prefer_ipv6: bool,
     /// Between two runs of the state machine (`sync_interval`; bitmarkd's 15 s).
     pub cycle_interval: Duration,
+    /// Fetch and verify as bitmarkd does (`bench scale`): one peer, one block in flight, one
+    /// digest thread.
+    pub bitmarkd_shape: bool,
 }
 
 /// What the connector is given.
@@ -130,7 +133,22 @@ pub fn connector_config(settings: &SyncSettings) -> ConnectorConfig {
         } else {
             0
         },
-        ..ConnectorConfig::default()
+        ..if settings.bitmarkd_shape { bitmarkd_shape() } else { ConnectorConfig::default() }
+    }
+}
+
+/// bitmarkd's way of fetching: one peer, one block requested, verified and stored before the
+/// next is asked for (with one digest thread, [`digest_threads`]).
+fn bitmarkd_shape() -> ConnectorConfig {
+    ConnectorConfig { fetch_peers: 1, fetch_window: 1, ..ConnectorConfig::default() }
+}
+
+/// Digest threads: every core, or one in bitmarkd's shape.
+fn digest_threads(settings: &SyncSettings) -> usize {
+    if settings.bitmarkd_shape {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     }
 }
 
@@ -173,7 +191,7 @@ impl Connected {
             Box::new(factory),
         )
         .map_err(|e| NodeError::Input(format!("connector clients: {e}")))?;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = digest_threads(&settings);
         let parts = Parts {
             chain: Arc::new(HookedChain { hooks, store }),
             digester: Arc::new(Argon2d(DigestPool::new(threads))),
@@ -397,6 +415,7 @@ mod tests {
             dynamic_connections: false,
             prefer_ipv6: false,
             cycle_interval: Duration::from_millis(500),
+            bitmarkd_shape: false,
         };
         let config = connector_config(&settings);
         assert_eq!((config.minimum_clients, config.quorum(), config.fast_sync), (1, 1, true));
@@ -404,6 +423,12 @@ mod tests {
         assert_eq!(config.maximum_dynamic_clients, 0);
         let config = connector_config(&SyncSettings { min_clients: 5, dynamic_connections: true, ..settings });
         assert_eq!((config.quorum(), config.maximum_dynamic_clients), (3, 25));
+        assert!(config.fetch_peers > 1 && config.fetch_window > 1 && digest_threads(&settings) >= 1);
+        // bitmarkd's shape keeps the settings and fetches one block from one peer at a time.
+        let shaped = SyncSettings { bitmarkd_shape: true, ..settings };
+        let config = connector_config(&shaped);
+        assert_eq!((config.fetch_peers, config.fetch_window, digest_threads(&shaped)), (1, 1, 1));
+        assert_eq!((config.minimum_clients, config.fast_sync), (1, true));
     }
 
     /// The connector's writes go through the hooks: blocks land in the store, a block that

@@ -28,9 +28,17 @@
 //! * the last block of the target is checked against the reference's digest when another peer
 //!   sent it (nothing after it would catch a competing tip);
 //! * a failed fast-sync sample rolls back to the last sample that passed (at most
-//!   `sample_every` blocks, where bitmarkd discards the whole batch of up to 2000 and restarts
-//!   from there) and the rest of the pass is fully verified; bitmarkd also turns fast sync off
-//!   for good, we turn it off until the node is next in step (Rebuild).
+//!   `sample_every` blocks per sample under way plus one span, where bitmarkd discards the
+//!   whole batch of up to 2000 and restarts from there) and the rest of the pass is fully
+//!   verified; bitmarkd also turns fast sync off for good, we turn it off until the node is
+//!   next in step (Rebuild).
+//!
+//! A fast-sync sample asks the elected peer for the sampled block's digest (`H`, as bitmarkd
+//! does) and also computes the block's Argon2d (bitmarkd only compares the stored digest),
+//! which costs about a third of a second of a core and a round trip per 100 blocks. Waiting
+//! for that would cap fast sync near 250 blocks/s on any link, so samples run on threads of
+//! their own while the writer goes on storing, at most [`SAMPLES_UNDER_WAY`] at a time, and
+//! are settled in order: a pass completes only once every sample of it has passed.
 
 use super::fetch::{self, Msg, NeedsDigest, Source};
 use super::hooks::Misbehaviour;
@@ -41,9 +49,9 @@ use super::TARGET;
 use bitmark_record::header::{BlockHeader, HEADER_SIZE};
 use bitmark_record::{BlockDigest, Fault};
 use rand::RngCore;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info, warn};
@@ -108,6 +116,11 @@ pub(crate) struct PassHooks<'a> {
     pub stop: &'a AtomicBool,
 }
 
+/// Fast-sync samples checked at once while the writer goes on storing; with one more, the
+/// writer waits for the oldest. Four cover a 300 ms round trip plus an Argon2d per sample
+/// at the store's own rate on two cores.
+pub(crate) const SAMPLES_UNDER_WAY: usize = 4;
+
 /// How often the writer looks at the stop flag while it waits for blocks.
 const STOP_POLL: Duration = Duration::from_millis(100);
 
@@ -143,6 +156,7 @@ pub(crate) fn run(
     let mut writer = Writer {
         chain,
         digester: digester.as_ref(),
+        sample_digester: Arc::clone(digester),
         reference,
         peers: sources.iter().map(|s| (s.key, s.clone())).collect(),
         plan,
@@ -155,6 +169,8 @@ pub(crate) fn run(
         served: BTreeMap::new(),
         fast_below,
         last_good: plan.start.saturating_sub(1),
+        sampled_upto: plan.start.saturating_sub(1),
+        samples: VecDeque::new(),
         since_sample: 0,
         failures: 0,
         max_failures: 2 * sources.len() as u32 + 4,
@@ -176,6 +192,8 @@ pub(crate) fn run(
 struct Writer<'a> {
     chain: &'a dyn LocalChain,
     digester: &'a dyn Digester,
+    /// The same, for the sample threads.
+    sample_digester: Arc<dyn Digester>,
     reference: &'a Source,
     peers: HashMap<PeerKey, Source>,
     plan: PassPlan,
@@ -188,7 +206,12 @@ struct Writer<'a> {
     /// Who sent each block stored in this pass.
     served: BTreeMap<u64, PeerKey>,
     fast_below: Arc<AtomicU64>,
+    /// Every fast-synced block up to here is covered by a sample that passed.
     last_good: u64,
+    /// The span of the last sample started ends here.
+    sampled_upto: u64,
+    /// Samples under way, oldest first.
+    samples: VecDeque<PendingSample>,
     since_sample: u64,
     failures: u32,
     max_failures: u32,
@@ -199,8 +222,38 @@ struct Writer<'a> {
 
 type Step = Result<(), String>;
 
+/// A fast-sync sample under way: block `h`, chosen in the span that ends at `upto`, whose
+/// stored digest is `stored`; its thread sends what the peer and Argon2d say.
+struct PendingSample {
+    h: u64,
+    upto: u64,
+    stored: BlockDigest,
+    verdict: mpsc::Receiver<Verdict>,
+}
+
+/// What a sample's thread found.
+struct Verdict {
+    /// The elected peer's digest of the block.
+    remote: Result<BlockDigest, super::remote::RemoteError>,
+    /// The block's own Argon2d digest.
+    computed: Option<BlockDigest>,
+}
+
 impl Writer<'_> {
     fn run(&mut self) -> PassEnd {
+        let end = self.store_all();
+        if self.stop.load(Ordering::SeqCst) {
+            return end;
+        }
+        // Nothing fast-synced stays unchecked, whatever ended the pass.
+        match self.settle_samples(true) {
+            Ok(()) if self.written >= self.plan.end || end != PassEnd::Complete => end,
+            Ok(()) => self.run(),
+            Err(reason) => PassEnd::Failed(reason),
+        }
+    }
+
+    fn store_all(&mut self) -> PassEnd {
         if self.stage.fetchers == 0 {
             return PassEnd::Failed("no fetcher could start".into());
         }
@@ -219,7 +272,7 @@ impl Writer<'_> {
                 }
             };
             self.receive(msg);
-            if let Err(reason) = self.drain() {
+            if let Err(reason) = self.drain().and_then(|()| self.settle_samples(false)) {
                 return PassEnd::Failed(reason);
             }
             if self.written >= self.plan.end {
@@ -456,21 +509,64 @@ impl Writer<'_> {
         }
     }
 
-    /// Fast sync: check one random block stored since the last sample against the reference
-    /// and against its own Argon2d digest.
+    /// Fast sync: start checking one random block stored since the last sample against the
+    /// reference and against its own Argon2d digest, on a thread of its own; with too many
+    /// under way, settle the oldest first.
     fn sample(&mut self, upto: u64) -> Step {
         self.since_sample = 0;
+        let from = self.sampled_upto;
         // A plain remainder: the span is at most `sample_every`, so the bias is nil.
-        let h = self.last_good + 1 + self.rng.next_u64() % upto.saturating_sub(self.last_good).max(1);
+        let h = from + 1 + self.rng.next_u64() % upto.saturating_sub(from).max(1);
         let stored = self.chain.digest(h).map_err(|e| format!("local digest {h}: {e}"))?;
-        let remote =
-            self.reference.peer.remote_digest_of_height(h).map_err(|e| format!("elected peer's digest of {h}: {e}"))?;
         let block = self.chain.block(h).map_err(|e| format!("local block {h}: {e}"))?.unwrap_or_default();
-        let computed = self.digester.block_digests(&[block.as_slice()]).into_iter().next().flatten();
-        if remote == stored && computed == Some(stored) {
+        let (send, verdict) = mpsc::channel();
+        let (peer, digester) = (Arc::clone(&self.reference.peer), Arc::clone(&self.sample_digester));
+        std::thread::Builder::new()
+            .name("fast-sync-sample".into())
+            .spawn(move || {
+                let remote = peer.remote_digest_of_height(h);
+                let computed = digester.block_digests(&[block.as_slice()]).into_iter().next().flatten();
+                let _ = send.send(Verdict { remote, computed });
+            })
+            .map_err(|e| format!("fast-sync sample thread: {e}"))?;
+        self.samples.push_back(PendingSample { h, upto, stored, verdict });
+        self.sampled_upto = upto;
+        while self.samples.len() > SAMPLES_UNDER_WAY {
+            self.settle_oldest(true)?;
+        }
+        Ok(())
+    }
+
+    /// Settle the samples under way whose verdict is in, oldest first (with `wait`, every one).
+    fn settle_samples(&mut self, wait: bool) -> Step {
+        while !self.samples.is_empty() {
+            if !self.settle_oldest(wait)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Settle the oldest sample under way if its verdict is in (with `wait`, once it is):
+    /// whether it was settled.
+    fn settle_oldest(&mut self, wait: bool) -> Result<bool, String> {
+        let Some(oldest) = self.samples.front() else { return Ok(false) };
+        let verdict = if wait {
+            oldest.verdict.recv().map_err(|_| TryRecvError::Disconnected)
+        } else {
+            oldest.verdict.try_recv()
+        };
+        let verdict = match verdict {
+            Ok(v) => v,
+            Err(TryRecvError::Empty) => return Ok(false),
+            Err(TryRecvError::Disconnected) => return Err(format!("fast-sync sample of block {} lost", oldest.h)),
+        };
+        let Some(PendingSample { h, upto, stored, .. }) = self.samples.pop_front() else { return Ok(false) };
+        let remote = verdict.remote.map_err(|e| format!("elected peer's digest of {h}: {e}"))?;
+        if remote == stored && verdict.computed == Some(stored) {
             debug!(target: TARGET, block = h, "fast-sync sample passed");
             self.last_good = upto;
-            return Ok(());
+            return Ok(true);
         }
         // The stored digest of h came from block h+1; the content from block h.
         let culprit = if remote != stored { h + 1 } else { h };
@@ -488,7 +584,7 @@ impl Writer<'_> {
                 return Err("elected peer sent a forged block".into());
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Roll back to `keep`, and fetch what was above it again.
@@ -499,6 +595,11 @@ impl Writer<'_> {
         let old = self.written;
         self.written = keep;
         self.last_good = self.last_good.min(keep);
+        // Samples of undone blocks are moot; what they covered below `keep` is sampled again.
+        while self.samples.back().is_some_and(|s| s.upto > keep) {
+            self.samples.pop_back();
+        }
+        self.sampled_upto = self.samples.back().map_or(self.last_good, |s| s.upto);
         self.served.retain(|n, _| *n <= keep);
         self.stage.shared.update(|s| {
             s.written = keep;

@@ -46,7 +46,7 @@ fn memory_json(m: Memory) -> Value {
 }
 
 /// `run` arguments for a local-chain node in `dir` on free loopback ports, then `extra`.
-fn node_args(dir: &Path, extra: &[&str]) -> Vec<String> {
+pub(super) fn node_args(dir: &Path, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> =
         ["--chain", "local", "--listen", "127.0.0.1:0", "--status", "127.0.0.1:0", "--data-dir"]
             .iter()
@@ -117,7 +117,7 @@ fn sync(root: &Path, blocks: u64, fast_sync: bool) -> Result<Value> {
 /// amplification): `rawBytes` (every packed block, genesis included), `fileBytes` (the
 /// database directory's file lengths), `allocatedBytes` (blocks the file system gave them),
 /// and each per block and as a ratio to the raw bytes. Read after the node stopped.
-fn disk_usage(data_dir: &Path, blocks: u64) -> Result<Value> {
+pub(super) fn disk_usage(data_dir: &Path, blocks: u64) -> Result<Value> {
     let path = bitmark_storage::database_path(data_dir, Chain::Local);
     let (mut file_bytes, mut allocated) = (0u64, 0u64);
     let mut dirs = vec![path.clone()];

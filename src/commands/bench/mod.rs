@@ -15,11 +15,14 @@
 //!   over time and whether it stays flat after warm-up.
 //! * `bench rpc` ([`rpc`]): `Node.Info` requests/s over TLS beside a bare tokio + rustls echo,
 //!   and `Bitmarks.Create` issues/s beside `bench reservoir`.
+//! * `bench scale` ([`scale`]): real nodes syncing a chain of thousands of blocks over loopback
+//!   and emulated links, in three modes, beside the store's apply rate and the Argon2d limit.
 //! * `bench table` ([`table`]): the JSON reports of the others as one Markdown table.
 
 pub mod memory;
 pub mod reservoir;
 pub mod rpc;
+pub mod scale;
 pub mod soak;
 pub mod table;
 
