@@ -442,7 +442,6 @@ enum EncodeCommand {
     },
 }
 
-/// The argument itself, or stdin when it is `-`; surrounding white space removed.
 /// A round trip: `0` (no emulated link) or a duration such as `150ms`.
 fn parse_rtt(text: &str) -> std::result::Result<std::time::Duration, String> {
     if text.trim() == "0" {
@@ -451,6 +450,7 @@ fn parse_rtt(text: &str) -> std::result::Result<std::time::Duration, String> {
     humantime::parse_duration(text.trim()).map_err(|e| e.to_string())
 }
 
+/// The argument itself, or stdin when it is `-`; surrounding white space removed.
 fn arg_or_stdin(arg: &str) -> Result<String> {
     if arg != "-" {
         return Ok(arg.trim().to_string());

@@ -556,13 +556,17 @@ impl Writer<'_> {
         } else {
             oldest.verdict.try_recv()
         };
+        let h = oldest.h;
         let verdict = match verdict {
             Ok(v) => v,
             Err(TryRecvError::Empty) => return Ok(false),
-            Err(TryRecvError::Disconnected) => return Err(format!("fast-sync sample of block {} lost", oldest.h)),
+            Err(TryRecvError::Disconnected) => return self.unchecked(h, "its thread ended without a verdict".into()),
         };
-        let Some(PendingSample { h, upto, stored, .. }) = self.samples.pop_front() else { return Ok(false) };
-        let remote = verdict.remote.map_err(|e| format!("elected peer's digest of {h}: {e}"))?;
+        let Some(PendingSample { upto, stored, .. }) = self.samples.pop_front() else { return Ok(false) };
+        let remote = match verdict.remote {
+            Ok(remote) => remote,
+            Err(e) => return self.unchecked(h, format!("elected peer's digest of {h}: {e}")),
+        };
         if remote == stored && verdict.computed == Some(stored) {
             debug!(target: TARGET, block = h, "fast-sync sample passed");
             self.last_good = upto;
@@ -585,6 +589,15 @@ impl Writer<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// A sample that could not be checked (its peer did not answer): the fast-synced blocks no
+    /// passed sample vouches for are undone, to be fetched again by the next pass, and this
+    /// pass ends. Never keep a fast-synced block unchecked.
+    fn unchecked(&mut self, h: u64, why: String) -> Result<bool, String> {
+        self.samples.clear();
+        self.rollback(self.last_good)?;
+        Err(format!("fast-sync sample of block {h} not checked: {why}"))
     }
 
     /// Roll back to `keep`, and fetch what was above it again.
