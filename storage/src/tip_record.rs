@@ -205,7 +205,21 @@ mod tests {
         let record = tip_record_path(dir.path(), Chain::Local);
         let options = || StoreOptions { tip_record: Some(record.clone()), ..StoreOptions::default() };
         let open = |name: &str| {
-            let db = ChainDb::open(&dir.path().join(name), &OpenOptions::default()).unwrap();
+            // sled lets go of its file lock when its flusher thread ends, a moment after the
+            // last handle is dropped: reopening at once can find it still held.
+            let path = dir.path().join(name);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let db = loop {
+                match ChainDb::open(&path, &OpenOptions::default()) {
+                    Ok(db) => break db,
+                    Err(e)
+                        if std::time::Instant::now() < deadline && e.to_string().contains("could not acquire lock") =>
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+            };
             BlockStore::open(db, Chain::Local, options()).unwrap()
         };
         let config = TestChainConfig { seed: 3, txs_per_block: 1, ..Default::default() };
