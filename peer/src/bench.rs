@@ -2,8 +2,9 @@
 //! the real [`ZmqListener`] and [`Handler`](crate::listener::Handler), beside a bare libzmq
 //! CURVE ROUTER that echoes each request, measured in the same run on the same machine. The
 //! ratio says what the listener's socket thread (parsing, the handler, watching its sockets
-//! and the workers' replies) costs over libzmq and CURVE themselves. The node's `bench listener` command and `cargo bench -p bitmark-peer` call
-//! [`listener`]; [`listener_tapped`] measures what a capture tap costs the same listener.
+//! and the workers' replies) costs over libzmq and CURVE themselves. The node's
+//! `bench listener` command and `cargo bench -p bitmark-peer` call [`listener`];
+//! [`listener_tapped`] measures what a capture tap costs the same listener.
 
 // Test support (the `test-utils` feature, never in the product): a failed unwrap, expect, index
 // or panic is a failed test or benchmark (docs/testing.md#lints).

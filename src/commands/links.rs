@@ -1,4 +1,5 @@
-//! Emulated links between the nodes a command starts (`testnet --regions`, `bench scale`):
+//! Emulated links between the nodes a command starts (`testnet --regions`; `bench scale` makes
+//! its relays with `bitmark-netem` directly, one round trip for all):
 //! instead of dialling a node's listener, a node dials a `bitmark-netem` relay in this process
 //! that delays (and, if asked, disturbs) everything on the way. The relays live as long as the
 //! [`Router`]: in the command's process, so they end with it.

@@ -15,6 +15,7 @@ use bitmark_storage::testchain::{TestChain, TestChainConfig};
 use bitmark_storage::{
     chain_cache, database_path, tip_record_path, BlockStore, ChainDb, Durability, OpenOptions, StoreOptions,
 };
+use indicatif::ProgressBar;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -85,9 +86,7 @@ pub fn run_cached(data_dir: &Path, options: Options, cache: Option<&Path>) -> Re
             store
         }
         Some(dir) => {
-            bar.set_message("from the cache");
-            let blocks = chain_cache::generate(dir, options.config(), options.blocks, |p| bar.set_position(p.number))
-                .map_err(|e| NodeError::Io(format!("generated-chain cache {}: {e}", dir.display())))?;
+            let blocks = cached_blocks(dir, options, &bar)?;
             bar.set_message("stored");
             store_blocks(data_dir, &blocks, |n| bar.set_position(n))?
         }
@@ -110,6 +109,14 @@ pub fn run_cached(data_dir: &Path, options: Options, cache: Option<&Path>) -> Re
         }
     }
     Ok(report)
+}
+
+/// The blocks of `options`' chain from the generated-chain cache in `dir`, made and added
+/// there first if it lacks them; `bar` shows the heights.
+pub fn cached_blocks(dir: &Path, options: Options, bar: &ProgressBar) -> Result<Vec<chain_cache::Block>> {
+    bar.set_message("from the cache");
+    chain_cache::generate(dir, options.config(), options.blocks, |p| bar.set_position(p.number))
+        .map_err(|e| NodeError::Io(format!("generated-chain cache {}: {e}", dir.display())))
 }
 
 /// Make what [`store_blocks`] stored durable, and record the tip for the node's start-up check.

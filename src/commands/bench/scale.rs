@@ -33,16 +33,14 @@ use super::super::testchain;
 use super::memory::{disk_usage, node_args};
 use crate::error::{NodeError, Result};
 use bitmark_netem::{Link, Netem, Shape};
-use bitmark_record::header::PackedHeader;
-use bitmark_storage::chain_cache::{self, Block};
-use bitmark_storage::testchain::TestChainConfig;
+use bitmark_peer::connector::config::FAST_SYNC_PIVOT_BLOCKS;
+use bitmark_record::header::{PackedHeader, HEADER_SIZE};
+use bitmark_record::Chain;
+use bitmark_storage::chain_cache::Block;
 use bitmark_storage::{DigestPool, Durability};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// The blocks below the elected height that fast sync always verifies fully (bitmarkd's 1000).
-const FAST_SYNC_PIVOT: u64 = 1000;
 
 /// How often the syncing node's height is read.
 const POLL: Duration = Duration::from_millis(25);
@@ -111,7 +109,7 @@ pub fn run(options: &Options) -> Result<Value> {
     let mut sources = Vec::with_capacity(options.peers.max(1));
     for i in 0..options.peers.max(1) {
         let dir = root.join(format!("source{i}"));
-        testchain::seal(&testchain::store_blocks_with(&dir, &blocks, Durability::Background, |_| ())?)?;
+        store(&dir, &blocks, Durability::Background)?;
         sources.push(ChildNode::start(node_args(&dir, &["--standalone"]), &root.join(format!("source{i}.log")))?);
     }
     let config = root.join("syncing.toml");
@@ -156,16 +154,18 @@ pub fn run(options: &Options) -> Result<Value> {
     }))
 }
 
-/// The generated chain of `height` blocks, from the cache (made there first if it lacks them).
+/// The generated chain of `height` blocks (the one `bench memory` syncs), from the cache.
 fn chain(height: u64) -> Result<Vec<Block>> {
-    let dir = testchain::default_cache_dir();
-    let config = TestChainConfig { seed: 1, txs_per_block: 8, ..TestChainConfig::default() };
-    let bar = crate::progress::bar(height, "blocks");
-    bar.set_message("generated-chain cache");
-    let blocks = chain_cache::generate(&dir, config, height.max(2), |p| bar.set_position(p.number))
-        .map_err(|e| NodeError::Io(format!("generated-chain cache {}: {e}", dir.display())))?;
+    let options = testchain::Options { chain: Chain::Local, blocks: height.max(2), seed: 1, txs_per_block: 8 };
+    let bar = crate::progress::bar(options.blocks, "blocks");
+    let blocks = testchain::cached_blocks(&testchain::default_cache_dir(), options, &bar)?;
     bar.finish_and_clear();
     Ok(blocks)
+}
+
+/// `blocks` stored in a fresh data directory `dir` with `durability`, made durable.
+fn store(dir: &Path, blocks: &[Block], durability: Durability) -> Result<()> {
+    testchain::seal(&testchain::store_blocks_with(dir, blocks, durability, |_| ())?)
 }
 
 /// A rate: `seconds` for the work, `rate` per second.
@@ -187,7 +187,7 @@ fn per_second(count: u64, seconds: f64) -> f64 {
 /// durability (a flush per commit), digests known, no network.
 fn store_rate(dir: &Path, blocks: &[Block]) -> Result<Rate> {
     let started = Instant::now();
-    testchain::seal(&testchain::store_blocks_with(dir, blocks, Durability::FlushEachCommit, |_| ())?)?;
+    store(dir, blocks, Durability::FlushEachCommit)?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(Rate { seconds, rate: per_second(blocks.len() as u64, seconds) })
 }
@@ -199,7 +199,7 @@ fn argon2d_rate(pool: &DigestPool, blocks: &[Block], threads: usize) -> f64 {
         .iter()
         .cycle()
         .take(threads.max(1))
-        .filter_map(|(b, _)| b.get(..100).and_then(|h| h.try_into().ok()))
+        .filter_map(|(b, _)| b.get(..HEADER_SIZE).and_then(|h| h.try_into().ok()))
         .collect();
     pool.digests(&headers);
     let started = Instant::now();
@@ -264,7 +264,7 @@ impl Run<'_> {
         let dir = self.root.join(&name);
         let prefix = usize::try_from(self.start.saturating_sub(1)).unwrap_or(usize::MAX).min(self.blocks.len());
         if let Some(first) = self.blocks.get(..prefix).filter(|b| !b.is_empty()) {
-            testchain::seal(&testchain::store_blocks_with(&dir, first, Durability::Background, |_| ())?)?;
+            store(&dir, first, Durability::Background)?;
         }
         let peers = sources.len().to_string();
         let config = self.config.display().to_string();
@@ -275,7 +275,8 @@ impl Run<'_> {
         extra.extend(self.mode.flags());
         let height = self.blocks.len() as u64 + 1;
         // Fast sync has a fast phase only on a chain longer than the blocks it verifies fully.
-        let pivot = (self.mode == Mode::Fast && height > FAST_SYNC_PIVOT + 1).then(|| height - FAST_SYNC_PIVOT);
+        let pivot =
+            (self.mode == Mode::Fast && height > FAST_SYNC_PIVOT_BLOCKS + 1).then(|| height - FAST_SYNC_PIVOT_BLOCKS);
         eprintln!("bench scale: {} from height {} to {height}", name, self.start);
         let mut node = ChildNode::start(node_args(&dir, &extra), &self.root.join(format!("{name}.log")))?;
         let started = Instant::now();
